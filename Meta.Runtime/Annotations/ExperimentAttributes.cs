@@ -1,0 +1,100 @@
+namespace Meta;
+
+/// <summary>
+/// Declares a meta-learning experiment. The class must be <c>partial</c>: Meta's source generator completes it with an
+/// <c>Options</c> type, a <c>Trainer</c> holding the training loop, and its registration with the host.
+/// </summary>
+/// <param name="name">The name users type on the command line, e.g. <c>sine-maml</c>. Lower case, digits and '-'.</param>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class ExperimentAttribute(string name) : Attribute
+{
+    /// <summary>The command-line name of the experiment.</summary>
+    public string Name { get; } = name;
+
+    /// <summary>One sentence shown in <c>--help</c> and in the run summary.</summary>
+    public string? Description { get; set; }
+}
+
+/// <summary>Task family: sinusoid regression y = A·sin(x + φ) (Finn et al. 2017). Default network: the 1-40-40-1 ReLU MLP.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class SinusoidAttribute : Attribute
+{
+    /// <summary>Lower bound of the amplitude A (default 0.1).</summary>
+    public double AmplitudeMin { get; set; } = SinusoidRanges.Default.AmplitudeMin;
+    /// <summary>Upper bound of the amplitude A (default 5).</summary>
+    public double AmplitudeMax { get; set; } = SinusoidRanges.Default.AmplitudeMax;
+    /// <summary>Lower bound of the phase φ in radians (default 0).</summary>
+    public double PhaseMin { get; set; } = SinusoidRanges.Default.PhaseMin;
+    /// <summary>Upper bound of the phase φ in radians (default π).</summary>
+    public double PhaseMax { get; set; } = SinusoidRanges.Default.PhaseMax;
+    /// <summary>Lower bound of the input x (default −5).</summary>
+    public double InputMin { get; set; } = SinusoidRanges.Default.InputMin;
+    /// <summary>Upper bound of the input x (default 5).</summary>
+    public double InputMax { get; set; } = SinusoidRanges.Default.InputMax;
+}
+
+/// <summary>Algorithm: MAML (Finn et al. 2017). Second order unless <see cref="FirstOrder"/> is set (FOMAML).</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class MamlAttribute : Attribute
+{
+    /// <summary>Drop the second-order terms of the meta-gradient (FOMAML).</summary>
+    public bool FirstOrder { get; set; }
+}
+
+/// <summary>Number of inner-loop SGD steps per task during meta-training (S, at least 1).</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class InnerStepsAttribute(int steps) : Attribute
+{
+    /// <summary>The number of steps.</summary>
+    public int Steps { get; } = steps;
+}
+
+/// <summary>Inner-loop learning rate α (greater than 0).</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class InnerLrAttribute(double rate) : Attribute
+{
+    /// <summary>The rate.</summary>
+    public double Rate { get; } = rate;
+}
+
+/// <summary>Meta (outer) learning rate β of the Adam meta-optimiser (greater than 0).</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class MetaLrAttribute(double rate) : Attribute
+{
+    /// <summary>The rate.</summary>
+    public double Rate { get; } = rate;
+}
+
+/// <summary>Tasks per meta-batch (at least 1).</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class MetaBatchAttribute(int tasks) : Attribute
+{
+    /// <summary>The number of tasks.</summary>
+    public int Tasks { get; } = tasks;
+}
+
+/// <summary>Support points (K) per task during meta-training, and query points unless <see cref="Query"/> is set.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class ShotsAttribute(int support) : Attribute
+{
+    /// <summary>Support points per task.</summary>
+    public int Support { get; } = support;
+    /// <summary>Query points per task; 0 means the same as <see cref="Support"/>.</summary>
+    public int Query { get; set; }
+}
+
+/// <summary>Number of meta-iterations (outer steps).</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class IterationsAttribute(int count) : Attribute
+{
+    /// <summary>The number of meta-iterations.</summary>
+    public int Count { get; } = count;
+}
+
+/// <summary>The run's seed; task sampling, weight initialisation and evaluation draw from separate streams derived from it.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class SeedAttribute(long seed) : Attribute
+{
+    /// <summary>The seed.</summary>
+    public long Seed { get; } = seed;
+}

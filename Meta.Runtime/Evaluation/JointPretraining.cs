@@ -1,0 +1,33 @@
+using Meta.Algorithms;
+using Meta.Functional;
+using Meta.Tasks;
+using Meta.Training;
+using static TorchSharp.torch;
+
+namespace Meta.Evaluation;
+
+/// <summary>
+/// The "pre-trained" baseline of Finn et al. (2017): one network trained by Adam to fit all tasks jointly, i.e. to
+/// minimise the mean loss over random tasks without any adaptation. For sinusoids it learns roughly the mean function.
+/// </summary>
+public static class JointPretraining
+{
+    /// <summary>Trains from <paramref name="initial"/> (not modified) and returns the pre-trained weights [P].</summary>
+    public static Tensor Train(IFunctionalNetwork network, SinusoidFamily family, Tensor initial, int iterations,
+        int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel = default)
+    {
+        var theta = initial.detach().clone().DetachFromDisposeScope();
+        using var adam = new Adam(theta, learningRate);
+        for (var i = 0; i < iterations && !cancel.IsCancellationRequested; i++)
+        {
+            using var scope = NewDisposeScope();
+            var tasks = family.Sample(tasksPerBatch, generator);
+            var x = family.Inputs(tasksPerBatch, points, generator);
+            using var leaf = theta.detach().requires_grad_(true);
+            var weights = leaf.unsqueeze(0).expand(tasksPerBatch, leaf.shape[0]);
+            var loss = TaskLoss.MeanSquaredError(network.Forward(weights, x), family.Target(tasks, x)).mean();
+            adam.Step(TorchSharp.torch.autograd.grad([loss], [leaf])[0]);
+        }
+        return theta;
+    }
+}

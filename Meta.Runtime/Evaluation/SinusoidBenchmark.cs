@@ -1,0 +1,35 @@
+using Meta.Functional;
+using Meta.Hosting;
+using Meta.Tasks;
+using Meta.Training;
+using static TorchSharp.torch;
+
+namespace Meta.Evaluation;
+
+/// <summary>
+/// The end-of-run comparison for sinusoid experiments: the meta-learned initialisation against a random one ("from
+/// scratch", seed 002) and one pre-trained on all tasks jointly, on the same fixed test tasks.
+/// </summary>
+public static class SinusoidBenchmark
+{
+    /// <summary>Builds the evaluation table (K ∈ {5, 10, 20} × 1 / 5 / 10 SGD steps at α).</summary>
+    public static EvaluationReport Evaluate(ExperimentRun run, IFunctionalNetwork network, SinusoidFamily family, Tensor theta,
+        RunSeeds seeds, double innerLr, int evalTasks, int evalPoints, int pretrainIterations, int metaBatch, int shots,
+        double metaLr, WeightInit init, CancellationToken cancel)
+    {
+        using var evaluation = new SinusoidEvaluation(family, evalTasks, ExperimentDefaults.EvalShots, ExperimentDefaults.EvalSteps, evalPoints, seeds.Evaluation);
+        run.Phase($"evaluating on {evaluation.Tasks} fixed test tasks");
+        var rows = new List<EvaluationRow>(evaluation.Evaluate(Models.MetaLearned, network, theta, innerLr));
+        using (var scratch = network.Initialize(init, seeds.Baselines))
+        {
+            rows.AddRange(evaluation.Evaluate(Models.Scratch, network, scratch, innerLr));
+            if (pretrainIterations > 0)
+            {
+                run.Phase($"pre-training the joint baseline for {pretrainIterations} iterations");
+                using var pretrained = JointPretraining.Train(network, family, scratch, pretrainIterations, metaBatch, shots, metaLr, seeds.Baselines, cancel);
+                rows.AddRange(evaluation.Evaluate(Models.Pretrained, network, pretrained, innerLr));
+            }
+        }
+        return new EvaluationReport(evaluation.Protocol, rows);
+    }
+}

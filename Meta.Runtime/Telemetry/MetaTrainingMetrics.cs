@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace Meta.Telemetry;
+
+/// <summary>The names Meta's telemetry is published under.</summary>
+public static class MetaTelemetry
+{
+    /// <summary>The one meter every Meta instrument belongs to.</summary>
+    public const string MeterName = "Meta.Runtime";
+
+    /// <summary>Tag: the experiment's name.</summary>
+    public const string ExperimentTag = "metalearn.experiment.name";
+
+    /// <summary>Tag: the algorithm (maml, fomaml, …).</summary>
+    public const string AlgorithmTag = "metalearn.algorithm";
+
+    /// <summary>Tag: the phase (outer, eval).</summary>
+    public const string PhaseTag = "metalearn.phase";
+}
+
+/// <summary>
+/// Meta's instruments, created once from the host's <see cref="IMeterFactory"/>. Generated trainers call these methods
+/// and never create instruments. Tags carry the experiment and algorithm, never task ids or step numbers.
+/// </summary>
+public sealed class MetaTrainingMetrics
+{
+    private readonly Histogram<double> _outerStepDuration;
+    private readonly Counter<long> _outerSteps;
+    private readonly Counter<long> _tasks;
+    private readonly Gauge<double> _loss;
+    private readonly UpDownCounter<long> _active;
+
+    /// <summary>Creates the instruments on the <see cref="MetaTelemetry.MeterName"/> meter.</summary>
+    public MetaTrainingMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MetaTelemetry.MeterName);
+        _outerStepDuration = meter.CreateHistogram<double>("metalearn.outer.step.duration", "s", "Duration of one meta-iteration (outer step).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5] });
+        _outerSteps = meter.CreateCounter<long>("metalearn.outer.steps", "{step}", "Meta-iterations completed.");
+        _tasks = meter.CreateCounter<long>("metalearn.sampler.tasks", "{task}", "Tasks sampled into meta-batches.");
+        _loss = meter.CreateGauge<double>("metalearn.loss", "1", "Latest loss: the meta-loss (phase=outer) or an evaluation loss (phase=eval).");
+        _active = meter.CreateUpDownCounter<long>("metalearn.experiment.active", "{experiment}", "Experiments currently training.");
+    }
+
+    /// <summary>Tags for one experiment and algorithm.</summary>
+    public static TagList Tags(string experiment, string algorithm) => new()
+    {
+        { MetaTelemetry.ExperimentTag, experiment },
+        { MetaTelemetry.AlgorithmTag, algorithm },
+    };
+
+    /// <summary>Records one completed meta-iteration.</summary>
+    public void OuterStep(in TagList tags, double seconds, double metaLoss, int tasks)
+    {
+        _outerStepDuration.Record(seconds, tags);
+        _outerSteps.Add(1, tags);
+        _tasks.Add(tasks, tags);
+        var withPhase = tags;
+        withPhase.Add(MetaTelemetry.PhaseTag, "outer");
+        _loss.Record(metaLoss, withPhase);
+    }
+
+    /// <summary>Records an evaluation loss.</summary>
+    public void Evaluation(in TagList tags, double loss)
+    {
+        var withPhase = tags;
+        withPhase.Add(MetaTelemetry.PhaseTag, "eval");
+        _loss.Record(loss, withPhase);
+    }
+
+    /// <summary>Marks an experiment as started (+1) or ended (−1).</summary>
+    public void Active(in TagList tags, int delta) => _active.Add(delta, tags);
+}
