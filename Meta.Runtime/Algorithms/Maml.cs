@@ -27,6 +27,9 @@ public sealed class Maml
         FirstOrder = firstOrder;
     }
 
+    /// <summary>The network being meta-learned.</summary>
+    public IFunctionalNetwork Network => _network;
+
     /// <summary>Inner SGD steps S during meta-training.</summary>
     public int InnerSteps { get; }
 

@@ -1,0 +1,164 @@
+using Meta.Algorithms;
+using Meta.Functional;
+using Meta.Tasks;
+using Meta.Training;
+using TorchSharp;
+using static Meta.Tests.Runtime.TorchFixtures;
+using static TorchSharp.torch;
+
+namespace Meta.Tests.Runtime;
+
+[Collection(TorchCollection.Name)]
+public sealed class CoreTests
+{
+    [Fact]
+    public void TorchSharp_native_library_loads()
+    {
+        // Fails loudly if the build did not patch libLibTorchSharp.so on a system whose libstdc++ lacks GLIBCXX_3.4.32.
+        TorchRuntime.EnsureLoaded();
+        using var t = ones(2, 2) * 3;
+        Assert.Equal(12f, t.sum().ToSingle());
+    }
+
+    [Fact]
+    public void AddBatchMatMul_computes_bias_plus_input_times_weights()
+    {
+        // Pins the semantics of the baddbmm wrapper: TorchSharp's binding rotates the arguments.
+        using var scope = NewDisposeScope();
+        using var g = new Generator(3);
+        var x = randn([2, 3, 4], ScalarType.Float64, generator: g);
+        var w = randn([2, 4, 5], ScalarType.Float64, generator: g);
+        var b = randn([2, 1, 5], ScalarType.Float64, generator: g);
+        var expected = bmm(x, w) + b;
+        Assert.True(allclose(BatchedOps.AddBatchMatMul(b, x, w), expected, rtol: 0, atol: 1e-12));
+    }
+
+    [Fact]
+    public void Forward_with_T_tasks_equals_T_single_task_forwards()
+    {
+        using var scope = NewDisposeScope();
+        var network = Mlp.ForSinusoid();
+        using var g = new Generator(11);
+        var weights = stack(Enumerable.Range(0, 4).Select(_ => network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64)).ToArray());
+        var x = randn([4, 6, 1], ScalarType.Float64, generator: g);
+        var batched = network.Forward(weights, x);
+        for (var t = 0; t < 4; t++)
+        {
+            var single = network.Forward(weights.narrow(0, t, 1), x.narrow(0, t, 1));
+            Assert.True(allclose(batched.narrow(0, t, 1), single, rtol: 0, atol: 1e-12));
+        }
+    }
+
+    [Fact]
+    public void Mlp_layout_matches_the_1_40_40_1_network()
+    {
+        var network = Mlp.ForSinusoid();
+        Assert.Equal(1 * 40 + 40 + 40 * 40 + 40 + 40 * 1 + 1, network.Layout.Count);
+        Assert.Equal(["layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias", "layer3.weight", "layer3.bias"],
+            network.Layout.Slots.Select(s => s.Name));
+    }
+
+    [Fact]
+    public void Finn_initialisation_is_a_truncated_normal_with_zero_biases()
+    {
+        using var scope = NewDisposeScope();
+        var network = new Mlp(1, 200, 200, 1);
+        using var g = new Generator(5);
+        var theta = network.Initialize(WeightInit.Finn, g, ScalarType.Float64);
+        var big = network.Layout.Slots[2];
+        var w = theta.narrow(0, big.Offset, big.Size);
+        Assert.True(w.abs().max().ToDouble() <= 0.02 + 1e-12, "truncated at two standard deviations");
+        Assert.InRange(w.std().ToDouble(), 0.0088 - 0.0003, 0.0088 + 0.0003); // std of N(0, 0.01²) truncated at ±2σ ≈ 0.0088
+        foreach (var bias in network.Layout.Slots.Where(s => s.Shape.Length == 1))
+            Assert.Equal(0.0, theta.narrow(0, bias.Offset, bias.Size).abs().sum().ToDouble());
+    }
+
+    [Fact]
+    public void PyTorch_initialisation_is_uniform_within_one_over_root_fan_in()
+    {
+        using var scope = NewDisposeScope();
+        var network = new Mlp(1, 40, 40, 1);
+        using var g = new Generator(5);
+        var theta = network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64);
+        var hidden = network.Layout.Slots[2];
+        var w = theta.narrow(0, hidden.Offset, hidden.Size);
+        Assert.True(w.abs().max().ToDouble() <= 1 / Math.Sqrt(40));
+        Assert.True(w.abs().max().ToDouble() > 0.9 / Math.Sqrt(40));
+    }
+
+    [Fact]
+    public void Adam_matches_TorchSharp_Adam_over_several_steps()
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(9);
+        var start = randn([10], ScalarType.Float64, generator: g);
+        var ours = start.clone();
+        using var adam = new Adam(ours, 0.01);
+        var reference = new TorchSharp.Modules.Parameter(start.clone());
+        var torchAdam = optim.Adam([reference], 0.01);
+        for (var i = 0; i < 5; i++)
+        {
+            var grad = randn([10], ScalarType.Float64, generator: g);
+            adam.Step(grad);
+            torchAdam.zero_grad();
+            (reference * grad).sum().backward();
+            torchAdam.step();
+        }
+        Assert.True(allclose(ours, reference.detach(), rtol: 0, atol: 1e-12));
+    }
+
+    [Fact]
+    public void Sinusoid_episodes_follow_the_family_definition()
+    {
+        using var scope = NewDisposeScope();
+        var family = new SinusoidFamily(SinusoidRanges.Default, ScalarType.Float64);
+        using var g = new Generator(2);
+        var tasks = family.Sample(1000, g);
+        Assert.InRange(tasks.Amplitude.min().ToDouble(), 0.1, 5);
+        Assert.InRange(tasks.Amplitude.max().ToDouble(), 0.1, 5);
+        Assert.InRange(tasks.Phase.max().ToDouble(), 0, Math.PI);
+        var episode = family.Episode(tasks, 10, 15, g);
+        Assert.Equal([1000L, 10, 1], episode.SupportX.shape);
+        Assert.Equal([1000L, 15, 1], episode.QueryY.shape);
+        Assert.InRange(episode.SupportX.min().ToDouble(), -5, 5);
+        var expected = tasks.Amplitude.view(-1, 1, 1) * sin(episode.QueryX + tasks.Phase.view(-1, 1, 1));
+        Assert.True(allclose(episode.QueryY, expected));
+        Assert.False(allclose(episode.SupportX.narrow(1, 0, 10), episode.QueryX.narrow(1, 0, 10)), "support and query are independent draws");
+    }
+
+    [Fact]
+    public void Run_seeds_give_identical_streams_for_identical_seeds_and_separate_streams_within_a_run()
+    {
+        using var scope = NewDisposeScope();
+        using var a = new RunSeeds(42);
+        using var b = new RunSeeds(42);
+        Assert.True(allclose(rand([5], generator: a.Tasks), rand([5], generator: b.Tasks), rtol: 0, atol: 0));
+        Assert.False(allclose(rand([5], generator: a.Weights), rand([5], generator: a.Evaluation)));
+    }
+
+    [Fact]
+    public void A_short_maml_run_lowers_the_meta_loss_and_leaks_no_tensors()
+    {
+        var network = Mlp.ForSinusoid();
+        using var seeds = new RunSeeds(3);
+        var family = new SinusoidFamily(SinusoidRanges.Default);
+        using var theta = network.Initialize(WeightInit.Finn, seeds.Weights);
+        var maml = new Maml(network, 1, 0.01, firstOrder: false);
+        using var adam = new Adam(theta, 0.003);
+        var losses = new List<double>();
+        long liveAfterWarmup = 0;
+        for (var i = 0; i < 800; i++)
+        {
+            if (i == 100) liveAfterWarmup = DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+            using var scope = NewDisposeScope();
+            var tasks = family.Sample(25, seeds.Tasks);
+            var step = maml.MetaStep(theta, family.Episode(tasks, 10, 10, seeds.Tasks));
+            adam.Step(step.Gradient);
+            losses.Add(step.MetaLoss.ToDouble());
+        }
+        var first = losses.Take(100).Average();
+        var last = losses.Skip(700).Average();
+        Assert.True(last < 0.7 * first, $"meta-loss should fall: first 100 mean {first:0.000}, last 100 mean {last:0.000}");
+        Assert.Equal(liveAfterWarmup, DisposeScopeManager.Statistics.ThreadTotalLiveCount);
+    }
+}
