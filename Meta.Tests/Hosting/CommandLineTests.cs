@@ -1,0 +1,71 @@
+using System.Diagnostics;
+
+namespace Meta.Tests.Hosting;
+
+/// <summary>Bad input: one line naming what is wrong and what is accepted, exit code 2, no stack trace, nothing written.</summary>
+[Collection(TorchCollection.Name)]
+public sealed class CommandLineTests
+{
+    [Theory]
+    [InlineData(new[] { "nope" }, "unknown experiment 'nope'", "sine-maml")]
+    [InlineData(new[] { "sine-maml", "--bogus", "1" }, "--bogus", "--help")]
+    [InlineData(new[] { "sine-maml", "--inner-steps", "-1" }, "--inner-steps", "≥ 1")]
+    [InlineData(new[] { "sine-maml", "--inner-steps", "0" }, "--inner-steps", "≥ 1")]
+    [InlineData(new[] { "sine-maml", "--inner-lr", "abc" }, "--inner-lr", "'abc'")]
+    [InlineData(new[] { "sine-maml", "--meta-lr", "0" }, "--meta-lr", "> 0")]
+    [InlineData(new[] { "sine-maml", "--init", "xavier" }, "--init", "finn")]
+    [InlineData(new[] { "sine-maml", "--amplitude-min", "3", "--amplitude-max", "1" }, "--amplitude-min", "--amplitude-max")]
+    [InlineData(new string[0], "name an experiment", "sine-maml")]
+    public void Bad_command_lines_exit_2_with_one_line(string[] args, string names, string accepted)
+    {
+        var output = Path.Combine(Path.GetTempPath(), "meta-bad-" + Guid.NewGuid().ToString("N"));
+        var result = ExperimentProcess.Run([.. args, .. args.Length > 0 && args[0] == "sine-maml" ? new[] { "--output", output } : []]);
+
+        Assert.Equal(2, result.ExitCode);
+        var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains(names, lines[0]);
+        Assert.Contains(accepted, lines[0]);
+        Assert.DoesNotContain("   at ", result.Error + result.Output);
+        Assert.False(Directory.Exists(output), "nothing is written for bad input");
+    }
+
+    [Fact]
+    public void Unknown_configuration_key_from_the_environment_exits_2()
+    {
+        var result = ExperimentProcess.Run(["sine-maml"], new Dictionary<string, string> { ["Experiments__sine-maml__InnerStep"] = "3" });
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("unknown configuration key 'Experiments:sine-maml:InnerStep'", result.Error);
+        Assert.Contains("InnerSteps", result.Error);
+    }
+
+    [Fact]
+    public void Help_lists_the_options_and_exits_0()
+    {
+        var result = ExperimentProcess.Run(["sine-maml", "--help"]);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("--inner-steps", result.Output);
+        Assert.Contains("--first-order", result.Output);
+    }
+
+    [Fact]
+    public async Task Ctrl_C_stops_at_an_iteration_boundary_and_writes_the_run_folder()
+    {
+        var output = Path.Combine(Path.GetTempPath(), "meta-stop-" + Guid.NewGuid().ToString("N"));
+        using var process = ExperimentProcess.Start(["sine-maml", "--iterations", "1000000", "--log-every", "50", "--output", output]);
+        var error = process.StandardError.ReadToEndAsync();
+        string? line;
+        while ((line = process.StandardOutput.ReadLine()) is not null && !line.Contains("iteration 50/", StringComparison.Ordinal)) { }
+        Assert.NotNull(line);
+        using (var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) kill.WaitForExit();
+        var rest = process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(30_000), "the run stops within the shutdown timeout");
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("stopped after", rest);
+        var summary = Directory.GetFiles(output, "summary.md", SearchOption.AllDirectories).Single();
+        Assert.Contains("outcome: **stopped**", File.ReadAllText(summary));
+        Assert.DoesNotContain("   at ", await error);
+        Directory.Delete(output, recursive: true);
+    }
+}
