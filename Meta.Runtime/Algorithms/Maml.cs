@@ -84,16 +84,16 @@ public sealed class Maml
     {
         if (differentiable)
         {
-            var loss = TaskLoss.MeanSquaredError(_network.Forward(fast, x), y).sum();
+            var loss = TaskLoss.SummedMeanSquaredError(_network.Forward(fast, x), y);
             var grad = torch.autograd.grad([loss], [fast], retain_graph: true, create_graph: true)[0];
-            return fast - InnerLr * grad;
+            return fast.add(grad, -InnerLr);
         }
 
         using var enabled = torch.enable_grad();
         var point = fast.detach().requires_grad_(true);
-        var pointLoss = TaskLoss.MeanSquaredError(_network.Forward(point, x), y).sum();
+        var pointLoss = TaskLoss.SummedMeanSquaredError(_network.Forward(point, x), y);
         var pointGrad = torch.autograd.grad([pointLoss], [point])[0];
-        return fast - InnerLr * pointGrad;
+        return fast.add(pointGrad, -InnerLr);
     }
 
     private void CheckTheta(Tensor theta)

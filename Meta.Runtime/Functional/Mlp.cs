@@ -24,7 +24,10 @@ public sealed class Mlp : IFunctionalNetwork
             parameters.Add(($"layer{l + 1}.bias", [widths[l + 1]], l));
         }
         Layout = ParameterLayout.Of([.. parameters]);
+        _sizes = [.. Layout.Slots.Select(slot => slot.Size)];
     }
+
+    private readonly long[] _sizes;
 
     /// <summary>The 1-40-40-1 ReLU network of Finn et al. (2017) for sinusoid regression.</summary>
     public static Mlp ForSinusoid() => new(1, 40, 40, 1);
@@ -64,16 +67,17 @@ public sealed class Mlp : IFunctionalNetwork
     /// <inheritdoc />
     public Tensor Forward(Tensor weights, Tensor input)
     {
+        // One split (its backward is a single concatenation) instead of a narrow per parameter, whose backward would
+        // materialise a zero-filled [T, P] gradient for every slot.
         var tasks = weights.shape[0];
+        var parts = weights.split(_sizes, 1);
         var h = input;
         var slots = Layout.Slots;
         for (var s = 0; s < slots.Count; s += 2)
         {
-            var w = slots[s];
-            var b = slots[s + 1];
-            var wView = weights.narrow(1, w.Offset, w.Size).view(tasks, w.Shape[0], w.Shape[1]);
-            var bView = weights.narrow(1, b.Offset, b.Size).view(tasks, 1, b.Shape[0]);
-            h = BatchedOps.AddBatchMatMul(bView, h, wView);
+            var w = parts[s].view(tasks, slots[s].Shape[0], slots[s].Shape[1]);
+            var b = parts[s + 1].view(tasks, 1, slots[s + 1].Shape[0]);
+            h = BatchedOps.AddBatchMatMul(b, h, w);
             if (s + 2 < slots.Count) h = nn.functional.relu(h);
         }
         return h;
