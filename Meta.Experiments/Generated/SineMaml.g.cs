@@ -191,9 +191,10 @@ partial class SineMaml
             var family = new global::Meta.Tasks.SinusoidFamily(new global::Meta.SinusoidRanges(
                 options.AmplitudeMin, options.AmplitudeMax, options.PhaseMin, options.PhaseMax, options.InputMin, options.InputMax));
             var network = global::Meta.Functional.Mlp.ForSinusoid();
-            using var theta = network.Initialize(options.Init, seeds.Weights);
             var algorithm = new global::Meta.Algorithms.Maml(network, options.InnerSteps, options.InnerLr, options.FirstOrder);
-            using var optimiser = new global::Meta.Training.Adam(theta, options.MetaLr);
+            using var theta = network.Initialize(options.Init, seeds.Weights);
+            using var meta = algorithm.InitialMetaParameters(theta);
+            using var optimiser = new global::Meta.Training.Adam(meta, options.MetaLr);
 
             run.Begin(options.Output, algorithm.Name, options.Iterations, options.LogEvery);
             var iteration = 0;
@@ -204,14 +205,14 @@ partial class SineMaml
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
                 var tasks = family.Sample(options.MetaBatch, seeds.Tasks);
                 var episode = family.Episode(tasks, options.Shots, options.QueryShots, seeds.Tasks);
-                var step = algorithm.MetaStep(theta, episode);
+                var step = algorithm.MetaStep(meta, episode);
                 optimiser.Step(step.Gradient);
                 run.Record(iteration, step, started);
             }
             if (iteration < options.Iterations)
                 return run.Finish(global::Meta.Hosting.RunOutcome.Stopped, iteration, report: null);
 
-            var report = global::Meta.Evaluation.SinusoidBenchmark.Evaluate(run, network, family, theta, seeds, options.InnerLr,
+            var report = global::Meta.Evaluation.SinusoidBenchmark.Evaluate(run, algorithm, family, meta, seeds, options.InnerLr,
                 options.EvalTasks, options.EvalPoints, options.PretrainIterations, options.MetaBatch, options.Shots, options.MetaLr, options.Init, cancel);
             return run.Finish(global::Meta.Hosting.RunOutcome.Completed, iteration, report);
         }

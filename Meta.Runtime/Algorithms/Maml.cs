@@ -11,24 +11,31 @@ namespace Meta.Algorithms;
 /// gradient, because the tasks' losses are summed and tasks do not share fast weights). The outer loss is the mean of
 /// the tasks' post-adaptation query losses (optionally weighted per task), differentiated w.r.t. θ:
 /// second order through the inner steps, or first order (FOMAML), which treats the inner gradients as constants.
+/// MAML meta-learns θ only: its meta-parameters are θ.
 /// </summary>
-public sealed class Maml
+public sealed class Maml : IMetaAlgorithm
 {
-    private readonly IFunctionalNetwork _network;
-
-    /// <summary>Creates MAML over <paramref name="network"/>.</summary>
+    /// <summary>Creates MAML over <paramref name="network"/> with the mean-squared-error loss (regression).</summary>
     public Maml(IFunctionalNetwork network, int innerSteps, double innerLr, bool firstOrder)
+        : this(network, TaskLoss.MeanSquaredErrorLoss, innerSteps, innerLr, firstOrder) { }
+
+    /// <summary>Creates MAML over <paramref name="network"/> with per-task loss <paramref name="loss"/>.</summary>
+    public Maml(IFunctionalNetwork network, ITaskLoss loss, int innerSteps, double innerLr, bool firstOrder)
     {
         if (innerSteps < 1) throw new ArgumentOutOfRangeException(nameof(innerSteps), innerSteps, "inner steps must be at least 1");
-        if (!(innerLr > 0)) throw new ArgumentOutOfRangeException(nameof(innerLr), innerLr, "the inner learning rate must be > 0");
-        _network = network;
+        if (!(innerLr > 0) || !double.IsFinite(innerLr)) throw new ArgumentOutOfRangeException(nameof(innerLr), innerLr, "the inner learning rate must be > 0");
+        Network = network;
+        Loss = loss;
         InnerSteps = innerSteps;
         InnerLr = innerLr;
         FirstOrder = firstOrder;
     }
 
-    /// <summary>The network being meta-learned.</summary>
-    public IFunctionalNetwork Network => _network;
+    /// <inheritdoc />
+    public IFunctionalNetwork Network { get; }
+
+    /// <inheritdoc />
+    public ITaskLoss Loss { get; }
 
     /// <summary>Inner SGD steps S during meta-training.</summary>
     public int InnerSteps { get; }
@@ -39,8 +46,18 @@ public sealed class Maml
     /// <summary>Whether second-order terms are dropped.</summary>
     public bool FirstOrder { get; }
 
-    /// <summary>Display name (a metric tag).</summary>
+    /// <inheritdoc />
     public string Name => FirstOrder ? "fomaml" : "maml";
+
+    /// <inheritdoc />
+    public Tensor InitialMetaParameters(Tensor theta)
+    {
+        CheckTheta(theta);
+        return theta.detach().clone();
+    }
+
+    /// <inheritdoc />
+    public Tensor Weights(Tensor metaParameters) => metaParameters;
 
     /// <summary>
     /// Adapts θ to every task of the support set: returns fast weights [T, P]. With <paramref name="differentiable"/>
@@ -55,22 +72,22 @@ public sealed class Maml
         return fast;
     }
 
-    /// <summary>
-    /// One meta-step on <paramref name="episode"/>: adapt, take the query losses, and return the outer gradient for θ.
-    /// <paramref name="taskWeights"/> [T] (optional) multiplies each task's query loss before the mean.
-    /// θ itself is not modified; the optimiser applies the gradient.
-    /// </summary>
-    public MetaStepResult MetaStep(Tensor theta, RegressionEpisode episode, Tensor? taskWeights = null)
+    /// <inheritdoc />
+    public Tensor Adapt(Tensor metaParameters, Tensor supportX, Tensor supportY, int steps)
     {
-        CheckTheta(theta);
-        if (episode.SupportX.shape[2] != _network.Inputs || episode.SupportY.shape[2] != _network.Outputs)
-            throw new ArgumentException($"episode features ({episode.SupportX.shape[2]} in, {episode.SupportY.shape[2]} out) do not fit the network ({_network.Inputs} in, {_network.Outputs} out)");
-        if (taskWeights is not null && (taskWeights.dim() != 1 || taskWeights.shape[0] != episode.Tasks))
-            throw new ArgumentException($"task weights must be [{episode.Tasks}]");
+        using var enabled = enable_grad();
+        return Adapt(metaParameters.detach(), supportX, supportY, steps, differentiable: false).detach();
+    }
 
-        using var leaf = theta.detach().requires_grad_(true);
+    /// <inheritdoc />
+    public MetaStepResult MetaStep(Tensor metaParameters, Episode episode, Tensor? taskWeights = null)
+    {
+        CheckTheta(metaParameters);
+        CheckEpisode(episode, taskWeights);
+
+        using var leaf = metaParameters.detach().requires_grad_(true);
         var fast = Adapt(leaf, episode.SupportX, episode.SupportY, InnerSteps, differentiable: !FirstOrder);
-        var taskLosses = TaskLoss.MeanSquaredError(_network.Forward(fast, episode.QueryX), episode.QueryY);
+        var taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);
         var metaLoss = taskWeights is null ? taskLosses.mean() : (taskLosses * taskWeights).mean();
         var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
         return new MetaStepResult(gradient, metaLoss.detach(), taskLosses.detach());
@@ -84,21 +101,40 @@ public sealed class Maml
     {
         if (differentiable)
         {
-            var loss = TaskLoss.SummedMeanSquaredError(_network.Forward(fast, x), y);
+            var loss = Loss.Summed(Network.Forward(fast, x), y);
             var grad = torch.autograd.grad([loss], [fast], retain_graph: true, create_graph: true)[0];
             return fast.add(grad, -InnerLr);
         }
 
-        using var enabled = torch.enable_grad();
+        using var enabled = enable_grad();
         var point = fast.detach().requires_grad_(true);
-        var pointLoss = TaskLoss.SummedMeanSquaredError(_network.Forward(point, x), y);
+        var pointLoss = Loss.Summed(Network.Forward(point, x), y);
         var pointGrad = torch.autograd.grad([pointLoss], [point])[0];
         return fast.add(pointGrad, -InnerLr);
     }
 
     private void CheckTheta(Tensor theta)
     {
-        if (theta.dim() != 1 || theta.shape[0] != _network.Layout.Count)
-            throw new ArgumentException($"θ must be a flat vector of {_network.Layout.Count} parameters, got [{string.Join(", ", theta.shape)}]");
+        if (theta.dim() != 1 || theta.shape[0] != Network.Layout.Count)
+            throw new ArgumentException($"θ must be a flat vector of {Network.Layout.Count} parameters, got [{string.Join(", ", theta.shape)}]");
+    }
+
+    private void CheckEpisode(Episode episode, Tensor? taskWeights) =>
+        AlgorithmChecks.Episode(Network, Loss, episode, taskWeights);
+}
+
+/// <summary>Input checks shared by the algorithms: run before anything reaches autograd.</summary>
+public static class AlgorithmChecks
+{
+    /// <summary>Checks that <paramref name="episode"/> fits the network and loss, and that task weights are [T].</summary>
+    public static void Episode(IFunctionalNetwork network, ITaskLoss loss, Episode episode, Tensor? taskWeights)
+    {
+        var features = episode.SupportX.shape.Skip(2).Aggregate(1L, (a, b) => a * b);
+        if (episode.SupportX.dim() == 3 && features != network.Inputs)
+            throw new ArgumentException($"episode inputs have {features} features; the network takes {network.Inputs}");
+        loss.Check([episode.Tasks, episode.QueryX.shape[1], network.Outputs], episode.QueryY);
+        loss.Check([episode.Tasks, episode.SupportX.shape[1], network.Outputs], episode.SupportY);
+        if (taskWeights is not null && (taskWeights.dim() != 1 || taskWeights.shape[0] != episode.Tasks))
+            throw new ArgumentException($"task weights must be [{episode.Tasks}], got [{string.Join(", ", taskWeights.shape)}]");
     }
 }

@@ -25,7 +25,7 @@ public static class JointPretraining
             var x = family.Inputs(tasksPerBatch, points, generator);
             using var leaf = theta.detach().requires_grad_(true);
             var weights = leaf.unsqueeze(0).expand(tasksPerBatch, leaf.shape[0]);
-            var loss = TaskLoss.MeanSquaredError(network.Forward(weights, x), family.Target(tasks, x)).mean();
+            var loss = TaskLoss.MeanSquaredErrorLoss.PerTask(network.Forward(weights, x), family.Target(tasks, x)).mean();
             adam.Step(TorchSharp.torch.autograd.grad([loss], [leaf])[0]);
         }
         return theta;

@@ -1,3 +1,4 @@
+using Meta.Algorithms;
 using Meta.Functional;
 using Meta.Hosting;
 using Meta.Tasks;
@@ -13,21 +14,23 @@ namespace Meta.Evaluation;
 public static class SinusoidBenchmark
 {
     /// <summary>Builds the evaluation table (K ∈ {5, 10, 20} × 1 / 5 / 10 SGD steps at α).</summary>
-    public static EvaluationReport Evaluate(ExperimentRun run, IFunctionalNetwork network, SinusoidFamily family, Tensor theta,
+    public static EvaluationReport Evaluate(ExperimentRun run, IMetaAlgorithm algorithm, SinusoidFamily family, Tensor metaParameters,
         RunSeeds seeds, double innerLr, int evalTasks, int evalPoints, int pretrainIterations, int metaBatch, int shots,
         double metaLr, WeightInit init, CancellationToken cancel)
     {
         using var evaluation = new SinusoidEvaluation(family, evalTasks, ExperimentDefaults.EvalShots, ExperimentDefaults.EvalSteps, evalPoints, seeds.Evaluation);
         run.Phase($"evaluating on {evaluation.Tasks} fixed test tasks");
-        var rows = new List<EvaluationRow>(evaluation.Evaluate(Models.MetaLearned, network, theta, innerLr));
+        var rows = new List<EvaluationRow>(evaluation.Evaluate(Models.MetaLearned, algorithm, metaParameters));
+        var network = algorithm.Network;
+        var sgd = new Maml(network, algorithm.Loss, 1, innerLr, firstOrder: true); // baselines adapt by plain SGD at α
         using (var scratch = network.Initialize(init, seeds.Baselines))
         {
-            rows.AddRange(evaluation.Evaluate(Models.Scratch, network, scratch, innerLr));
+            rows.AddRange(evaluation.Evaluate(Models.Scratch, sgd, scratch));
             if (pretrainIterations > 0)
             {
                 run.Phase($"pre-training the joint baseline for {pretrainIterations} iterations");
                 using var pretrained = JointPretraining.Train(network, family, scratch, pretrainIterations, metaBatch, shots, metaLr, seeds.Baselines, cancel);
-                rows.AddRange(evaluation.Evaluate(Models.Pretrained, network, pretrained, innerLr));
+                rows.AddRange(evaluation.Evaluate(Models.Pretrained, sgd, pretrained));
             }
         }
         return new EvaluationReport(evaluation.Protocol, rows);

@@ -69,25 +69,25 @@ public sealed class SinusoidEvaluation : IDisposable
         $"{Tasks} fixed test tasks; adapt by SGD at α from each initialisation with K ∈ {{{string.Join(", ", Shots)}}} support points; " +
         $"MSE on {Points} evenly spaced points in [{_family.Ranges.InputMin:0.##}, {_family.Ranges.InputMax:0.##}]; mean ± 95 % CI over tasks.";
 
-    /// <summary>Adapts <paramref name="theta"/> for each K and scores it after each requested number of steps.</summary>
-    public IReadOnlyList<EvaluationRow> Evaluate(string model, IFunctionalNetwork network, Tensor theta, double innerLr)
+    /// <summary>
+    /// Adapts <paramref name="metaParameters"/> with <paramref name="algorithm"/>'s own test-time rule for each K and scores
+    /// the fast weights after each requested number of steps.
+    /// </summary>
+    public IReadOnlyList<EvaluationRow> Evaluate(string model, IMetaAlgorithm algorithm, Tensor metaParameters)
     {
         var rows = new List<EvaluationRow>();
-        var adapter = new Maml(network, 1, innerLr, firstOrder: true);
         foreach (var k in Shots)
         {
-            using var scope = NewDisposeScope();
             var (xs, ys) = _support[k];
-            var fast = theta.detach().unsqueeze(0).expand(Tasks, theta.shape[0]);
-            for (var s = 0; s <= _steps[^1]; s++)
+            foreach (var steps in _steps)
             {
-                if (s > 0) fast = adapter.InnerStep(fast, xs, ys, differentiable: false).detach();
-                if (Array.IndexOf(_steps, s) < 0) continue;
+                using var scope = NewDisposeScope();
+                var fast = algorithm.Adapt(metaParameters, xs, ys, steps);
                 using var noGrad = no_grad();
-                var losses = TaskLoss.MeanSquaredError(network.Forward(fast, _testX), _testY).to_type(ScalarType.Float64);
+                var losses = algorithm.Loss.PerTask(algorithm.Network.Forward(fast, _testX), _testY).to_type(ScalarType.Float64);
                 var mean = losses.mean().ToDouble();
                 var ci = 1.96 * losses.std().ToDouble() / Math.Sqrt(Tasks);
-                rows.Add(new EvaluationRow(model, k, s, mean, ci, (int)Tasks));
+                rows.Add(new EvaluationRow(model, k, steps, mean, ci, (int)Tasks));
             }
         }
         return rows;

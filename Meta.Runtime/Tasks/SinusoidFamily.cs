@@ -47,12 +47,12 @@ public sealed class SinusoidFamily
         Uniform([tasks, count, 1], Ranges.InputMin, Ranges.InputMax, generator);
 
     /// <summary>An episode: <paramref name="support"/> and <paramref name="query"/> points per task, drawn independently.</summary>
-    public RegressionEpisode Episode(SinusoidTasks tasks, int support, int query, Generator generator)
+    public Episode Episode(SinusoidTasks tasks, int support, int query, Generator generator)
     {
         if (support < 1 || query < 1) throw new ArgumentException("support and query sizes must be at least 1");
         var xs = Inputs(tasks.Count, support, generator);
         var xq = Inputs(tasks.Count, query, generator);
-        return new RegressionEpisode(xs, Target(tasks, xs), xq, Target(tasks, xq));
+        return new Episode(xs, Target(tasks, xs), xq, Target(tasks, xq));
     }
 
     private Tensor Uniform(long[] shape, double low, double high, Generator generator) =>

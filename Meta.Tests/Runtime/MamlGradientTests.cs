@@ -106,7 +106,7 @@ public sealed class MamlGradientTests
         var network = new Meta.Functional.Mlp(1, 1);
         double w = 0.7, a = 1.3, b = 0.4, c = -0.6, d = 0.9, alpha = 0.1;
         var theta = tensor(new[] { w, 0.0 }, ScalarType.Float64);
-        var episode = new Meta.Tasks.RegressionEpisode(
+        var episode = new Meta.Tasks.Episode(
             tensor(new[] { a }, ScalarType.Float64).view(1, 1, 1), tensor(new[] { b }, ScalarType.Float64).view(1, 1, 1),
             tensor(new[] { c }, ScalarType.Float64).view(1, 1, 1), tensor(new[] { d }, ScalarType.Float64).view(1, 1, 1));
 
@@ -128,11 +128,11 @@ public sealed class MamlGradientTests
         var maml = new Maml(network, 1, 0.05, firstOrder: false);
         Assert.Throws<ArgumentException>(() => maml.MetaStep(theta.narrow(0, 0, 10), episode));
         Assert.Throws<ArgumentException>(() => maml.MetaStep(theta, episode, ones(3, ScalarType.Float64)));
-        Assert.Throws<ArgumentException>(() => new Meta.Tasks.RegressionEpisode(
+        Assert.Throws<ArgumentException>(() => new Meta.Tasks.Episode(
             episode.SupportX, episode.SupportY, episode.QueryX.narrow(0, 0, 1), episode.QueryY.narrow(0, 0, 1)));
     }
 
-    private static double PostAdaptationQueryLoss(Maml maml, Tensor theta, Meta.Tasks.RegressionEpisode episode)
+    private static double PostAdaptationQueryLoss(Maml maml, Tensor theta, Meta.Tasks.Episode episode)
     {
         using var scope = NewDisposeScope();
         var fast = maml.Adapt(theta, episode.SupportX, episode.SupportY, maml.InnerSteps, differentiable: false);

@@ -9,7 +9,7 @@ namespace Meta.Tests.Runtime;
 internal static class TorchFixtures
 {
     /// <summary>A 1-8-8-1 MLP, θ in float64 (PyTorch init so that no weight is tiny), and an episode of <paramref name="tasks"/> sinusoid tasks.</summary>
-    public static (Mlp Network, Tensor Theta, RegressionEpisode Episode) SmallProblem(int tasks, int support = 5, int query = 7, ulong seed = 7)
+    public static (Mlp Network, Tensor Theta, Episode Episode) SmallProblem(int tasks, int support = 5, int query = 7, ulong seed = 7)
     {
         var network = new Mlp(1, 8, 8, 1);
         using var g = new Generator(seed);

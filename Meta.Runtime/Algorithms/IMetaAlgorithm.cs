@@ -1,0 +1,38 @@
+using Meta.Functional;
+using Meta.Tasks;
+using static TorchSharp.torch;
+
+namespace Meta.Algorithms;
+
+/// <summary>
+/// A meta-learning algorithm over the task-batched functional core. Everything it meta-learns is one flat vector of
+/// meta-parameters [M]: the network's θ [P] first, then whatever else the algorithm learns (learned inner learning
+/// rates, curvature matrices, …). The meta-optimiser updates that vector with the gradient <see cref="MetaStep"/>
+/// returns; the algorithm never modifies it.
+/// </summary>
+public interface IMetaAlgorithm
+{
+    /// <summary>Short name used as a metric tag (maml, fomaml, reptile, …).</summary>
+    string Name { get; }
+
+    /// <summary>The network being meta-learned.</summary>
+    IFunctionalNetwork Network { get; }
+
+    /// <summary>Loss per task.</summary>
+    ITaskLoss Loss { get; }
+
+    /// <summary>The initial meta-parameters [M] for network weights <paramref name="theta"/> [P] (a new tensor).</summary>
+    Tensor InitialMetaParameters(Tensor theta);
+
+    /// <summary>The network-weight part θ [P] of <paramref name="metaParameters"/> (a view).</summary>
+    Tensor Weights(Tensor metaParameters);
+
+    /// <summary>
+    /// One meta-step: adapt to every task's support set, take the query losses, return the outer gradient w.r.t. the
+    /// meta-parameters. <paramref name="taskWeights"/> [T] (optional) multiplies each task's query loss before the mean.
+    /// </summary>
+    MetaStepResult MetaStep(Tensor metaParameters, Episode episode, Tensor? taskWeights = null);
+
+    /// <summary>Test-time adaptation: fast weights [T, P] after <paramref name="steps"/> inner steps, without autograd history.</summary>
+    Tensor Adapt(Tensor metaParameters, Tensor supportX, Tensor supportY, int steps);
+}
