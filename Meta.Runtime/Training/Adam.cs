@@ -8,7 +8,7 @@ namespace Meta.Training;
 /// (β1 = 0.9, β2 = 0.999, ε = 1e-8, bias correction): six in-place operations per step, whatever the network size.
 /// The parameters are updated in place; their moments live beside them and are part of a checkpoint.
 /// </summary>
-public sealed class Adam : IDisposable
+public sealed class Adam : IDisposable, Meta.Checkpoints.ICheckpointable
 {
     private readonly Tensor _parameters;
     private readonly Tensor _m;
@@ -56,6 +56,24 @@ public sealed class Adam : IDisposable
         _v.mul_(Beta2).addcmul_(gradient, gradient, value: 1 - Beta2);
         var denominator = _v.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
         _parameters.addcdiv_(_m, denominator, value: -LearningRate / correction1);
+    }
+
+    /// <inheritdoc />
+    public void Save(string prefix, Meta.Checkpoints.CheckpointWriter writer)
+    {
+        writer.Tensor(prefix + "m", _m);
+        writer.Tensor(prefix + "v", _v);
+        writer.Int64(prefix + "steps", Steps);
+        writer.Double(prefix + "lr", LearningRate);
+    }
+
+    /// <inheritdoc />
+    public void Load(string prefix, Meta.Checkpoints.CheckpointReader reader)
+    {
+        reader.CopyInto(prefix + "m", _m);
+        reader.CopyInto(prefix + "v", _v);
+        Steps = reader.Int64(prefix + "steps");
+        LearningRate = reader.Double(prefix + "lr");
     }
 
     /// <inheritdoc />

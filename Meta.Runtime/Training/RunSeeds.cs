@@ -6,20 +6,45 @@ namespace Meta.Training;
 /// Independent random streams derived from one run seed: weight initialisation, task sampling, evaluation tasks and
 /// baselines never share a generator, so changing e.g. the number of iterations does not change the test tasks.
 /// </summary>
-public sealed class RunSeeds : IDisposable
+public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
 {
-    /// <summary>Derives the streams from <paramref name="seed"/>.</summary>
-    public RunSeeds(long seed)
+    /// <summary>
+    /// Derives the streams from <paramref name="seed"/>. In data-parallel training every rank shares the weight stream
+    /// (identical θ everywhere) and draws tasks from its own stream, derived from the seed and <paramref name="rank"/>.
+    /// </summary>
+    public RunSeeds(long seed, int rank = 0)
     {
         Seed = seed;
+        Rank = rank;
         Weights = new Generator(Derive(seed, 1));
-        Tasks = new Generator(Derive(seed, 2));
+        Tasks = new Generator(rank == 0 ? Derive(seed, 2) : Derive(seed, 1000 + (ulong)rank));
         Evaluation = new Generator(Derive(seed, 3));
         Baselines = new Generator(Derive(seed, 4));
     }
 
     /// <summary>The run seed.</summary>
     public long Seed { get; }
+
+    /// <summary>The rank whose task stream this is.</summary>
+    public int Rank { get; }
+
+    /// <inheritdoc />
+    public void Save(string prefix, Meta.Checkpoints.CheckpointWriter writer)
+    {
+        writer.Tensor(prefix + "weights", Weights.get_state());
+        writer.Tensor(prefix + "tasks", Tasks.get_state());
+        writer.Tensor(prefix + "evaluation", Evaluation.get_state());
+        writer.Tensor(prefix + "baselines", Baselines.get_state());
+    }
+
+    /// <inheritdoc />
+    public void Load(string prefix, Meta.Checkpoints.CheckpointReader reader)
+    {
+        using (var s = reader.Tensor(prefix + "weights")) Weights.set_state(s);
+        using (var s = reader.Tensor(prefix + "tasks")) Tasks.set_state(s);
+        using (var s = reader.Tensor(prefix + "evaluation")) Evaluation.set_state(s);
+        using (var s = reader.Tensor(prefix + "baselines")) Baselines.set_state(s);
+    }
 
     /// <summary>Weight initialisation.</summary>
     public Generator Weights { get; }
