@@ -56,6 +56,16 @@ partial class SineMaml
         public string Output { get; set; } = global::Meta.ExperimentDefaults.Output;
         /// <summary>Iterations between progress lines.</summary>
         public int LogEvery { get; set; } = global::Meta.ExperimentDefaults.LogEvery;
+        /// <summary>Iterations between checkpoints (0: only at the end and when stopped).</summary>
+        public int CheckpointEvery { get; set; } = global::Meta.ExperimentDefaults.CheckpointEvery;
+        /// <summary>Checkpoints kept per run.</summary>
+        public int KeepCheckpoints { get; set; } = global::Meta.ExperimentDefaults.KeepCheckpoints;
+        /// <summary>Continue a run: 'latest', a run folder or a checkpoint file.</summary>
+        public string Resume { get; set; } = global::Meta.ExperimentDefaults.Resume;
+        /// <summary>What a NaN or infinity in a loss or gradient does.</summary>
+        public global::Meta.Hosting.NonFinitePolicy OnNonFinite { get; set; } = global::Meta.Hosting.NonFinitePolicy.Stop;
+        /// <summary>Spread each meta-batch over processes.</summary>
+        public global::Meta.Distributed.DistributedMode Distributed { get; set; } = global::Meta.Distributed.DistributedMode.None;
 
         /// <summary>Every option of this experiment, in declaration order.</summary>
         public static global::System.Collections.Generic.IReadOnlyList<global::Meta.Hosting.OptionDescriptor> Descriptors { get; } =
@@ -82,6 +92,11 @@ partial class SineMaml
             new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "libtorch CPU threads."),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
+            new("checkpoint-every", "CheckpointEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between checkpoints (0: only at the end and when stopped)."),
+            new("keep-checkpoints", "KeepCheckpoints", global::Meta.Hosting.OptionKind.Integer, "Checkpoints kept per run."),
+            new("resume", "Resume", global::Meta.Hosting.OptionKind.Text, "Continue a run: 'latest', a run folder or a checkpoint file."),
+            new("on-non-finite", "OnNonFinite", global::Meta.Hosting.OptionKind.Choice, "What a NaN or infinity in a loss or gradient does.", ["stop", "skip"]),
+            new("distributed", "Distributed", global::Meta.Hosting.OptionKind.Choice, "Spread each meta-batch over processes.", ["none", "mpi"]),
         ];
 
         /// <summary>Reads the options from <paramref name="section"/> over the defaults, then validates them.</summary>
@@ -111,6 +126,11 @@ partial class SineMaml
             options.Threads = reader.Integer("Threads", options.Threads);
             options.Output = reader.Text("Output", options.Output);
             options.LogEvery = reader.Integer("LogEvery", options.LogEvery);
+            options.CheckpointEvery = reader.Integer("CheckpointEvery", options.CheckpointEvery);
+            options.KeepCheckpoints = reader.Integer("KeepCheckpoints", options.KeepCheckpoints);
+            options.Resume = reader.Text("Resume", options.Resume);
+            options.OnNonFinite = reader.Choice("OnNonFinite", options.OnNonFinite);
+            options.Distributed = reader.Choice("Distributed", options.Distributed);
             options.Validate();
             return options;
         }
@@ -135,6 +155,8 @@ partial class SineMaml
             global::Meta.Hosting.OptionChecks.AtLeast(Threads, 1, "threads");
             global::Meta.Hosting.OptionChecks.NotEmpty(Output, "output");
             global::Meta.Hosting.OptionChecks.AtLeast(LogEvery, 1, "log-every");
+            global::Meta.Hosting.OptionChecks.AtLeast(CheckpointEvery, 0, "checkpoint-every");
+            global::Meta.Hosting.OptionChecks.AtLeast(KeepCheckpoints, 1, "keep-checkpoints");
         }
 
         /// <inheritdoc />
@@ -162,6 +184,11 @@ partial class SineMaml
             new("Threads", global::Meta.Hosting.OptionChecks.Format(Threads)),
             new("Output", global::Meta.Hosting.OptionChecks.Format(Output)),
             new("LogEvery", global::Meta.Hosting.OptionChecks.Format(LogEvery)),
+            new("CheckpointEvery", global::Meta.Hosting.OptionChecks.Format(CheckpointEvery)),
+            new("KeepCheckpoints", global::Meta.Hosting.OptionChecks.Format(KeepCheckpoints)),
+            new("Resume", global::Meta.Hosting.OptionChecks.Format(Resume)),
+            new("OnNonFinite", global::Meta.Hosting.OptionChecks.Format(OnNonFinite)),
+            new("Distributed", global::Meta.Hosting.OptionChecks.Format(Distributed)),
         ];
     }
 
@@ -187,7 +214,8 @@ partial class SineMaml
         public global::Meta.Hosting.RunOutcome Run(global::System.Threading.CancellationToken cancel)
         {
             global::Meta.TorchRuntime.UseThreads(options.Threads);
-            using var seeds = new global::Meta.Training.RunSeeds(options.Seed);
+            using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
+            using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
             var family = new global::Meta.Tasks.SinusoidFamily(new global::Meta.SinusoidRanges(
                 options.AmplitudeMin, options.AmplitudeMax, options.PhaseMin, options.PhaseMax, options.InputMin, options.InputMax));
             var network = global::Meta.Functional.Mlp.ForSinusoid();
@@ -195,22 +223,36 @@ partial class SineMaml
             using var theta = network.Initialize(options.Init, seeds.Weights);
             using var meta = algorithm.InitialMetaParameters(theta);
             using var optimiser = new global::Meta.Training.Adam(meta, options.MetaLr);
+            var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);
 
-            run.Begin(options.Output, algorithm.Name, options.Iterations, options.LogEvery);
-            var iteration = 0;
+            var settings = new global::Meta.Hosting.RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)
+            {
+                CheckpointEvery = options.CheckpointEvery,
+                KeepCheckpoints = options.KeepCheckpoints,
+                Resume = options.Resume,
+                OnNonFinite = options.OnNonFinite,
+                Group = group,
+            };
+            var iteration = run.Begin(settings, meta,
+            [
+                ("meta.", new global::Meta.Checkpoints.TensorState(meta)),
+                ("optimiser.", optimiser),
+                ("seeds.", seeds),
+            ]);
             for (; iteration < options.Iterations; iteration++)
             {
                 if (cancel.IsCancellationRequested) break;
                 var started = global::Meta.Hosting.ExperimentRun.Timestamp();
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
-                var tasks = family.Sample(options.MetaBatch, seeds.Tasks);
+                var tasks = family.Sample(tasksPerRank, seeds.Tasks);
                 var episode = family.Episode(tasks, options.Shots, options.QueryShots, seeds.Tasks);
                 var step = algorithm.MetaStep(meta, episode);
-                optimiser.Step(step.Gradient);
+                global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
+                if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);
                 run.Record(iteration, step, started);
             }
-            if (iteration < options.Iterations)
-                return run.Finish(global::Meta.Hosting.RunOutcome.Stopped, iteration, report: null);
+            if (iteration < options.Iterations || !run.IsWriter)
+                return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
             var report = global::Meta.Evaluation.SinusoidBenchmark.Evaluate(run, algorithm, family, meta, seeds, options.InnerLr,
                 options.EvalTasks, options.EvalPoints, options.PretrainIterations, options.MetaBatch, options.Shots, options.MetaLr, options.Init, cancel);

@@ -23,6 +23,9 @@ public interface IAllReducer : IDisposable
     double[] Gather(double[] values);
 }
 
+/// <summary>A distributed run cannot go on: MPI missing or misconfigured, a rank gone, or ranks diverged.</summary>
+public sealed class DistributedException(string message) : Exception(message);
+
 /// <summary>Data-parallel helpers over an <see cref="IAllReducer"/>.</summary>
 public static class AllReducerExtensions
 {
@@ -64,7 +67,7 @@ public static class AllReducerExtensions
 
     /// <summary>
     /// Verifies that every rank holds bit-identical <paramref name="parameters"/>; throws
-    /// <see cref="InvalidOperationException"/> naming the ranks that differ.
+    /// <see cref="DistributedException"/> naming the ranks that differ.
     /// </summary>
     public static void VerifyIdentical(this IAllReducer reducer, Tensor parameters, long iteration)
     {
@@ -73,7 +76,7 @@ public static class AllReducerExtensions
         var all = reducer.Gather([checksum]);
         var differing = Enumerable.Range(0, all.Length).Where(r => BitConverter.DoubleToInt64Bits(all[r]) != BitConverter.DoubleToInt64Bits(all[0])).ToArray();
         if (differing.Length > 0)
-            throw new InvalidOperationException($"meta-parameters diverged across ranks at iteration {iteration}: rank(s) {string.Join(", ", differing)} differ from rank 0");
+            throw new DistributedException($"meta-parameters diverged across ranks at iteration {iteration}: rank(s) {string.Join(", ", differing)} differ from rank 0");
     }
 
     /// <summary>An order-sensitive checksum of a tensor's bytes (FNV-1a over the values), as a double for transport.</summary>

@@ -26,7 +26,7 @@ public sealed class MpiAllReducer : IAllReducer
     public int Size => _world.Size;
 
     /// <summary>
-    /// Initialises MPI. Throws <see cref="InvalidOperationException"/> with a one-line fix when the MPICH library is
+    /// Initialises MPI. Throws <see cref="DistributedException"/> with a one-line fix when the MPICH library is
     /// missing, or when the world has a single rank (not launched by <c>mpirun.mpich -np N</c>, or launched by Open MPI).
     /// </summary>
     public static MpiAllReducer Start()
@@ -40,13 +40,13 @@ public sealed class MpiAllReducer : IAllReducer
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
         {
-            throw new InvalidOperationException("--distributed mpi: the MPICH library (libmpich.so.12) could not be loaded; install it with 'apt-get install mpich' and launch with 'mpirun.mpich -np N'");
+            throw new DistributedException("--distributed mpi: the MPICH library (libmpich.so.12) could not be loaded; install it with 'apt-get install mpich' and launch with 'mpirun.mpich -np N'");
         }
         var world = MPI.Communicator.world;
         if (world.Size < 2)
         {
             environment.Dispose();
-            throw new InvalidOperationException("--distributed mpi: the MPI world has 1 rank; launch with 'mpirun.mpich -np N dotnet Meta.Experiments.dll …' (Debian's default 'mpirun' is Open MPI, which starts N separate single-rank jobs)");
+            throw new DistributedException("--distributed mpi: the MPI world has 1 rank; launch with 'mpirun.mpich -np N dotnet Meta.Experiments.dll …' (Debian's default 'mpirun' is Open MPI, which starts N separate single-rank jobs)");
         }
         return new MpiAllReducer(environment, world);
     }

@@ -33,6 +33,12 @@ public static class ExperimentDefaults
     public const string Output = "runs";
     /// <summary>Iterations between progress lines.</summary>
     public const int LogEvery = 1_000;
+    /// <summary>Iterations between checkpoints (0: only at the end and when stopped).</summary>
+    public const int CheckpointEvery = 1_000;
+    /// <summary>Checkpoints kept per run.</summary>
+    public const int KeepCheckpoints = 3;
+    /// <summary>No resume: a fresh run.</summary>
+    public const string Resume = "";
     /// <summary>Support sizes K of the evaluation table.</summary>
     public static IReadOnlyList<int> EvalShots { get; } = [5, 10, 20];
     /// <summary>Inner steps of the evaluation table.</summary>

@@ -41,10 +41,15 @@ public sealed partial class ExperimentHostedService(
         {
             exitCode.Value = ExperimentExitCode.Stopped;
         }
-        catch (OptionException e)
+        catch (Exception e) when (e is OptionException or Meta.Checkpoints.CheckpointException)
         {
             Console.Error.WriteLine("error: " + e.Message);
             exitCode.Value = ExperimentExitCode.BadInput;
+        }
+        catch (Exception e) when (e is NumericalFaultException or Meta.Distributed.DistributedException)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            exitCode.Value = ExperimentExitCode.Failure;
         }
         catch (Exception e)
         {

@@ -3,9 +3,12 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Meta.Algorithms;
+using Meta.Checkpoints;
+using Meta.Distributed;
 using Meta.Evaluation;
 using Meta.Telemetry;
 using TorchSharp;
+using static TorchSharp.torch;
 using Microsoft.Extensions.Logging;
 
 namespace Meta.Hosting;
@@ -29,6 +32,12 @@ public sealed partial class ExperimentRun : IDisposable
     private int _logEvery;
     private long _windowStart;
     private int _windowIterations;
+    private RunSettings? _settings;
+    private IReadOnlyList<(string Prefix, ICheckpointable Part)>? _state;
+    private Tensor? _metaParameters;
+    private CheckpointStore? _store;
+    private string? _configurationHash;
+    private int _lastCheckpoint = -1;
 
     /// <summary>Created by the host for the experiment being run.</summary>
     public ExperimentRun(ExperimentDescriptor descriptor, IExperimentOptions options, MetaTrainingMetrics metrics, ILogger<ExperimentRun> logger)
@@ -45,21 +54,87 @@ public sealed partial class ExperimentRun : IDisposable
     /// <summary>Per-iteration meta-losses so far.</summary>
     public IReadOnlyList<double> Losses => _losses;
 
-    /// <summary>Creates the run folder under <paramref name="outputRoot"/>, writes the resolved configuration, and starts the clock.</summary>
-    public void Begin(string outputRoot, string algorithm, int iterations, int logEvery)
+    /// <summary>The settings given to <see cref="Begin"/>.</summary>
+    public RunSettings Settings => _settings ?? throw new InvalidOperationException("the run has not begun");
+
+    /// <summary>Whether this process writes the run folder (rank 0 of a distributed run, or the only process).</summary>
+    public bool IsWriter => (_settings?.Group.Rank ?? 0) == 0;
+
+    /// <summary>
+    /// Starts the run: resolves <c>--resume</c> (restoring <paramref name="state"/> and returning the iteration to continue
+    /// from) or creates a fresh run folder; writes the resolved configuration; starts the clock. Every check that can
+    /// fail on bad input happens here, before any training. Returns the first iteration to run (0 for a fresh run).
+    /// </summary>
+    public int Begin(RunSettings settings, Tensor metaParameters, IReadOnlyList<(string Prefix, ICheckpointable Part)> state)
     {
-        _folder = RunFolder.Create(outputRoot, _descriptor.Name, DateTimeOffset.UtcNow);
-        _tags = MetaTrainingMetrics.Tags(_descriptor.Name, algorithm);
-        _iterations = iterations;
-        _logEvery = Math.Max(1, logEvery);
-        var config = _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value);
-        _folder.WriteText("config.json", JsonSerializer.Serialize(new { experiment = _descriptor.Name, algorithm, options = config }, JsonOptions));
-        _csv = new StreamWriter(_folder.File("metrics.csv"), append: false, Encoding.UTF8);
-        _csv.WriteLine("iteration,meta_loss,elapsed_s");
+        _settings = settings;
+        _state = state;
+        _metaParameters = metaParameters;
+        _tags = MetaTrainingMetrics.Tags(_descriptor.Name, settings.Algorithm);
+        if (settings.Group.Size > 1) _tags.Add(MetaTelemetry.RankTag, settings.Group.Rank);
+        _iterations = settings.Iterations;
+        _logEvery = Math.Max(1, settings.LogEvery);
+        _configurationHash = CheckpointFile.ConfigurationHash(_options.Resolved(), ResumeSafeKeys);
+
+        var start = 0;
+        if (!string.IsNullOrEmpty(settings.Resume))
+        {
+            var (folder, checkpoint) = ResumeSource.Find(settings.Resume, settings.Output, _descriptor.Name);
+            var reader = CheckpointFile.Read(checkpoint);
+            if (reader.Manifest.Experiment != _descriptor.Name || reader.Manifest.ConfigurationHash != _configurationHash)
+                throw new CheckpointException($"--resume: checkpoint '{checkpoint}' was written by {reader.Manifest.Experiment} with another configuration (hash {reader.Manifest.ConfigurationHash}, this run {_configurationHash}); only {string.Join(", ", ResumeSafeKeys.Order())} may change on resume");
+            CheckpointStore.Restore(reader, state);
+            start = checked((int)reader.Manifest.Iteration);
+            if (IsWriter)
+            {
+                _folder = RunFolder.Open(folder);
+                _losses.AddRange(MetricsCsv.Truncate(_folder.File("metrics.csv"), start));
+            }
+            Log.Resumed(_logger, _descriptor.Name, start, checkpoint);
+        }
+        else if (IsWriter)
+        {
+            _folder = RunFolder.Create(settings.Output, _descriptor.Name, DateTimeOffset.UtcNow);
+        }
+
+        if (IsWriter)
+        {
+            _store = new CheckpointStore(_folder!.Path, settings.KeepCheckpoints);
+            var config = _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value);
+            _folder.WriteText("config.json", JsonSerializer.Serialize(new { experiment = _descriptor.Name, algorithm = settings.Algorithm, configurationHash = _configurationHash, options = config }, JsonOptions));
+            _csv = new StreamWriter(_folder.File("metrics.csv"), append: start > 0, Encoding.UTF8);
+            if (start == 0) _csv.WriteLine("iteration,meta_loss,elapsed_s");
+        }
         _metrics.Active(_tags, +1);
-        Log.Started(_logger, _descriptor.Name, algorithm, iterations, _folder.Path);
+        Log.Started(_logger, _descriptor.Name, settings.Algorithm, settings.Iterations, _folder?.Path ?? "(written by rank 0)");
         _clock.Start();
         _windowStart = Stopwatch.GetTimestamp();
+        return start;
+    }
+
+    /// <summary>
+    /// Checks a meta-step for NaN or infinity in its loss or gradient before it is applied. Returns true when the step
+    /// may be applied; false when it is to be skipped (<see cref="NonFinitePolicy.Skip"/>, counted in a metric); throws
+    /// <see cref="NumericalFaultException"/> naming the iteration and where the fault appeared otherwise.
+    /// </summary>
+    public bool Accept(int iteration, MetaStepResult step)
+    {
+        // In a distributed run the gradient has been averaged over ranks (a NaN anywhere is a NaN everywhere), so only the
+        // gradient decides there: every rank then takes the same decision and θ stays identical.
+        var lossFinite = Settings.Group.Size > 1 || double.IsFinite(step.MetaLoss.ToDouble());
+        var badGradient = lossFinite ? step.Gradient.isfinite().logical_not().sum().ToInt64() : -1;
+        if (lossFinite && badGradient == 0) return true;
+        var where = lossFinite ? $"the meta-gradient has {badGradient} non-finite entries" : $"the meta-loss is {step.MetaLoss.ToDouble()}";
+        if (Settings.OnNonFinite == NonFinitePolicy.Skip)
+        {
+            _metrics.SkippedStep(_tags);
+            Log.Skipped(_logger, iteration + 1, where);
+            return false;
+        }
+        var last = _store?.Latest();
+        throw new NumericalFaultException($"iteration {iteration + 1}: {where}; " +
+            (last is null ? "no checkpoint was written yet" : $"the last good checkpoint is {last}") +
+            "; pass --on-non-finite skip to skip such steps");
     }
 
     /// <summary>A timestamp to pass back to <see cref="Record"/>.</summary>
@@ -72,9 +147,12 @@ public sealed partial class ExperimentRun : IDisposable
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         _losses.Add(loss);
         _metrics.OuterStep(_tags, seconds, loss, (int)step.TaskLosses.shape[0]);
-        _csv!.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{iteration + 1},{loss:R},{_clock.Elapsed.TotalSeconds:0.###}"));
+        _csv?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{iteration + 1},{loss:R},{_clock.Elapsed.TotalSeconds:0.###}"));
         _windowIterations++;
-        if ((iteration + 1) % _logEvery == 0 || iteration + 1 == _iterations)
+        if (Settings.Group.Size > 1 && (iteration + 1) % Settings.VerifyEvery == 0)
+            Settings.Group.VerifyIdentical(_metaParameters!, iteration + 1);
+        if (Settings.CheckpointEvery > 0 && (iteration + 1) % Settings.CheckpointEvery == 0) Checkpoint(iteration + 1);
+        if (IsWriter && ((iteration + 1) % _logEvery == 0 || iteration + 1 == _iterations))
         {
             var window = Stopwatch.GetElapsedTime(_windowStart).TotalSeconds;
             var recent = _losses.Skip(Math.Max(0, _losses.Count - _windowIterations)).Average();
@@ -94,6 +172,10 @@ public sealed partial class ExperimentRun : IDisposable
     public RunOutcome Finish(RunOutcome outcome, int iterationsDone, EvaluationReport? report)
     {
         _clock.Stop();
+        if (Settings.Group.Size > 1 && iterationsDone > 0) Settings.Group.VerifyIdentical(_metaParameters!, iterationsDone);
+        if (iterationsDone > 0) Checkpoint(iterationsDone);
+        _metrics.Active(_tags, -1);
+        if (!IsWriter) return outcome;
         _csv?.Flush();
         _csv?.Dispose();
         _csv = null;
@@ -103,7 +185,6 @@ public sealed partial class ExperimentRun : IDisposable
         }
         var plot = LossPlot.TryWrite(Folder.File("loss.png"), _losses);
         Folder.WriteText("summary.md", Summary(outcome, iterationsDone, report, plot));
-        _metrics.Active(_tags, -1);
         Log.Finished(_logger, _descriptor.Name, outcome.ToString().ToLowerInvariant(), iterationsDone, _clock.Elapsed.TotalSeconds, Folder.File("summary.md"));
         if (report is not null) Console.Out.Write(report.ToMarkdown());
         return outcome;
@@ -148,6 +229,24 @@ public sealed partial class ExperimentRun : IDisposable
         return sb.ToString();
     }
 
+    /// <summary>Writes a checkpoint of the whole trainer state after <paramref name="iteration"/> iterations (rank 0 only).</summary>
+    public void Checkpoint(int iteration)
+    {
+        if (_store is null || _state is null || _lastCheckpoint == iteration) return;
+        _csv?.Flush();
+        var manifest = new CheckpointManifest(_descriptor.Name, Settings.Algorithm, iteration, _configurationHash!,
+            CheckpointManifest.CurrentVersions(), DateTimeOffset.UtcNow);
+        _store.Save(manifest, _state);
+        _lastCheckpoint = iteration;
+    }
+
+    /// <summary>Options that may differ between a run and its resumption.</summary>
+    public static IReadOnlySet<string> ResumeSafeKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "Iterations", "LogEvery", "Output", "Threads", "EvalTasks", "EvalPoints", "PretrainIterations", "Resume",
+        "CheckpointEvery", "KeepCheckpoints", "OnNonFinite", "Distributed",
+    };
+
     /// <inheritdoc />
     public void Dispose() => _csv?.Dispose();
 
@@ -163,6 +262,12 @@ public sealed partial class ExperimentRun : IDisposable
 
         [LoggerMessage(3, LogLevel.Information, "{What}")]
         public static partial void Phase(ILogger logger, string what);
+
+        [LoggerMessage(5, LogLevel.Information, "{Experiment}: resuming after iteration {Iteration} from {Checkpoint}")]
+        public static partial void Resumed(ILogger logger, string experiment, int iteration, string checkpoint);
+
+        [LoggerMessage(6, LogLevel.Warning, "iteration {Iteration}: skipped, {Where}")]
+        public static partial void Skipped(ILogger logger, int iteration, string where);
 
         [LoggerMessage(4, LogLevel.Information, "{Experiment}: {Outcome} after {Iterations} meta-iterations in {Seconds:0.0} s; summary {Summary}")]
         public static partial void Finished(ILogger logger, string experiment, string outcome, int iterations, double seconds, string summary);

@@ -34,6 +34,23 @@ public sealed class RunFolder
         return new RunFolder(path);
     }
 
+    /// <summary>Opens an existing run folder (to resume into it); throws <see cref="OptionException"/> if it cannot be written.</summary>
+    public static RunFolder Open(string path)
+    {
+        var full = System.IO.Path.GetFullPath(path);
+        try
+        {
+            var probe = System.IO.Path.Combine(full, ".write-test");
+            System.IO.File.WriteAllText(probe, "");
+            System.IO.File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OptionException($"--resume: cannot write the run folder '{full}': {e.Message}");
+        }
+        return new RunFolder(full);
+    }
+
     /// <summary>The full path of a file in the folder.</summary>
     public string File(string name) => System.IO.Path.Combine(Path, name);
 

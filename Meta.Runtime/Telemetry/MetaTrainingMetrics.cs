@@ -15,6 +15,9 @@ public static class MetaTelemetry
     /// <summary>Tag: the algorithm (maml, fomaml, …).</summary>
     public const string AlgorithmTag = "metalearn.algorithm";
 
+    /// <summary>Tag: the rank of a distributed run.</summary>
+    public const string RankTag = "metalearn.rank";
+
     /// <summary>Tag: the phase (outer, eval).</summary>
     public const string PhaseTag = "metalearn.phase";
 }
@@ -30,6 +33,7 @@ public sealed class MetaTrainingMetrics
     private readonly Counter<long> _tasks;
     private readonly Gauge<double> _loss;
     private readonly UpDownCounter<long> _active;
+    private readonly Counter<long> _skipped;
 
     /// <summary>Creates the instruments on the <see cref="MetaTelemetry.MeterName"/> meter.</summary>
     public MetaTrainingMetrics(IMeterFactory meterFactory)
@@ -40,6 +44,7 @@ public sealed class MetaTrainingMetrics
         _outerSteps = meter.CreateCounter<long>("metalearn.outer.steps", "{step}", "Meta-iterations completed.");
         _tasks = meter.CreateCounter<long>("metalearn.sampler.tasks", "{task}", "Tasks sampled into meta-batches.");
         _loss = meter.CreateGauge<double>("metalearn.loss", "1", "Latest loss: the meta-loss (phase=outer) or an evaluation loss (phase=eval).");
+        _skipped = meter.CreateCounter<long>("metalearn.outer.steps.skipped", "{step}", "Meta-steps skipped because of NaN or infinity.");
         _active = meter.CreateUpDownCounter<long>("metalearn.experiment.active", "{experiment}", "Experiments currently training.");
     }
 
@@ -68,6 +73,9 @@ public sealed class MetaTrainingMetrics
         withPhase.Add(MetaTelemetry.PhaseTag, "eval");
         _loss.Record(loss, withPhase);
     }
+
+    /// <summary>Counts a meta-step skipped for a non-finite loss or gradient.</summary>
+    public void SkippedStep(in TagList tags) => _skipped.Add(1, tags);
 
     /// <summary>Marks an experiment as started (+1) or ended (−1).</summary>
     public void Active(in TagList tags, int delta) => _active.Add(delta, tags);

@@ -62,8 +62,8 @@ public sealed class DataParallelTests
             using var scope = NewDisposeScope();
             var parameters = ones(5, ScalarType.Float64) * (r == 0 ? 1.0 : 1.0 + 1e-15);
             try { group.Rank(r).VerifyIdentical(parameters, 17); }
-            catch (InvalidOperationException e) when (r == 0) { failure = e; }
-            catch (InvalidOperationException) { }
+            catch (DistributedException e) when (r == 0) { failure = e; }
+            catch (DistributedException) { }
         })).ToArray();
         foreach (var t in threads) t.Start();
         foreach (var t in threads) t.Join();
