@@ -26,7 +26,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor DuplicateExperimentName = new(
         id: DiagnosticIds.DuplicateExperimentName,
         title: "Experiment names must be unique",
-        messageFormat: "Experiment name '{0}' is used by {1}. Give each experiment its own name.",
+        messageFormat: "Experiment name '{0}' is used by more than one experiment: {1}. Give each experiment its own name.",
         category: Design,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,

@@ -39,9 +39,12 @@ internal static partial class ExperimentParser
         var family = new TaskFamilySpec(TaskFamilyKind.Sinusoid);
         var algorithm = new AlgorithmSpec(AlgorithmKind.Maml, declaration.Named<bool>(KnownTypeNames.MamlAttribute, "FirstOrder") ?? false);
         var options = BuildOptions(declaration, family, algorithm, initChoices);
-        var description = declaration.Description ?? $"{algorithm.DisplayName} on {family.DisplayName}.";
+        var description = declaration.Description ?? Sentence($"{algorithm.DisplayName} on {family.DisplayName}.");
         return new ExperimentSpec(Hierarchy(declaration.Type), declaration.Name!, description, family, algorithm, options);
     }
+
+    /// <summary>Capitalises the first letter: the fallback description is shown as a sentence in <c>--help</c>.</summary>
+    private static string Sentence(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text.Substring(1);
 
     /// <summary>The namespace and the chain of (partial) types down to <paramref name="type"/>.</summary>
     internal static HierarchyInfo Hierarchy(INamedTypeSymbol type)
