@@ -4,12 +4,13 @@
 namespace Meta.Generated;
 
 /// <summary>Every experiment declared in this assembly, ordered by name.</summary>
-[global::System.CodeDom.Compiler.GeneratedCode("Meta.Generators", "1.0.0.0")]
+[global::System.CodeDom.Compiler.GeneratedCode("Meta.Generators", "<version>")]
 internal static class ExperimentCatalog
 {
     /// <summary>The experiments' descriptors.</summary>
     public static global::System.Collections.Generic.IReadOnlyList<global::Meta.Hosting.ExperimentDescriptor> All { get; } =
     [
+        global::Lab.Other.Another.Descriptor,
         global::Meta.Experiments.SineMaml.Descriptor,
     ];
 }

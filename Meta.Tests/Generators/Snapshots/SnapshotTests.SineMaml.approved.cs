@@ -9,7 +9,7 @@ partial class SineMaml
     public const string ExperimentName = "sine-maml";
 
     /// <summary>Options of <c>sine-maml</c>: defaults from the attributes, overridable from configuration and the command line.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("Meta.Generators", "1.0.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("Meta.Generators", "<version>")]
     public sealed partial class Options : global::Meta.Hosting.IExperimentOptions
     {
         /// <summary>Meta-iterations (outer steps).</summary>
@@ -207,7 +207,7 @@ partial class SineMaml
         });
 
     /// <summary>The training loop of <c>sine-maml</c>: MAML on sinusoid regression.</summary>
-    [global::System.CodeDom.Compiler.GeneratedCode("Meta.Generators", "1.0.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("Meta.Generators", "<version>")]
     public sealed class Trainer(Options options, global::Meta.Hosting.ExperimentRun run) : global::Meta.Hosting.IExperimentTrainer
     {
         /// <inheritdoc />

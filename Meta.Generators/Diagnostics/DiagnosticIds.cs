@@ -1,0 +1,44 @@
+namespace Meta.Generators.Diagnostics;
+
+/// <summary>
+/// The ids of Meta's diagnostics, shared by the analyzer, tests and docs/diagnostics.md. Ranges: META0xx declarations,
+/// META1xx attribute values, META2xx runtime compatibility, META9xx internal errors.
+/// </summary>
+public static class DiagnosticIds
+{
+    /// <summary>The experiment class is not <c>partial</c>.</summary>
+    public const string ExperimentMustBePartial = "META001";
+
+    /// <summary>Two experiments share a name.</summary>
+    public const string DuplicateExperimentName = "META002";
+
+    /// <summary>The experiment name is not lower-case kebab case.</summary>
+    public const string InvalidExperimentName = "META003";
+
+    /// <summary>No task-family attribute.</summary>
+    public const string MissingTaskFamily = "META004";
+
+    /// <summary>No algorithm attribute.</summary>
+    public const string MissingAlgorithm = "META005";
+
+    /// <summary>A type containing the experiment is not <c>partial</c>.</summary>
+    public const string ContainingTypeMustBePartial = "META006";
+
+    /// <summary>The experiment class, or a type containing it, is generic.</summary>
+    public const string ExperimentMustNotBeGeneric = "META007";
+
+    /// <summary>The experiment class, or a type containing it, is private or protected.</summary>
+    public const string ExperimentMustBeAccessible = "META008";
+
+    /// <summary>InnerSteps below 1.</summary>
+    public const string InnerStepsTooSmall = "META101";
+
+    /// <summary>A learning rate not above 0 or not finite.</summary>
+    public const string LearningRateNotPositive = "META102";
+
+    /// <summary>A count (meta-batch, shots, query, iterations) below 1.</summary>
+    public const string CountTooSmall = "META103";
+
+    /// <summary>A sinusoid range that is empty, reversed, not finite, or has a negative amplitude.</summary>
+    public const string InvalidSinusoidRange = "META104";
+}

@@ -1,0 +1,121 @@
+using Meta.Generators.Model;
+
+namespace Meta.Generators.Emitting;
+
+// The Trainer: the loop a person reads and steps through in a debugger. Its shape is the same for every experiment;
+// the task family and the algorithm each contribute the expressions that construct their runtime types, so a new
+// family or algorithm is a new case below, never a run-time dispatch.
+internal static partial class ExperimentEmitter
+{
+    private static void WriteTrainer(SourceWriter writer, ExperimentSpec experiment)
+    {
+        writer.WriteLine($"/// <summary>The training loop of <c>{experiment.Name}</c>: {experiment.Algorithm.DisplayName} on {experiment.Family.DisplayName}.</summary>");
+        writer.WriteLine(GeneratedCodeAttribute);
+        using (writer.WriteBlock($"public sealed class Trainer(Options options, {Hosting}ExperimentRun run) : {Hosting}IExperimentTrainer"))
+        {
+            writer.WriteLine("/// <inheritdoc />");
+            using (writer.WriteBlock($"public {Hosting}RunOutcome Run(global::System.Threading.CancellationToken cancel)"))
+            {
+                writer.WriteLine($$"""
+                    global::Meta.TorchRuntime.UseThreads(options.Threads);
+                    using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
+                    using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
+                    var family = {{FamilyConstruction(experiment.Family)}};
+                    var network = {{NetworkConstruction(experiment.Family)}};
+                    var algorithm = {{AlgorithmConstruction(experiment.Algorithm)}};
+                    using var theta = network.Initialize(options.Init, seeds.Weights);
+                    using var meta = algorithm.InitialMetaParameters(theta);
+                    using var optimiser = new global::Meta.Training.Adam(meta, options.MetaLr);
+                    var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);
+
+                    var settings = new {{Hosting}}RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)
+                    {
+                        CheckpointEvery = options.CheckpointEvery,
+                        KeepCheckpoints = options.KeepCheckpoints,
+                        Resume = options.Resume,
+                        OnNonFinite = options.OnNonFinite,
+                        Group = group,
+                    };
+                    var iteration = run.Begin(settings, meta,
+                    [
+                        ("meta.", new global::Meta.Checkpoints.TensorState(meta)),
+                        ("optimiser.", optimiser),
+                        ("seeds.", seeds),
+                    ]);
+                    for (; iteration < options.Iterations; iteration++)
+                    {
+                        if (cancel.IsCancellationRequested) break;
+                        var started = {{Hosting}}ExperimentRun.Timestamp();
+                        using var scope = global::TorchSharp.torch.NewDisposeScope();
+                        {{Indent(EpisodeSampling(experiment.Family))}}
+                        {{MetaStep(experiment.Algorithm)}}
+                        global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
+                        if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);
+                        run.Record(iteration, step, started);
+                    }
+                    if (iteration < options.Iterations || !run.IsWriter)
+                        return run.Finish(iteration < options.Iterations ? {{Hosting}}RunOutcome.Stopped : {{Hosting}}RunOutcome.Completed, iteration, report: null);
+
+                    var report = {{Evaluation(experiment.Family)}};
+                    return run.Finish({{Hosting}}RunOutcome.Completed, iteration, report);
+                    """);
+            }
+        }
+    }
+
+    /// <summary>The task family's runtime object, built from its options.</summary>
+    private static string FamilyConstruction(TaskFamilySpec family) => family.Kind switch
+    {
+        TaskFamilyKind.Sinusoid => """
+            new global::Meta.Tasks.SinusoidFamily(new global::Meta.SinusoidRanges(
+                options.AmplitudeMin, options.AmplitudeMax, options.PhaseMin, options.PhaseMax, options.InputMin, options.InputMax))
+            """,
+        _ => Unknown(family.Kind),
+    };
+
+    /// <summary>The family's default functional network.</summary>
+    private static string NetworkConstruction(TaskFamilySpec family) => family.Kind switch
+    {
+        TaskFamilyKind.Sinusoid => "global::Meta.Functional.Mlp.ForSinusoid()",
+        _ => Unknown(family.Kind),
+    };
+
+    /// <summary>Statements that draw the meta-batch's tasks and their episode (<c>episode</c>).</summary>
+    private static string EpisodeSampling(TaskFamilySpec family) => family.Kind switch
+    {
+        TaskFamilyKind.Sinusoid => """
+            var tasks = family.Sample(tasksPerRank, seeds.Tasks);
+            var episode = family.Episode(tasks, options.Shots, options.QueryShots, seeds.Tasks);
+            """,
+        _ => Unknown(family.Kind),
+    };
+
+    /// <summary>The family's final evaluation, returning the report of the run summary.</summary>
+    private static string Evaluation(TaskFamilySpec family) => family.Kind switch
+    {
+        TaskFamilyKind.Sinusoid => """
+            global::Meta.Evaluation.SinusoidBenchmark.Evaluate(run, algorithm, family, meta, seeds, options.InnerLr,
+                options.EvalTasks, options.EvalPoints, options.PretrainIterations, options.MetaBatch, options.Shots, options.MetaLr, options.Init, cancel)
+            """,
+        _ => Unknown(family.Kind),
+    };
+
+    /// <summary>The algorithm's runtime object over <c>network</c>, built from its options.</summary>
+    private static string AlgorithmConstruction(AlgorithmSpec algorithm) => algorithm.Kind switch
+    {
+        AlgorithmKind.Maml => "new global::Meta.Algorithms.Maml(network, options.InnerSteps, options.InnerLr, options.FirstOrder)",
+        _ => Unknown(algorithm.Kind),
+    };
+
+    /// <summary>The statement that computes the meta-gradient (<c>step</c>) of one episode.</summary>
+    private static string MetaStep(AlgorithmSpec algorithm) => algorithm.Kind switch
+    {
+        AlgorithmKind.Maml => "var step = algorithm.MetaStep(meta, episode);",
+        _ => Unknown(algorithm.Kind),
+    };
+
+    /// <summary>Indents the continuation lines of a multi-line fragment interpolated into a loop body.</summary>
+    private static string Indent(string fragment) => fragment.Replace("\n", "\n    ");
+
+    private static string Unknown<T>(T kind) => throw new System.ArgumentOutOfRangeException(nameof(kind), kind, "no emitter for this kind");
+}

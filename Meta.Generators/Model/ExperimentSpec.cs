@@ -1,0 +1,19 @@
+namespace Meta.Generators.Model;
+
+/// <summary>
+/// Everything the emitter needs to write one experiment's source, and nothing else: plain values only (no symbols,
+/// syntax nodes or locations), so two runs over equivalent code produce equal specs and the pipeline stays cached.
+/// </summary>
+/// <param name="Type">The experiment class and where it is declared.</param>
+/// <param name="Name">The command-line name, e.g. <c>sine-maml</c> (validated: lower case, digits and '-').</param>
+/// <param name="Description">One sentence for <c>--help</c> and the run summary.</param>
+/// <param name="Family">The task family the loop samples episodes from.</param>
+/// <param name="Algorithm">The meta-learning algorithm the loop steps.</param>
+/// <param name="Options">Every option of the generated <c>Options</c> type, in declaration order.</param>
+internal sealed record ExperimentSpec(
+    HierarchyInfo Type,
+    string Name,
+    string Description,
+    TaskFamilySpec Family,
+    AlgorithmSpec Algorithm,
+    EquatableArray<OptionSpec> Options);

@@ -1,0 +1,76 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Meta.Generators.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Meta.Generators.Parsing;
+
+/// <summary>
+/// Turns a class marked <c>[Experiment]</c> into an <see cref="ExperimentSpec"/>: reads its Meta attributes, validates
+/// them with the analyzer's rules, and builds the option list. Returns null for anything invalid, so the generator emits
+/// nothing and the analyzer's diagnostic is the only message the user sees.
+/// </summary>
+internal static partial class ExperimentParser
+{
+    /// <summary>The syntactic filter: classes and record classes (the attribute allows nothing else).</summary>
+    public static bool IsCandidate(SyntaxNode node, CancellationToken cancel) =>
+        node is ClassDeclarationSyntax or RecordDeclarationSyntax { ClassOrStructKeyword.RawKind: not (int)SyntaxKind.StructKeyword };
+
+    /// <summary>The generator's transform: a spec for a valid experiment, null otherwise.</summary>
+    public static ExperimentSpec? Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancel)
+    {
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.Attributes.Length != 1) return null;
+        var declaration = ExperimentDeclaration.Read(type, context.Attributes[0], cancel);
+        if (declaration.IsMalformed || ExperimentValidation.Validate(declaration, cancel).Count > 0) return null;
+        cancel.ThrowIfCancellationRequested();
+        return Build(declaration, context.SemanticModel.Compilation, cancel);
+    }
+
+    /// <summary>Builds the spec of a declaration that passed validation; null when the runtime's types are missing.</summary>
+    internal static ExperimentSpec? Build(ExperimentDeclaration declaration, Compilation compilation, CancellationToken cancel)
+    {
+        if (EnumChoices(compilation, KnownTypeNames.WeightInit) is not { } initChoices
+            || EnumChoices(compilation, KnownTypeNames.NonFinitePolicy) is not { } nonFiniteChoices
+            || EnumChoices(compilation, KnownTypeNames.DistributedMode) is not { } distributedChoices) return null;
+        cancel.ThrowIfCancellationRequested();
+
+        var family = new TaskFamilySpec(TaskFamilyKind.Sinusoid);
+        var algorithm = new AlgorithmSpec(AlgorithmKind.Maml, declaration.Named<bool>(KnownTypeNames.MamlAttribute, "FirstOrder") ?? false);
+        var options = BuildOptions(declaration, family, algorithm, initChoices, nonFiniteChoices, distributedChoices);
+        var description = declaration.Description ?? Sentence($"{algorithm.DisplayName} on {family.DisplayName}.");
+        return new ExperimentSpec(Hierarchy(declaration.Type), declaration.Name!, description, family, algorithm, options);
+    }
+
+    /// <summary>Capitalises the first letter: the fallback description is shown as a sentence in <c>--help</c>.</summary>
+    private static string Sentence(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text.Substring(1);
+
+    /// <summary>The namespace and the chain of (partial) types down to <paramref name="type"/>.</summary>
+    internal static HierarchyInfo Hierarchy(INamedTypeSymbol type)
+    {
+        var types = new List<TypeDeclarationSpec>();
+        for (var current = type; current is not null; current = current.ContainingType)
+            types.Insert(0, new TypeDeclarationSpec(Keyword(current), current.Name));
+        var ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
+        return new HierarchyInfo(ns, types.ToEquatableArray());
+    }
+
+    private static string Keyword(INamedTypeSymbol type) => (type.IsRecord, type.TypeKind) switch
+    {
+        (true, TypeKind.Struct) => "record struct",
+        (true, _) => "record",
+        (false, TypeKind.Struct) => "struct",
+        (false, TypeKind.Interface) => "interface",
+        _ => "class",
+    };
+
+    /// <summary>An enum's members in declaration order, in kebab case (<c>PyTorch</c> → <c>py-torch</c>); null when the enum is missing.</summary>
+    private static ImmutableArray<string>? EnumChoices(Compilation compilation, string metadataName)
+    {
+        if (compilation.GetTypeByMetadataName(metadataName) is not { TypeKind: TypeKind.Enum } type) return null;
+        return [.. type.GetMembers().OfType<IFieldSymbol>().Where(f => f.HasConstantValue).Select(f => OptionNames.Kebab(f.Name))];
+    }
+}

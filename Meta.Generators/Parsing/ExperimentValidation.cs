@@ -1,0 +1,176 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using Meta.Generators.Diagnostics;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Meta.Generators.Parsing;
+
+/// <summary>
+/// The rules of the diagnostics catalogue, applied to one <see cref="ExperimentDeclaration"/>. The generator emits nothing
+/// for a declaration with issues; the analyzer reports them. (META002, duplicate names, spans experiments and lives in
+/// the analyzer alone.)
+/// </summary>
+internal static class ExperimentValidation
+{
+    /// <summary>Every issue of <paramref name="declaration"/>, declarations first, then attribute values.</summary>
+    public static List<ExperimentIssue> Validate(ExperimentDeclaration declaration, CancellationToken cancel)
+    {
+        var issues = new List<ExperimentIssue>();
+        if (declaration.IsMalformed) return issues;
+        CheckDeclaration(declaration.Type, issues, cancel);
+        CheckName(declaration, issues);
+        CheckFamilyAndAlgorithm(declaration, issues);
+        CheckTraining(declaration, issues);
+        CheckSinusoid(declaration, issues);
+        return issues;
+    }
+
+    /// <summary>Whether <paramref name="name"/> matches <c>^[a-z0-9]+(-[a-z0-9]+)*$</c>.</summary>
+    public static bool IsValidName(string? name)
+    {
+        if (string.IsNullOrEmpty(name)) return false;
+        var previous = '-';
+        foreach (var c in name!)
+        {
+            var word = c is >= 'a' and <= 'z' or >= '0' and <= '9';
+            if (!word && !(c == '-' && previous != '-')) return false;
+            previous = c;
+        }
+        return previous != '-';
+    }
+
+    /// <summary>Whether <paramref name="rate"/> is a usable learning rate: finite and above 0.</summary>
+    public static bool IsValidLearningRate(double rate) => rate > 0 && !double.IsInfinity(rate) && !double.IsNaN(rate);
+
+    /// <summary>Why a range is not valid, or null when it is.</summary>
+    public static string? RangeProblem(double min, double max, bool nonNegative)
+    {
+        if (double.IsNaN(min) || double.IsNaN(max) || double.IsInfinity(min) || double.IsInfinity(max)) return "both bounds must be finite";
+        if (!(min < max)) return "the lower bound must be below the upper bound";
+        if (nonNegative && min < 0) return "an amplitude cannot be negative";
+        return null;
+    }
+
+    private static void CheckDeclaration(INamedTypeSymbol type, List<ExperimentIssue> issues, CancellationToken cancel)
+    {
+        foreach (var reference in type.DeclaringSyntaxReferences)
+        {
+            if (reference.GetSyntax(cancel) is TypeDeclarationSyntax syntax && !syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
+                issues.Add(new(Descriptors.ExperimentMustBePartial, ExperimentIssue.At(syntax.Identifier), type.Name));
+        }
+
+        var generic = false;
+        for (var current = type; current is not null; current = current.ContainingType)
+        {
+            generic |= current.TypeParameters.Length > 0;
+            if (Inaccessibility(current) is { } why)
+                issues.Add(new(Descriptors.ExperimentMustBeAccessible, ExperimentIssue.AtName(type), type.Name, current.Name, why));
+            if (ReferenceEquals(current, type)) continue;
+            foreach (var reference in current.DeclaringSyntaxReferences)
+            {
+                if (reference.GetSyntax(cancel) is TypeDeclarationSyntax syntax && !syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
+                    issues.Add(new(Descriptors.ContainingTypeMustBePartial, ExperimentIssue.At(syntax.Identifier), current.Name, type.Name));
+            }
+        }
+        if (generic) issues.Add(new(Descriptors.ExperimentMustNotBeGeneric, ExperimentIssue.AtName(type), type.Name));
+    }
+
+    private static string? Inaccessibility(INamedTypeSymbol type)
+    {
+        if (type.IsFileLocal) return "file-local";
+        return type.DeclaredAccessibility switch
+        {
+            Accessibility.Private => "private",
+            Accessibility.Protected => "protected",
+            Accessibility.ProtectedAndInternal => "private protected",
+            _ => null,
+        };
+    }
+
+    private static void CheckName(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
+    {
+        if (!IsValidName(declaration.Name))
+            issues.Add(new(Descriptors.InvalidExperimentName, ExperimentIssue.AtArgument(declaration.Experiment, 0), declaration.Name ?? ""));
+    }
+
+    private static void CheckFamilyAndAlgorithm(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
+    {
+        if (declaration.Attribute(KnownTypeNames.SinusoidAttribute) is null)
+            issues.Add(new(Descriptors.MissingTaskFamily, ExperimentIssue.AtName(declaration.Type), declaration.Name ?? declaration.Type.Name));
+        if (declaration.Attribute(KnownTypeNames.MamlAttribute) is null)
+            issues.Add(new(Descriptors.MissingAlgorithm, ExperimentIssue.AtName(declaration.Type), declaration.Name ?? declaration.Type.Name));
+    }
+
+    private static void CheckTraining(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
+    {
+        if (declaration.Argument<int>(KnownTypeNames.InnerStepsAttribute) is < 1 and var steps)
+            issues.Add(new(Descriptors.InnerStepsTooSmall, ArgumentOf(declaration, KnownTypeNames.InnerStepsAttribute), ExperimentIssue.Display(steps)));
+
+        CheckRate(declaration, KnownTypeNames.InnerLrAttribute, "InnerLr", issues);
+        CheckRate(declaration, KnownTypeNames.MetaLrAttribute, "MetaLr", issues);
+        CheckCount(declaration, KnownTypeNames.IterationsAttribute, "Iterations", issues);
+        CheckCount(declaration, KnownTypeNames.MetaBatchAttribute, "MetaBatch", issues);
+        CheckCount(declaration, KnownTypeNames.ShotsAttribute, "Shots", issues);
+
+        // Query = 0 is documented as "the same as the support", so only a negative Query is wrong.
+        if (declaration.Named<int>(KnownTypeNames.ShotsAttribute, "Query") is < 0 and var query)
+        {
+            var shots = declaration.Attribute(KnownTypeNames.ShotsAttribute)!;
+            issues.Add(new(Descriptors.CountTooSmall, ExperimentIssue.AtNamedArgument(shots, "Query"), "Shots' Query", ExperimentIssue.Display(query), "0"));
+        }
+    }
+
+    private static void CheckRate(ExperimentDeclaration declaration, string attribute, string display, List<ExperimentIssue> issues)
+    {
+        if (declaration.Argument<double>(attribute) is { } rate && !IsValidLearningRate(rate))
+            issues.Add(new(Descriptors.LearningRateNotPositive, ArgumentOf(declaration, attribute), display, ExperimentIssue.Display(rate)));
+    }
+
+    private static void CheckCount(ExperimentDeclaration declaration, string attribute, string display, List<ExperimentIssue> issues)
+    {
+        if (declaration.Argument<int>(attribute) is < 1 and var count)
+            issues.Add(new(Descriptors.CountTooSmall, ArgumentOf(declaration, attribute), display, ExperimentIssue.Display(count), "1"));
+    }
+
+    private static void CheckSinusoid(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
+    {
+        if (declaration.Attribute(KnownTypeNames.SinusoidAttribute) is not { } sinusoid) return;
+        foreach (var range in SinusoidDefaults.Ranges)
+        {
+            var minSet = declaration.IsSet(KnownTypeNames.SinusoidAttribute, range.MinProperty);
+            var maxSet = declaration.IsSet(KnownTypeNames.SinusoidAttribute, range.MaxProperty);
+            if (!minSet && !maxSet) continue;   // the runtime's defaults are valid
+            var min = declaration.Named<double>(KnownTypeNames.SinusoidAttribute, range.MinProperty) ?? range.DefaultMin;
+            var max = declaration.Named<double>(KnownTypeNames.SinusoidAttribute, range.MaxProperty) ?? range.DefaultMax;
+            if (RangeProblem(min, max, range.NonNegative) is { } problem)
+            {
+                var where = ExperimentIssue.AtNamedArgument(sinusoid, minSet ? range.MinProperty : range.MaxProperty);
+                issues.Add(new(Descriptors.InvalidSinusoidRange, where, range.Name, ExperimentIssue.Display(min), ExperimentIssue.Display(max), problem));
+            }
+        }
+    }
+
+    private static Func<CancellationToken, Location> ArgumentOf(ExperimentDeclaration declaration, string attribute) =>
+        ExperimentIssue.AtArgument(declaration.Attribute(attribute)!, 0);
+}
+
+/// <summary>
+/// The runtime's sinusoid ranges (<c>Meta.SinusoidRanges.Default</c>, Finn et al. 2017), needed to validate a range of
+/// which only one bound is set. A test checks them against the runtime.
+/// </summary>
+internal static class SinusoidDefaults
+{
+    /// <summary>The three ranges of <c>[Sinusoid]</c>, in declaration order.</summary>
+    public static IReadOnlyList<SinusoidRange> Ranges { get; } =
+    [
+        new("amplitude", "AmplitudeMin", "AmplitudeMax", 0.1, 5.0, NonNegative: true),
+        new("phase", "PhaseMin", "PhaseMax", 0.0, Math.PI, NonNegative: false),
+        new("input", "InputMin", "InputMax", -5.0, 5.0, NonNegative: false),
+    ];
+}
+
+/// <summary>One range of <c>[Sinusoid]</c> with its runtime default.</summary>
+internal sealed record SinusoidRange(string Name, string MinProperty, string MaxProperty, double DefaultMin, double DefaultMax, bool NonNegative);

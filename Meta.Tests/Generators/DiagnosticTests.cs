@@ -1,0 +1,200 @@
+using Meta.Generators.Diagnostics;
+using Meta.Generators.Emitting;
+using Microsoft.CodeAnalysis;
+
+namespace Meta.Tests.Generators;
+
+/// <summary>
+/// Every id of the catalogue is reported by the analyzer, at the right place, for a minimal trigger; for an invalid
+/// experiment the generator emits nothing (only the catalog) and reports nothing itself.
+/// </summary>
+public sealed class DiagnosticTests
+{
+    [Fact]
+    public async Task ValidSamplesReportNothing()
+    {
+        var compilation = GeneratorHarness.Compile(Samples.SineMaml, Samples.FirstOrderDefaults, Samples.NestedInGlobalNamespace, Samples.AnotherExperiment);
+        Assert.Empty(await GeneratorHarness.AnalyzeAsync(compilation));
+    }
+
+    [Fact]
+    public Task META001_ExperimentMustBePartial() => AssertReports(DiagnosticIds.ExperimentMustBePartial, "Plain", """
+        [Experiment("plain"), Sinusoid, Maml]
+        public class Plain;
+        """);
+
+    [Fact]
+    public async Task META002_DuplicateExperimentName()
+    {
+        var compilation = GeneratorHarness.Compile(Usings + """
+            [Experiment("same"), Sinusoid, Maml] public partial class A;
+            [Experiment("same"), Sinusoid, Maml] public partial class B;
+            """);
+        var diagnostics = await GeneratorHarness.AnalyzeAsync(compilation);
+        Assert.Equal(2, diagnostics.Length);
+        Assert.All(diagnostics, d => Assert.Equal(DiagnosticIds.DuplicateExperimentName, d.Id));
+        Assert.All(diagnostics, d => Assert.Equal("\"same\"", SourceText(d)));
+        Assert.Contains("'Lab.A', 'Lab.B'", diagnostics[0].GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Sine-Maml")]
+    [InlineData("sine_maml")]
+    [InlineData("-sine")]
+    [InlineData("sine-")]
+    [InlineData("sine--maml")]
+    [InlineData("")]
+    public Task META003_InvalidExperimentName(string name) => AssertReports(DiagnosticIds.InvalidExperimentName, $"\"{name}\"", $$"""
+        [Experiment("{{name}}"), Sinusoid, Maml]
+        public partial class Named;
+        """);
+
+    [Theory]
+    [InlineData("sine")]
+    [InlineData("sine-maml-2")]
+    [InlineData("3d")]
+    public async Task META003_AcceptsKebabCase(string name)
+    {
+        var compilation = GeneratorHarness.Compile(Usings + $$"""
+            [Experiment("{{name}}"), Sinusoid, Maml]
+            public partial class Named;
+            """);
+        Assert.Empty(await GeneratorHarness.AnalyzeAsync(compilation));
+    }
+
+    [Fact]
+    public Task META004_MissingTaskFamily() => AssertReports(DiagnosticIds.MissingTaskFamily, "NoFamily", """
+        [Experiment("no-family"), Maml]
+        public partial class NoFamily;
+        """);
+
+    [Fact]
+    public Task META005_MissingAlgorithm() => AssertReports(DiagnosticIds.MissingAlgorithm, "NoAlgorithm", """
+        [Experiment("no-algorithm"), Sinusoid]
+        public partial class NoAlgorithm;
+        """);
+
+    [Fact]
+    public Task META006_ContainingTypeMustBePartial() => AssertReports(DiagnosticIds.ContainingTypeMustBePartial, "Outer", """
+        public class Outer
+        {
+            [Experiment("inner"), Sinusoid, Maml]
+            public partial class Inner;
+        }
+        """);
+
+    [Fact]
+    public Task META007_ExperimentMustNotBeGeneric() => AssertReports(DiagnosticIds.ExperimentMustNotBeGeneric, "Generic", """
+        [Experiment("generic"), Sinusoid, Maml]
+        public partial class Generic<T>;
+        """);
+
+    [Theory]
+    [InlineData("private")]
+    [InlineData("protected")]
+    [InlineData("private protected")]
+    public Task META008_ExperimentMustBeAccessible(string modifier) => AssertReports(DiagnosticIds.ExperimentMustBeAccessible, "Hidden", $$"""
+        public partial class Outer
+        {
+            [Experiment("hidden"), Sinusoid, Maml]
+            {{modifier}} partial class Hidden;
+        }
+        """);
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-3")]
+    public Task META101_InnerStepsTooSmall(string steps) => AssertReports(DiagnosticIds.InnerStepsTooSmall, steps, $$"""
+        [Experiment("steps"), Sinusoid, Maml, InnerSteps({{steps}})]
+        public partial class Steps;
+        """);
+
+    [Theory]
+    [InlineData("InnerLr", "0")]
+    [InlineData("InnerLr", "-0.01")]
+    [InlineData("MetaLr", "double.NaN")]
+    [InlineData("MetaLr", "double.PositiveInfinity")]
+    public Task META102_LearningRateNotPositive(string attribute, string rate) => AssertReports(DiagnosticIds.LearningRateNotPositive, rate, $$"""
+        [Experiment("rates"), Sinusoid, Maml, {{attribute}}({{rate}})]
+        public partial class Rates;
+        """);
+
+    [Theory]
+    [InlineData("MetaBatch(0)", "0")]
+    [InlineData("Shots(0)", "0")]
+    [InlineData("Shots(5, Query = -1)", "Query = -1")]
+    [InlineData("Iterations(-1)", "-1")]
+    public Task META103_CountTooSmall(string attribute, string where) => AssertReports(DiagnosticIds.CountTooSmall, where, $$"""
+        [Experiment("counts"), Sinusoid, Maml, {{attribute}}]
+        public partial class Counts;
+        """);
+
+    [Fact]
+    public async Task META103_QueryZeroMeansSameAsSupport()
+    {
+        var compilation = GeneratorHarness.Compile(Usings + """
+            [Experiment("query"), Sinusoid, Maml, Shots(5, Query = 0)]
+            public partial class Query;
+            """);
+        Assert.Empty(await GeneratorHarness.AnalyzeAsync(compilation));
+    }
+
+    [Theory]
+    [InlineData("AmplitudeMin = -0.5", "AmplitudeMin = -0.5")]              // negative amplitude
+    [InlineData("AmplitudeMax = 0.05", "AmplitudeMax = 0.05")]              // below the default minimum 0.1
+    [InlineData("PhaseMin = 1, PhaseMax = 1", "PhaseMin = 1")]             // empty
+    [InlineData("InputMax = double.NaN", "InputMax = double.NaN")]          // not finite
+    public Task META104_InvalidSinusoidRange(string properties, string where) => AssertReports(DiagnosticIds.InvalidSinusoidRange, where, $$"""
+        [Experiment("ranges"), Sinusoid({{properties}}), Maml]
+        public partial class Ranges;
+        """);
+
+    [Fact]
+    public void EveryIdHasADescriptorWithHelpLinkAndDocsSection()
+    {
+        var ids = typeof(DiagnosticIds).GetFields().Select(f => (string)f.GetRawConstantValue()!).ToList();
+        var supported = new Meta.Generators.Diagnostics.Analyzers.ExperimentDeclarationAnalyzer().SupportedDiagnostics;
+        Assert.Equal(ids.Order(StringComparer.Ordinal), supported.Select(d => d.Id).Order(StringComparer.Ordinal));
+
+        var docs = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "diagnostics.md"));
+        var shipped = File.ReadAllText(Path.Combine(RepositoryRoot(), "Meta.Generators", "AnalyzerReleases.Unshipped.md"));
+        foreach (var descriptor in supported)
+        {
+            Assert.Equal("https://github.com/meta-learning/meta/blob/main/docs/diagnostics.md#" + descriptor.Id.ToLowerInvariant(), descriptor.HelpLinkUri);
+            Assert.Contains($"## {descriptor.Id}", docs, StringComparison.Ordinal);
+            Assert.Contains($"{descriptor.Id} |", shipped, StringComparison.Ordinal);
+        }
+    }
+
+    private const string Usings = """
+        using Meta;
+
+        namespace Lab;
+
+
+        """;
+
+    /// <summary>
+    /// <paramref name="source"/> makes the analyzer report <paramref name="id"/> and nothing else, at text
+    /// <paramref name="at"/>; the generator then emits only the (empty) catalog and reports nothing.
+    /// </summary>
+    private static async Task AssertReports(string id, string at, string source)
+    {
+        var compilation = GeneratorHarness.Compile(Usings + source);
+        var diagnostics = await GeneratorHarness.AnalyzeAsync(compilation);
+        Assert.NotEmpty(diagnostics);
+        Assert.All(diagnostics, d => Assert.Equal(id, d.Id));
+        Assert.All(diagnostics, d => Assert.Equal(DiagnosticSeverity.Error, d.Severity));
+        Assert.Contains(diagnostics, d => SourceText(d) == at);
+
+        var output = GeneratorHarness.Generate(compilation);
+        Assert.Empty(output.Diagnostics);
+        Assert.Equal([ExperimentEmitter.CatalogHintName], output.Sources.Keys);
+    }
+
+    private static string SourceText(Diagnostic diagnostic) =>
+        diagnostic.Location.SourceTree!.GetText().ToString(diagnostic.Location.SourceSpan);
+
+    private static string RepositoryRoot([System.Runtime.CompilerServices.CallerFilePath] string path = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, "..", ".."));
+}
