@@ -18,18 +18,20 @@ public static class SinusoidBenchmark
         RunSeeds seeds, double innerLr, int evalTasks, int evalPoints, int pretrainIterations, int metaBatch, int shots,
         double metaLr, WeightInit init, CancellationToken cancel)
     {
-        using var evaluation = new SinusoidEvaluation(family, evalTasks, ExperimentDefaults.EvalShots, ExperimentDefaults.EvalSteps, evalPoints, seeds.Evaluation);
+        using var evaluationStream = seeds.NewEvaluation();
+        using var baselineStream = seeds.NewBaselines();
+        using var evaluation = new SinusoidEvaluation(family, evalTasks, ExperimentDefaults.EvalShots, ExperimentDefaults.EvalSteps, evalPoints, evaluationStream);
         run.Phase($"evaluating on {evaluation.Tasks} fixed test tasks");
         var rows = new List<EvaluationRow>(evaluation.Evaluate(Models.MetaLearned, algorithm, metaParameters));
         var network = algorithm.Network;
         var sgd = new Maml(network, algorithm.Loss, 1, innerLr, firstOrder: true); // baselines adapt by plain SGD at α
-        using (var scratch = network.Initialize(init, seeds.Baselines))
+        using (var scratch = network.Initialize(init, baselineStream))
         {
             rows.AddRange(evaluation.Evaluate(Models.Scratch, sgd, scratch));
             if (pretrainIterations > 0)
             {
                 run.Phase($"pre-training the joint baseline for {pretrainIterations} iterations");
-                using var pretrained = JointPretraining.Train(network, family, scratch, pretrainIterations, metaBatch, shots, metaLr, seeds.Baselines, cancel);
+                using var pretrained = JointPretraining.Train(network, family, scratch, pretrainIterations, metaBatch, shots, metaLr, baselineStream, cancel);
                 rows.AddRange(evaluation.Evaluate(Models.Pretrained, sgd, pretrained));
             }
         }

@@ -5,6 +5,7 @@ namespace Meta.Training;
 /// <summary>
 /// Independent random streams derived from one run seed: weight initialisation, task sampling, evaluation tasks and
 /// baselines never share a generator, so changing e.g. the number of iterations does not change the test tasks.
+/// Only the weight and task streams are training state (checkpointed); evaluation streams restart on every use.
 /// </summary>
 public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
 {
@@ -18,8 +19,7 @@ public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
         Rank = rank;
         Weights = new Generator(Derive(seed, 1));
         Tasks = new Generator(rank == 0 ? Derive(seed, 2) : Derive(seed, 1000 + (ulong)rank));
-        Evaluation = new Generator(Derive(seed, 3));
-        Baselines = new Generator(Derive(seed, 4));
+
     }
 
     /// <summary>The run seed.</summary>
@@ -33,8 +33,7 @@ public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
     {
         writer.Tensor(prefix + "weights", Weights.get_state());
         writer.Tensor(prefix + "tasks", Tasks.get_state());
-        writer.Tensor(prefix + "evaluation", Evaluation.get_state());
-        writer.Tensor(prefix + "baselines", Baselines.get_state());
+
     }
 
     /// <inheritdoc />
@@ -42,8 +41,7 @@ public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
     {
         using (var s = reader.Tensor(prefix + "weights")) Weights.set_state(s);
         using (var s = reader.Tensor(prefix + "tasks")) Tasks.set_state(s);
-        using (var s = reader.Tensor(prefix + "evaluation")) Evaluation.set_state(s);
-        using (var s = reader.Tensor(prefix + "baselines")) Baselines.set_state(s);
+
     }
 
     /// <summary>Weight initialisation.</summary>
@@ -52,11 +50,14 @@ public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
     /// <summary>Task and episode sampling during meta-training.</summary>
     public Generator Tasks { get; }
 
-    /// <summary>The fixed evaluation tasks.</summary>
-    public Generator Evaluation { get; }
+    /// <summary>
+    /// A new generator for the fixed evaluation tasks. Each call starts the same stream, so the test tasks depend only on
+    /// the seed: not on the iteration budget, on whether the run was resumed, or on an evaluation made earlier.
+    /// </summary>
+    public Generator NewEvaluation() => new(Derive(Seed, 3));
 
-    /// <summary>Baseline initialisation and pre-training.</summary>
-    public Generator Baselines { get; }
+    /// <summary>A new generator for baseline initialisation and pre-training (same stream on every call).</summary>
+    public Generator NewBaselines() => new(Derive(Seed, 4));
 
     /// <summary>SplitMix64 of (seed, stream): well-separated 64-bit seeds for each stream.</summary>
     public static ulong Derive(long seed, ulong stream)
@@ -72,7 +73,6 @@ public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
     {
         Weights.Dispose();
         Tasks.Dispose();
-        Evaluation.Dispose();
-        Baselines.Dispose();
+
     }
 }

@@ -133,7 +133,11 @@ public sealed class CoreTests
         using var a = new RunSeeds(42);
         using var b = new RunSeeds(42);
         Assert.True(allclose(rand([5], generator: a.Tasks), rand([5], generator: b.Tasks), rtol: 0, atol: 0));
-        Assert.False(allclose(rand([5], generator: a.Weights), rand([5], generator: a.Evaluation)));
+        using var evaluation = a.NewEvaluation();
+        Assert.False(allclose(rand([5], generator: a.Weights), rand([5], generator: evaluation)));
+        using var again = a.NewEvaluation();
+        using var first = b.NewEvaluation();
+        Assert.True(allclose(rand([5], generator: again), rand([5], generator: first), rtol: 0, atol: 0));
     }
 
     [Fact]
