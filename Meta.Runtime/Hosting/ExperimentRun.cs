@@ -156,7 +156,7 @@ public sealed partial class ExperimentRun : IDisposable
         {
             var window = Stopwatch.GetElapsedTime(_windowStart).TotalSeconds;
             var recent = _losses.Skip(Math.Max(0, _losses.Count - _windowIterations)).Average();
-            Log.Progress(_logger, iteration + 1, _iterations, recent, _windowIterations / Math.Max(window, 1e-9));
+            Log.Progress(_logger, iteration + 1, _iterations, recent, _windowIterations / Math.Max(window, 1e-9), Environment.WorkingSet / 1048576.0);
             _windowStart = Stopwatch.GetTimestamp();
             _windowIterations = 0;
         }
@@ -257,8 +257,8 @@ public sealed partial class ExperimentRun : IDisposable
         [LoggerMessage(1, LogLevel.Information, "{Experiment}: training {Algorithm} for {Iterations} meta-iterations; run folder {Folder}")]
         public static partial void Started(ILogger logger, string experiment, string algorithm, int iterations, string folder);
 
-        [LoggerMessage(2, LogLevel.Information, "iteration {Iteration}/{Iterations}  meta-loss {Loss:0.0000}  {Rate:0} it/s")]
-        public static partial void Progress(ILogger logger, int iteration, int iterations, double loss, double rate);
+        [LoggerMessage(2, LogLevel.Information, "iteration {Iteration}/{Iterations}  meta-loss {Loss:0.0000}  {Rate:0} it/s  RSS {ResidentMegabytes:0} MB")]
+        public static partial void Progress(ILogger logger, int iteration, int iterations, double loss, double rate, double residentMegabytes);
 
         [LoggerMessage(3, LogLevel.Information, "{What}")]
         public static partial void Phase(ILogger logger, string what);
