@@ -33,6 +33,9 @@ public sealed class RunSeeds : IDisposable
     /// <summary>Baseline initialisation and pre-training.</summary>
     public Generator Baselines { get; }
 
+    /// <summary>Seed of the task sampler's own stream (priority queue initial values, cell draws, jitter).</summary>
+    public ulong Sampler => Derive(Seed, 5);
+
     /// <summary>SplitMix64 of (seed, stream): well-separated 64-bit seeds for each stream.</summary>
     public static ulong Derive(long seed, ulong stream)
     {
