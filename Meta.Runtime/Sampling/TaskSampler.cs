@@ -57,15 +57,25 @@ public abstract class TaskSampler : ITaskSampler
         var weights = Weighted ? new double[count] : null;
         Fill(count, values, cells, weights);
         Draws++;
-        var parameters = tensor(values, [count, dimensions], ScalarType.Float64);
-        if (Family.DType != ScalarType.Float64) parameters = parameters.to_type(Family.DType);
-        Tensor? weightTensor = null;
-        if (weights is not null)
-        {
-            weightTensor = tensor(weights, [count], ScalarType.Float64);
-            if (Family.DType != ScalarType.Float64) weightTensor = weightTensor.to_type(Family.DType);
-        }
+        var parameters = ToTensor(values, [count, dimensions], Family.DType);
+        var weightTensor = weights is null ? null : ToTensor(weights, [count], Family.DType);
         return new TaskDraw(parameters, weightTensor, cells, values, weights);
+    }
+
+    /// <summary>One native call for the common dtypes (a float64 tensor plus a conversion costs a second one).</summary>
+    private static Tensor ToTensor(double[] values, long[] shape, ScalarType dtype)
+    {
+        switch (dtype)
+        {
+            case ScalarType.Float64:
+                return tensor(values, shape, ScalarType.Float64);
+            case ScalarType.Float32:
+                var single = new float[values.Length];
+                for (var i = 0; i < values.Length; i++) single[i] = (float)values[i];
+                return tensor(single, shape, ScalarType.Float32);
+            default:
+                using (var wide = tensor(values, shape, ScalarType.Float64)) return wide.to_type(dtype);
+        }
     }
 
     /// <inheritdoc />
@@ -76,9 +86,25 @@ public abstract class TaskSampler : ITaskSampler
         if (taskLosses.dim() != 1 || taskLosses.shape[0] != draw.Count || !taskLosses.is_floating_point())
             throw new ArgumentException($"task losses must be a floating-point [{draw.Count}] tensor, got [{string.Join(", ", taskLosses.shape)}] {taskLosses.dtype}", nameof(taskLosses));
         if (Queue is null) return;
+        Observe(draw, ReadLosses(taskLosses));
+    }
+
+    /// <summary>The losses as doubles: read in place when the tensor is a contiguous CPU float32/float64 one (the usual case).</summary>
+    private static double[] ReadLosses(Tensor losses)
+    {
+        if (losses.device_type == DeviceType.CPU && losses.is_contiguous() && !losses.requires_grad)
+        {
+            if (losses.dtype == ScalarType.Float64) return losses.data<double>().ToArray();
+            if (losses.dtype == ScalarType.Float32)
+            {
+                var single = losses.data<float>().ToArray();
+                var result = new double[single.Length];
+                for (var i = 0; i < single.Length; i++) result[i] = single[i];
+                return result;
+            }
+        }
         using var scope = NewDisposeScope();
-        var values = taskLosses.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
-        Observe(draw, values);
+        return losses.detach().to_type(ScalarType.Float64).cpu().contiguous().data<double>().ToArray();
     }
 
     /// <inheritdoc />

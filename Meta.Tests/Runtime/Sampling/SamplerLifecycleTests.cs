@@ -95,6 +95,22 @@ public sealed class SamplerLifecycleTests
     }
 
     [Fact]
+    public void Observe_reads_strided_and_graph_carrying_loss_tensors_too()
+    {
+        var sampler = TaskSamplers.Create(Sine3D, Options(SamplerKind.Weighted), 3);
+        var queue = sampler.Queue!;
+        using var scope = NewDisposeScope();
+        var draw = sampler.Draw(3);
+        var strided = tensor(new[] { 1.0, 9, 2, 9, 3, 9 }, [3, 2]).select(1, 0); // not contiguous
+        sampler.Observe(draw, strided);
+        Assert.Equal(3.0, queue.Losses[draw.Cells![2]]);
+        var leaf = tensor(new[] { 4.0f, 5, 6 }).requires_grad_(true);
+        var draw2 = sampler.Draw(3);
+        sampler.Observe(draw2, leaf * 1);
+        Assert.Equal(6.0, queue.Losses[draw2.Cells![2]]);
+    }
+
+    [Fact]
     public void Observe_rejects_losses_of_the_wrong_shape_or_not_finite()
     {
         var sampler = TaskSamplers.Create(Sine3D, Options(SamplerKind.Delta), 3);
