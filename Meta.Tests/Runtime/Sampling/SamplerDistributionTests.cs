@@ -59,6 +59,21 @@ public sealed class SamplerDistributionTests
     }
 
     [Fact]
+    public void Greedy_draws_find_every_tied_maximum_including_cells_past_the_last_full_vector()
+    {
+        // 5 × 3 = 15 cells: not a multiple of any SIMD width, so cell 14 is in the scalar tail.
+        var options = new PriorityQueueOptions { Kind = SamplerKind.EpsilonGreedy, EpsilonStart = 0, EpsilonFinal = 0 };
+        var sampler = TaskSamplers.Create(new BoxFamily(5, 3), options, 4);
+        var state = sampler.Queue!.ExportState();
+        var losses = Enumerable.Range(0, 15).Select(i => 0.1 * i).ToArray();
+        losses[2] = losses[14] = 9;
+        sampler.Queue.ImportState(state with { Losses = losses });
+        var counts = CountCells(sampler, 200, 25);
+        Assert.Equal(5000, counts[2] + counts[14]);
+        Assert.InRange(counts[2], 2300, 2700);
+    }
+
+    [Fact]
     public void Epsilon_decays_linearly_per_task_after_the_start_step_and_stops_exactly_at_the_final_value()
     {
         var options = new PriorityQueueOptions { EpsilonStart = 1.0, EpsilonFinal = 0.1, EpsilonDecayRate = 0.01, EpsilonDecayStart = 2 };

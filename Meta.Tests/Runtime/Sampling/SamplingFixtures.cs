@@ -4,10 +4,10 @@ using static TorchSharp.torch;
 
 namespace Meta.Tests.Runtime.Sampling;
 
-/// <summary>A small box for distribution tests: x ∈ [0, 4], y ∈ [0, 3], unit blocks → 4 × 3 = 12 cells.</summary>
-internal sealed class BoxFamily : IContinuousTaskFamily
+/// <summary>A small box for distribution tests: x ∈ [0, nx], y ∈ [0, ny], unit blocks → nx × ny cells (default 4 × 3 = 12).</summary>
+internal sealed class BoxFamily(int nx = 4, int ny = 3) : IContinuousTaskFamily
 {
-    public IReadOnlyList<TaskParameter> Parameters { get; } = [new("x", "x", 0, 4), new("y", "y", 0, 3)];
+    public IReadOnlyList<TaskParameter> Parameters { get; } = [new("x", "x", 0, nx), new("y", "y", 0, ny)];
     public ScalarType DType => ScalarType.Float64;
     public IReadOnlyList<double> DefaultQueueBlocks { get; } = [1.0, 1.0];
     public IReadOnlyList<double> DefaultValidationSteps { get; } = [1.0, 1.0];
