@@ -1,3 +1,4 @@
+using System.Globalization;
 using Meta.Tasks;
 
 namespace Meta.Sampling;
@@ -111,7 +112,7 @@ public sealed class PriorityQueue
     {
         CheckCell(cell);
         if (!double.IsFinite(loss) || loss < 0)
-            throw new ArgumentException($"priority queue: a task loss must be finite and ≥ 0, got {loss} for cell {cell}", nameof(loss));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"priority queue: a task loss must be finite and ≥ 0, got {loss} for cell {cell}"), nameof(loss));
         _changes[cell] = Math.Abs(_losses[cell] - loss);
         _losses[cell] = loss;
         _counts[cell]++;
@@ -189,7 +190,7 @@ public sealed class PriorityQueue
             throw new ArgumentException($"priority-queue state: {name} must hold {Cells} values, got {values?.Length ?? 0}", "state");
         foreach (var v in values)
             if (!double.IsFinite(v) || v < 0)
-                throw new ArgumentException($"priority-queue state: {name} must be finite and ≥ 0, found {v}", "state");
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"priority-queue state: {name} must be finite and ≥ 0, found {v}"), "state");
     }
 
     private void CheckCell(int cell)

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using Meta.Hosting;
@@ -117,7 +118,7 @@ public abstract class TaskSampler : ITaskSampler
             throw new ArgumentException($"expected {draw.Count} task losses, got {taskLosses.Length}", nameof(taskLosses));
         for (var t = 0; t < taskLosses.Length; t++)
             if (!double.IsFinite(taskLosses[t]) || taskLosses[t] < 0)
-                throw new ArgumentException($"task {t}: loss {taskLosses[t]} is not finite and ≥ 0; the queue only stores such losses", nameof(taskLosses));
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"task {t}: loss {taskLosses[t]} is not finite and ≥ 0; the queue only stores such losses"), nameof(taskLosses));
         if (Queue is not { } queue) return;
         var cells = draw.Cells ?? throw new ArgumentException("this draw has no cells: it did not come from a grid sampler", nameof(draw));
         for (var t = 0; t < cells.Length; t++) queue.Insert(cells[t], taskLosses[t]);
@@ -332,7 +333,7 @@ public sealed class ProportionalSampler : TaskSampler
         }
         if (!(total > 0) || !double.IsFinite(total))
             throw new ArgumentException(
-                $"--sampler {OptionNames.Kebab(Kind.ToString())}: the queue's {(ByChange ? "changes" : "losses")} sum to {total}, so p = v / Σv is undefined; every cell is 0 or a value is too large");
+                string.Create(CultureInfo.InvariantCulture, $"--sampler {OptionNames.Kebab(Kind.ToString())}: the queue's {(ByChange ? "changes" : "losses")} sum to {total}, so p = v / Σv is undefined; every cell is 0 or a value is too large"));
         return total;
     }
 
