@@ -11,6 +11,9 @@ using static TorchSharp.torch;
 // Meta-iterations per second of task-batched MAML on sinusoids (1-40-40-1 MLP, Adam, float32, one libtorch thread).
 // Each configuration: 300 warm-up iterations, then the median of 5 timed blocks of --iterations each.
 // Usage: dotnet run -c Release --project Meta.Benchmarks [-- --iterations 1000 --threads 1]
+// Other modes: `-- sampler [...]` times the task samplers (SamplerBenchmark.cs).
+if (args.Length > 0 && args[0] == "sampler") return Meta.Benchmarks.SamplerBenchmark.Run(args[1..]);
+
 var iterations = ReadInt(args, "--iterations", 1000);
 var threads = ReadInt(args, "--threads", 1);
 TorchRuntime.UseThreads(threads);

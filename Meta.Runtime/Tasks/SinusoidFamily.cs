@@ -12,8 +12,9 @@ public sealed record SinusoidTasks(Tensor Amplitude, Tensor Phase)
 /// <summary>
 /// Sinusoid regression (Finn et al. 2017): a task is y = A·sin(x + φ); support and query points are drawn independently
 /// and uniformly from the input range. All sampling goes through the caller's generator, so a seed fixes the stream.
+/// As an <see cref="IContinuousTaskFamily"/> its parameters are (amplitude A, phase φ in radians).
 /// </summary>
-public sealed class SinusoidFamily
+public sealed class SinusoidFamily : IContinuousTaskFamily
 {
     /// <summary>Creates the family over <paramref name="ranges"/>.</summary>
     public SinusoidFamily(SinusoidRanges ranges, ScalarType dtype = ScalarType.Float32)
@@ -22,7 +23,17 @@ public sealed class SinusoidFamily
             throw new ArgumentException($"invalid sinusoid ranges: {ranges}", nameof(ranges));
         Ranges = ranges;
         DType = dtype;
+        Parameters = [new("amplitude", "A", ranges.AmplitudeMin, ranges.AmplitudeMax), new("phase", "φ", ranges.PhaseMin, ranges.PhaseMax)];
     }
+
+    /// <summary>(amplitude A, phase φ in radians).</summary>
+    public IReadOnlyList<TaskParameter> Parameters { get; }
+
+    /// <summary>Seed 000's queue blocks: amplitude 0.1, phase 5° = π/36 rad (49 × 36 cells over the default box).</summary>
+    public IReadOnlyList<double> DefaultQueueBlocks { get; } = [SamplerDefaults.AmplitudeBlock, SamplerDefaults.PhaseBlock];
+
+    /// <summary>Seed 000's validation grid: amplitude step 0.2, phase step 10° = π/18 rad (25 × 18 tasks).</summary>
+    public IReadOnlyList<double> DefaultValidationSteps { get; } = [SamplerDefaults.AmplitudeValidationStep, SamplerDefaults.PhaseValidationStep];
 
     /// <summary>The parameter box.</summary>
     public SinusoidRanges Ranges { get; }
@@ -53,6 +64,21 @@ public sealed class SinusoidFamily
         var xs = Inputs(tasks.Count, support, generator);
         var xq = Inputs(tasks.Count, query, generator);
         return new Episode(xs, Target(tasks, xs), xq, Target(tasks, xq));
+    }
+
+    /// <summary>The tasks whose (A, φ) are the rows of <paramref name="parameters"/> [T, 2].</summary>
+    public SinusoidTasks TasksFor(Tensor parameters)
+    {
+        ContinuousFamilyChecks.Parameters(parameters, 2);
+        var p = parameters.to_type(DType);
+        return new SinusoidTasks(p.select(1, 0), p.select(1, 1));
+    }
+
+    /// <inheritdoc />
+    public Episode EpisodeFor(Tensor parameters, int support, int query, Generator generator)
+    {
+        ContinuousFamilyChecks.Sizes(support, query);
+        return Episode(TasksFor(parameters), support, query, generator);
     }
 
     private Tensor Uniform(long[] shape, double low, double high, Generator generator) =>

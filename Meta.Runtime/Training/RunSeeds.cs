@@ -59,6 +59,9 @@ public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
     /// <summary>A new generator for baseline initialisation and pre-training (same stream on every call).</summary>
     public Generator NewBaselines() => new(Derive(Seed, 4));
 
+    /// <summary>Seed of the task sampler's own stream (priority queue initial values, cell draws, jitter).</summary>
+    public ulong Sampler => Derive(Seed, 5);
+
     /// <summary>SplitMix64 of (seed, stream): well-separated 64-bit seeds for each stream.</summary>
     public static ulong Derive(long seed, ulong stream)
     {

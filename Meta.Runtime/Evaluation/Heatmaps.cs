@@ -1,0 +1,102 @@
+using System.Globalization;
+using Meta.Sampling;
+using Meta.Tasks;
+
+namespace Meta.Evaluation;
+
+/// <summary>
+/// PNG heatmaps over the first two task parameters (sinusoids: amplitude A across, phase φ up): the fixed-validation
+/// loss, the queue's stored losses and its sample counts. A grid with more parameters is shown as its mean over the
+/// others (3-D sinusoids: averaged over ω; the title says so). ScottPlot, headless.
+/// </summary>
+public static class Heatmaps
+{
+    /// <summary>File name of the validation-loss heatmap.</summary>
+    public const string ValidationFile = "validation-loss.png";
+    /// <summary>File name of the queue-loss heatmap.</summary>
+    public const string QueueLossFile = "queue-loss.png";
+    /// <summary>File name of the sample-count heatmap.</summary>
+    public const string QueueCountFile = "queue-counts.png";
+
+    /// <summary>
+    /// Writes the heatmaps available into <paramref name="folder"/> (created if missing), each name prefixed by
+    /// <paramref name="prefix"/>; returns the paths written. A grid with fewer than two parameters has no heatmap.
+    /// </summary>
+    public static IReadOnlyList<string> Write(string folder, GridValidationResult? validation, PriorityQueue? queue, string prefix = "")
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        Directory.CreateDirectory(folder);
+        var written = new List<string>();
+        if (validation is not null && validation.Shape.Length >= 2)
+        {
+            var path = Path.Combine(folder, prefix + ValidationFile);
+            var steps = validation.Axes.Select(a => a.Length > 1 ? a[1] - a[0] : 1.0).ToArray();
+            WriteGrid(path, validation.Losses, validation.Shape, validation.Parameters,
+                [validation.Axes[0][0], validation.Axes[0][^1] + steps[0]], [validation.Axes[1][0], validation.Axes[1][^1] + steps[1]],
+                string.Create(CultureInfo.InvariantCulture, $"validation loss (mean {validation.Mean:0.###}, worst 10 % {validation.Worst10Mean:0.###})"), "loss");
+            written.Add(path);
+        }
+        if (queue is not null && queue.Dimensions >= 2)
+        {
+            var x = Edges(queue, 0);
+            var y = Edges(queue, 1);
+            var shape = queue.Shape.ToArray();
+            var lossPath = Path.Combine(folder, prefix + QueueLossFile);
+            WriteGrid(lossPath, queue.Losses.ToArray(), shape, queue.Parameters, x, y, "queue: latest loss per cell", "loss");
+            written.Add(lossPath);
+            var counts = new double[queue.Cells];
+            for (var c = 0; c < counts.Length; c++) counts[c] = queue.Counts[c];
+            var countPath = Path.Combine(folder, prefix + QueueCountFile);
+            WriteGrid(countPath, counts, shape, queue.Parameters, x, y, "queue: samples per cell", "samples");
+            written.Add(countPath);
+        }
+        return written;
+    }
+
+    /// <summary>
+    /// One heatmap of <paramref name="values"/> (row-major over <paramref name="shape"/>) against the first two parameters,
+    /// averaged over any further ones; <paramref name="xRange"/> and <paramref name="yRange"/> are the outer edges.
+    /// </summary>
+    public static void WriteGrid(string path, IReadOnlyList<double> values, IReadOnlyList<int> shape, IReadOnlyList<TaskParameter> parameters,
+        double[] xRange, double[] yRange, string title, string valueLabel)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        ArgumentNullException.ThrowIfNull(shape);
+        ArgumentNullException.ThrowIfNull(parameters);
+        ArgumentNullException.ThrowIfNull(xRange);
+        ArgumentNullException.ThrowIfNull(yRange);
+        if (shape.Count < 2) throw new ArgumentException("a heatmap needs at least two task parameters", nameof(shape));
+        var (nx, ny) = (shape[0], shape[1]);
+        var rest = values.Count / (nx * ny);
+        if (rest * nx * ny != values.Count) throw new ArgumentException("values do not match the shape", nameof(values));
+        // ScottPlot draws row 0 at the top: row r holds the y-index ny − 1 − r so that the second parameter increases upwards.
+        var grid = new double[ny, nx];
+        for (var i = 0; i < nx; i++)
+            for (var j = 0; j < ny; j++)
+            {
+                var sum = 0.0;
+                for (var k = 0; k < rest; k++) sum += values[(i * ny + j) * rest + k];
+                grid[ny - 1 - j, i] = sum / rest;
+            }
+        var marginal = parameters.Count > 2 ? " (mean over " + string.Join(", ", parameters.Skip(2).Select(p => p.Symbol)) + ")" : "";
+        var plot = new ScottPlot.Plot();
+        var heatmap = plot.Add.Heatmap(grid);
+        heatmap.Rectangle = new ScottPlot.CoordinateRect(xRange[0], xRange[1], yRange[0], yRange[1]);
+        heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
+        var bar = plot.Add.ColorBar(heatmap);
+        bar.Label = valueLabel;
+        plot.Title(title + marginal);
+        plot.XLabel(Label(parameters[0]));
+        plot.YLabel(Label(parameters[1]));
+        plot.Axes.SetLimits(xRange[0], xRange[1], yRange[0], yRange[1]);
+        plot.SavePng(path, 800, 600);
+    }
+
+    private static double[] Edges(PriorityQueue queue, int dimension)
+    {
+        var low = queue.Parameters[dimension].Min;
+        return [low, low + queue.Shape[dimension] * queue.CellWidths[dimension]];
+    }
+
+    private static string Label(TaskParameter p) => $"{p.Symbol} ({p.Name})";
+}
