@@ -12,6 +12,15 @@ public static class KnownTypeNames
     /// <summary>Task family: sinusoid regression.</summary>
     public const string SinusoidAttribute = "Meta.SinusoidAttribute";
 
+    /// <summary>Task family: 3-D sinusoids (seed 000).</summary>
+    public const string Sinusoid3DAttribute = "Meta.Sinusoid3DAttribute";
+
+    /// <summary>Task sampling regime (seed 000's priority queue).</summary>
+    public const string SamplerAttribute = "Meta.SamplerAttribute";
+
+    /// <summary>The sampling regimes, whose members become the <c>--sampler</c> choices.</summary>
+    public const string SamplerKind = "Meta.SamplerKind";
+
     /// <summary>Algorithm: MAML.</summary>
     public const string MamlAttribute = "Meta.MamlAttribute";
 

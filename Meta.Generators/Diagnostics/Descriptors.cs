@@ -144,6 +144,28 @@ internal static class Descriptors
         description: "Each sinusoid range needs finite bounds with the lower below the upper, and amplitudes cannot be negative; unset bounds take the runtime's defaults.",
         helpLinkUri: HelpLink(DiagnosticIds.InvalidSinusoidRange));
 
+    /// <summary>META009.</summary>
+    public static readonly DiagnosticDescriptor SeveralTaskFamilies = new(
+        id: DiagnosticIds.SeveralTaskFamilies,
+        title: "Experiment has more than one task family",
+        messageFormat: "Experiment '{0}' declares more than one task family ({1}). Keep exactly one.",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "An experiment trains on one task family; [Sinusoid] and [Sinusoid3D] are alternatives.",
+        helpLinkUri: HelpLink(DiagnosticIds.SeveralTaskFamilies));
+
+    /// <summary>META105.</summary>
+    public static readonly DiagnosticDescriptor InvalidSamplerSetting = new(
+        id: DiagnosticIds.InvalidSamplerSetting,
+        title: "Sampler setting is not valid",
+        messageFormat: "[Sampler] {0} is {1}, but {2}. Change the value.",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "ε values lie in [0, 1] with the final ε not above the start; the decay rate is at least 0; block sizes and initial queue values are finite and above 0.",
+        helpLinkUri: HelpLink(DiagnosticIds.InvalidSamplerSetting));
+
     private static string HelpLink(string id) =>
         "https://github.com/meta-learning/meta/blob/main/docs/diagnostics.md#" + id.ToLowerInvariant();
 }

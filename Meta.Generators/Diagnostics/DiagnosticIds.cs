@@ -41,4 +41,10 @@ public static class DiagnosticIds
 
     /// <summary>A sinusoid range that is empty, reversed, not finite, or has a negative amplitude.</summary>
     public const string InvalidSinusoidRange = "META104";
+
+    /// <summary>A [Sampler] knob has a value the sampler cannot use.</summary>
+    public const string InvalidSamplerSetting = "META105";
+
+    /// <summary>More than one task family attribute.</summary>
+    public const string SeveralTaskFamilies = "META009";
 }

@@ -26,7 +26,7 @@ internal static partial class ExperimentEmitter
                     using var theta = network.Initialize(options.Init, seeds.Weights);
                     using var meta = algorithm.InitialMetaParameters(theta);
                     using var optimiser = new global::Meta.Training.Adam(meta, options.MetaLr);
-                    var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);
+                    var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);{{SamplerConstruction(experiment)}}
 
                     var settings = new {{Hosting}}RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)
                     {
@@ -40,23 +40,23 @@ internal static partial class ExperimentEmitter
                     [
                         ("meta.", new global::Meta.Checkpoints.TensorState(meta)),
                         ("optimiser.", optimiser),
-                        ("seeds.", seeds),
+                        ("seeds.", seeds),{{SamplerState(experiment)}}
                     ]);
                     for (; iteration < options.Iterations; iteration++)
                     {
                         if (cancel.IsCancellationRequested) break;
                         var started = {{Hosting}}ExperimentRun.Timestamp();
                         using var scope = global::TorchSharp.torch.NewDisposeScope();
-                        {{Indent(EpisodeSampling(experiment.Family))}}
-                        {{MetaStep(experiment.Algorithm)}}
+                        {{Indent(EpisodeSampling(experiment))}}
+                        {{MetaStep(experiment)}}
                         global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                         if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);
-                        run.Record(iteration, step, started);
+                        {{Indent(Observe(experiment))}}
                     }
                     if (iteration < options.Iterations || !run.IsWriter)
                         return run.Finish(iteration < options.Iterations ? {{Hosting}}RunOutcome.Stopped : {{Hosting}}RunOutcome.Completed, iteration, report: null);
 
-                    var report = {{Evaluation(experiment.Family)}};
+                    {{Indent(Evaluation(experiment), 0)}}
                     return run.Finish({{Hosting}}RunOutcome.Completed, iteration, report);
                     """);
             }
@@ -70,35 +70,71 @@ internal static partial class ExperimentEmitter
             new global::Meta.Tasks.SinusoidFamily(new global::Meta.SinusoidRanges(
                 options.AmplitudeMin, options.AmplitudeMax, options.PhaseMin, options.PhaseMax, options.InputMin, options.InputMax))
             """,
+        TaskFamilyKind.Sinusoid3D => """
+            new global::Meta.Tasks.Sinusoid3DFamily(new global::Meta.Sinusoid3DRanges(options.AmplitudeMin, options.AmplitudeMax,
+                options.PhaseMin, options.PhaseMax, options.FrequencyMin, options.FrequencyMax, options.InputMin, options.InputMax))
+            """,
         _ => Unknown(family.Kind),
     };
+
+    /// <summary>With <c>[Sampler]</c>: the sampler session, drawing whole meta-batches identically on every rank.</summary>
+    private static string SamplerConstruction(ExperimentSpec experiment) => experiment.Sampler is null ? "" : """
+
+        var sampling = new global::Meta.Sampling.SamplerSession(
+            global::Meta.Sampling.TaskSamplers.Create(family, options.SamplerOptions(), seeds.Sampler), group, options.MetaBatch);
+        """.TrimEnd();
+
+    /// <summary>With <c>[Sampler]</c>: the sampler's checkpoint entry.</summary>
+    private static string SamplerState(ExperimentSpec experiment) => experiment.Sampler is null ? "" : """
+
+            ("sampler.", sampling),
+        """.TrimEnd();
 
     /// <summary>The family's default functional network.</summary>
     private static string NetworkConstruction(TaskFamilySpec family) => family.Kind switch
     {
-        TaskFamilyKind.Sinusoid => "global::Meta.Functional.Mlp.ForSinusoid()",
+        TaskFamilyKind.Sinusoid or TaskFamilyKind.Sinusoid3D => "global::Meta.Functional.Mlp.ForSinusoid()",
         _ => Unknown(family.Kind),
     };
 
     /// <summary>Statements that draw the meta-batch's tasks and their episode (<c>episode</c>).</summary>
-    private static string EpisodeSampling(TaskFamilySpec family) => family.Kind switch
+    private static string EpisodeSampling(ExperimentSpec experiment) => (experiment.Family.Kind, experiment.Sampler) switch
     {
-        TaskFamilyKind.Sinusoid => """
+        (TaskFamilyKind.Sinusoid or TaskFamilyKind.Sinusoid3D, not null) => """
+            var draw = sampling.Draw();
+            var episode = family.EpisodeFor(draw.Parameters, options.Shots, options.QueryShots, seeds.Tasks);
+            """,
+        (TaskFamilyKind.Sinusoid or TaskFamilyKind.Sinusoid3D, null) => """
             var tasks = family.Sample(tasksPerRank, seeds.Tasks);
             var episode = family.Episode(tasks, options.Shots, options.QueryShots, seeds.Tasks);
             """,
-        _ => Unknown(family.Kind),
+        _ => Unknown(experiment.Family.Kind),
     };
 
+    /// <summary>Records the iteration; with <c>[Sampler]</c>, first feeds the tasks' losses back to the sampler.</summary>
+    private static string Observe(ExperimentSpec experiment) => experiment.Sampler is null
+        ? "run.Record(iteration, step, started);"
+        : """
+            sampling.Observe(draw, step.TaskLosses);
+            run.Record(iteration, step, started, sampling);
+            """;
+
     /// <summary>The family's final evaluation, returning the report of the run summary.</summary>
-    private static string Evaluation(TaskFamilySpec family) => family.Kind switch
+    private static string Evaluation(ExperimentSpec experiment)
     {
-        TaskFamilyKind.Sinusoid => """
-            global::Meta.Evaluation.SinusoidBenchmark.Evaluate(run, algorithm, family, meta, seeds, options.InnerLr,
-                options.EvalTasks, options.EvalPoints, options.PretrainIterations, options.MetaBatch, options.Shots, options.MetaLr, options.Init, cancel)
-            """,
-        _ => Unknown(family.Kind),
-    };
+        var grid = experiment.Sampler is null
+            ? "global::Meta.Evaluation.TaskWeightedEvaluation.Evaluate(run, algorithm, family, meta, sampling: null, seeds);"
+            : "global::Meta.Evaluation.TaskWeightedEvaluation.Evaluate(run, algorithm, family, meta, sampling, seeds);";
+        return experiment.Family.Kind switch
+        {
+            TaskFamilyKind.Sinusoid => (experiment.Sampler is null ? "" : grid + "\n") + """
+                var report = global::Meta.Evaluation.SinusoidBenchmark.Evaluate(run, algorithm, family, meta, seeds, options.InnerLr,
+                    options.EvalTasks, options.EvalPoints, options.PretrainIterations, options.MetaBatch, options.Shots, options.MetaLr, options.Init, cancel);
+                """,
+            TaskFamilyKind.Sinusoid3D => grid + "\nglobal::Meta.Evaluation.EvaluationReport? report = null;",
+            _ => Unknown(experiment.Family.Kind),
+        };
+    }
 
     /// <summary>The algorithm's runtime object over <c>network</c>, built from its options.</summary>
     private static string AlgorithmConstruction(AlgorithmSpec algorithm) => algorithm.Kind switch
@@ -108,14 +144,12 @@ internal static partial class ExperimentEmitter
     };
 
     /// <summary>The statement that computes the meta-gradient (<c>step</c>) of one episode.</summary>
-    private static string MetaStep(AlgorithmSpec algorithm) => algorithm.Kind switch
-    {
-        AlgorithmKind.Maml => "var step = algorithm.MetaStep(meta, episode);",
-        _ => Unknown(algorithm.Kind),
-    };
+    private static string MetaStep(ExperimentSpec experiment) => experiment.Sampler is null
+        ? "var step = algorithm.MetaStep(meta, episode);"
+        : "var step = algorithm.MetaStep(meta, episode, draw.Weights);";
 
     /// <summary>Indents the continuation lines of a multi-line fragment interpolated into a loop body.</summary>
-    private static string Indent(string fragment) => fragment.Replace("\n", "\n    ");
+    private static string Indent(string fragment, int levels = 1) => fragment.Replace("\n", "\n" + new string(' ', 4 * levels));
 
     private static string Unknown<T>(T kind) => throw new System.ArgumentOutOfRangeException(nameof(kind), kind, "no emitter for this kind");
 }

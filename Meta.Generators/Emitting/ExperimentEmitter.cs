@@ -101,7 +101,14 @@ internal static partial class ExperimentEmitter
                 {
                     if (CheckOf(option) is { } check) writer.WriteLine(check);
                 }
+                if (experiment.Sampler is not null)
+                {
+                    writer.WriteLine("var options = this;");
+                    writer.WriteLine($"{Checks}Valid(() => SamplerOptions().Validate({FamilyConstruction(experiment.Family)}.Parameters));");
+                }
             }
+
+            if (experiment.Sampler is not null) WriteSamplerOptions(writer, experiment);
 
             writer.WriteLine();
             writer.WriteLine("/// <inheritdoc />");
@@ -169,6 +176,21 @@ internal static partial class ExperimentEmitter
         if (option.Type == OptionType.Enum)
             arguments += ", [" + string.Join(", ", option.Choices.Select(CSharpLiteral.String)) + "]";
         return $"new({arguments}),";
+    }
+
+    private static void WriteSamplerOptions(SourceWriter writer, ExperimentSpec experiment)
+    {
+        writer.WriteLine();
+        writer.WriteLine("/// <summary>The sampler's options as the runtime takes them.</summary>");
+        using (writer.WriteBlock("public global::Meta.Sampling.PriorityQueueOptions SamplerOptions() => new()", close: "};"))
+        {
+            writer.WriteLine("Kind = Sampler,");
+            foreach (var key in new[] { "EpsilonStart", "EpsilonFinal", "EpsilonDecayRate", "EpsilonDecayStart", "SelfNormalise", "InitialLoss", "InitialChange", "InitialConstant", "TruncateCells" })
+                writer.WriteLine($"{key} = {key},");
+            writer.WriteLine(experiment.Family.Kind == TaskFamilyKind.Sinusoid3D
+                ? "BlockSizes = [AmplitudeBlock, PhaseBlock, FrequencyBlock],"
+                : "BlockSizes = [AmplitudeBlock, PhaseBlock],");
+        }
     }
 
     private static string? CheckOf(OptionSpec option) => option.Check.Kind switch

@@ -10,10 +10,16 @@ namespace Meta.Generators.Model;
 /// <param name="Family">The task family the loop samples episodes from.</param>
 /// <param name="Algorithm">The meta-learning algorithm the loop steps.</param>
 /// <param name="Options">Every option of the generated <c>Options</c> type, in declaration order.</param>
+/// <param name="Sampler">The task sampler declared by <c>[Sampler]</c>, or null (the family's own uniform sampling).</param>
 internal sealed record ExperimentSpec(
     HierarchyInfo Type,
     string Name,
     string Description,
     TaskFamilySpec Family,
     AlgorithmSpec Algorithm,
-    EquatableArray<OptionSpec> Options);
+    EquatableArray<OptionSpec> Options,
+    SamplerSpec? Sampler);
+
+/// <summary>A <c>[Sampler]</c>: draws meta-batches through a task sampler (seed 000) instead of the family's uniform draw.</summary>
+/// <param name="Kind">The regime's enum member name, e.g. <c>ImportanceDelta</c> (its default; <c>--sampler</c> may change it).</param>
+internal sealed record SamplerSpec(string Kind);

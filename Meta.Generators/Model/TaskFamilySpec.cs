@@ -5,6 +5,9 @@ internal enum TaskFamilyKind
 {
     /// <summary><c>[Sinusoid]</c>: y = A·sin(x + φ) regression, the 1-40-40-1 MLP, the sinusoid benchmark.</summary>
     Sinusoid,
+
+    /// <summary><c>[Sinusoid3D]</c>: y = A·sin(φ + ω·x) regression (seed 000), the 1-40-40-1 MLP, the validation grid.</summary>
+    Sinusoid3D,
 }
 
 /// <summary>The experiment's task family. Its range options live in <see cref="ExperimentSpec.Options"/>.</summary>
@@ -15,6 +18,7 @@ internal sealed record TaskFamilySpec(TaskFamilyKind Kind)
     public string DisplayName => Kind switch
     {
         TaskFamilyKind.Sinusoid => "sinusoid regression",
+        TaskFamilyKind.Sinusoid3D => "3-D sinusoid regression",
         _ => Kind.ToString(),
     };
 }

@@ -15,16 +15,20 @@ internal static partial class ExperimentParser
     private const string WeightInitType = "global::Meta.Functional.WeightInit";
     private const string NonFinitePolicyType = "global::Meta.Hosting.NonFinitePolicy";
     private const string DistributedModeType = "global::Meta.Distributed.DistributedMode";
+    private const string SamplerKindType = "global::Meta.SamplerKind";
+    private const string SamplerDefaultsPrefix = "global::Meta.SamplerDefaults.";
+    private const string Sinusoid3DDefaultsPrefix = "global::Meta.Sinusoid3DRanges.Default.";
 
     private static EquatableArray<OptionSpec> BuildOptions(
-        ExperimentDeclaration declaration, TaskFamilySpec family, AlgorithmSpec algorithm, ImmutableArray<string> initChoices,
-        ImmutableArray<string> nonFiniteChoices, ImmutableArray<string> distributedChoices)
+        ExperimentDeclaration declaration, TaskFamilySpec family, AlgorithmSpec algorithm, SamplerSpec? sampler, ImmutableArray<string> initChoices,
+        ImmutableArray<string> nonFiniteChoices, ImmutableArray<string> distributedChoices, ImmutableArray<string> samplerChoices)
     {
         var options = new OptionListBuilder();
         AddTrainingOptions(options, declaration);
         AddAlgorithmOptions(options, algorithm);
         AddRunOptions(options, declaration, initChoices);
         AddFamilyOptions(options, declaration, family);
+        if (sampler is not null) AddSamplerOptions(options, declaration, family, sampler, samplerChoices);
         AddEvaluationOptions(options, family);
         AddHostingOptions(options, nonFiniteChoices, distributedChoices);
         return options.ToEquatableArray();
@@ -81,7 +85,49 @@ internal static partial class ExperimentParser
                 var inputMin = options.Number("InputMin", Bound("InputMin"), "Lower bound of the input x.", OptionCheck.None);
                 options.Number("InputMax", Bound("InputMax"), "Upper bound of the input x.", OptionCheck.Above(inputMin));
                 break;
+            case TaskFamilyKind.Sinusoid3D:
+                string Bound3D(string property) =>
+                    DoubleOr(d.Named<double>(KnownTypeNames.Sinusoid3DAttribute, property), Sinusoid3DDefaultsPrefix + property);
+
+                var amplitudeMin3 = options.Number("AmplitudeMin", Bound3D("AmplitudeMin"), "Lower bound of the amplitude A.", OptionCheck.NonNegative);
+                options.Number("AmplitudeMax", Bound3D("AmplitudeMax"), "Upper bound of the amplitude A.", OptionCheck.Above(amplitudeMin3));
+                var phaseMin3 = options.Number("PhaseMin", Bound3D("PhaseMin"), "Lower bound of the phase φ (radians).", OptionCheck.None);
+                options.Number("PhaseMax", Bound3D("PhaseMax"), "Upper bound of the phase φ (radians).", OptionCheck.Above(phaseMin3));
+                var frequencyMin = options.Number("FrequencyMin", Bound3D("FrequencyMin"), "Lower bound of the frequency ω.", OptionCheck.None);
+                options.Number("FrequencyMax", Bound3D("FrequencyMax"), "Upper bound of the frequency ω.", OptionCheck.Above(frequencyMin));
+                var inputMin3 = options.Number("InputMin", Bound3D("InputMin"), "Lower bound of the input x.", OptionCheck.None);
+                options.Number("InputMax", Bound3D("InputMax"), "Upper bound of the input x.", OptionCheck.Above(inputMin3));
+                break;
         }
+    }
+
+    // The sampler's knobs; the runtime's PriorityQueueOptions validates their combination (built by the generated
+    // SamplerOptions() and checked in Validate()).
+    private static void AddSamplerOptions(OptionListBuilder options, ExperimentDeclaration d, TaskFamilySpec family, SamplerSpec sampler,
+        ImmutableArray<string> samplerChoices)
+    {
+        string Number(string property) =>
+            DoubleOr(d.Named<double>(KnownTypeNames.SamplerAttribute, property), SamplerDefaultsPrefix + property);
+        string Flag(string property) =>
+            d.Named<bool>(KnownTypeNames.SamplerAttribute, property) is { } b ? CSharpLiteral.Boolean(b) : SamplerDefaultsPrefix + property;
+
+        options.Choice("Sampler", new TypeRef(SamplerKindType), samplerChoices, SamplerKindType + "." + sampler.Kind,
+            "Task sampling regime (seed 000).");
+        options.Number("EpsilonStart", Number("EpsilonStart"), "ε at the first draw (ε-greedy).", OptionCheck.None);
+        options.Number("EpsilonFinal", Number("EpsilonFinal"), "Lowest ε (ε-greedy).", OptionCheck.None);
+        options.Number("EpsilonDecayRate", Number("EpsilonDecayRate"), "Linear decrease of ε per drawn task.", OptionCheck.None);
+        var decayStart = d.Named<long>(KnownTypeNames.SamplerAttribute, "EpsilonDecayStart");
+        options.Long("EpsilonDecayStart", decayStart is { } start ? CSharpLiteral.Int64(start) : SamplerDefaultsPrefix + "EpsilonDecayStart",
+            "ε decays only in meta-steps after this one.");
+        options.Boolean("SelfNormalise", Flag("SelfNormalise"), "Divide the importance weights by their batch mean.");
+        options.Number("AmplitudeBlock", Number("AmplitudeBlock"), "Queue block of the amplitude A.", OptionCheck.None);
+        options.Number("PhaseBlock", Number("PhaseBlock"), "Queue block of the phase φ (radians).", OptionCheck.None);
+        if (family.Kind == TaskFamilyKind.Sinusoid3D)
+            options.Number("FrequencyBlock", Number("FrequencyBlock"), "Queue block of the frequency ω.", OptionCheck.None);
+        options.Number("InitialLoss", Number("InitialLoss"), "Scale of the initial queue losses |N(0, σ²)|.", OptionCheck.None);
+        options.Number("InitialChange", Number("InitialChange"), "Scale of the initial queue changes |N(0, σ²)|.", OptionCheck.None);
+        options.Boolean("InitialConstant", Flag("InitialConstant"), "Start every cell at exactly the initial loss and change.");
+        options.Boolean("TruncateCells", Flag("TruncateCells"), "Reproduce seed 000's truncated grid (the remainder of a range is never drawn).");
     }
 
     private static void AddEvaluationOptions(OptionListBuilder options, TaskFamilySpec family)

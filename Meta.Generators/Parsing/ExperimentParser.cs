@@ -35,14 +35,20 @@ internal static partial class ExperimentParser
     {
         if (EnumChoices(compilation, KnownTypeNames.WeightInit) is not { } initChoices
             || EnumChoices(compilation, KnownTypeNames.NonFinitePolicy) is not { } nonFiniteChoices
-            || EnumChoices(compilation, KnownTypeNames.DistributedMode) is not { } distributedChoices) return null;
+            || EnumChoices(compilation, KnownTypeNames.DistributedMode) is not { } distributedChoices
+            || EnumChoices(compilation, KnownTypeNames.SamplerKind) is not { } samplerChoices
+            || EnumNames(compilation, KnownTypeNames.SamplerKind) is not { } samplerNames) return null;
         cancel.ThrowIfCancellationRequested();
 
-        var family = new TaskFamilySpec(TaskFamilyKind.Sinusoid);
+        var family = new TaskFamilySpec(declaration.Attribute(KnownTypeNames.Sinusoid3DAttribute) is not null ? TaskFamilyKind.Sinusoid3D : TaskFamilyKind.Sinusoid);
+        var sampler = declaration.Attribute(KnownTypeNames.SamplerAttribute) is { } s && s.ConstructorArguments.FirstOrDefault().Value is int kind
+            && kind >= 0 && kind < samplerNames.Length
+            ? new SamplerSpec(samplerNames[kind])
+            : null;
         var algorithm = new AlgorithmSpec(AlgorithmKind.Maml, declaration.Named<bool>(KnownTypeNames.MamlAttribute, "FirstOrder") ?? false);
-        var options = BuildOptions(declaration, family, algorithm, initChoices, nonFiniteChoices, distributedChoices);
+        var options = BuildOptions(declaration, family, algorithm, sampler, initChoices, nonFiniteChoices, distributedChoices, samplerChoices);
         var description = declaration.Description ?? Sentence($"{algorithm.DisplayName} on {family.DisplayName}.");
-        return new ExperimentSpec(Hierarchy(declaration.Type), declaration.Name!, description, family, algorithm, options);
+        return new ExperimentSpec(Hierarchy(declaration.Type), declaration.Name!, description, family, algorithm, options, sampler);
     }
 
     /// <summary>Capitalises the first letter: the fallback description is shown as a sentence in <c>--help</c>.</summary>
@@ -66,6 +72,13 @@ internal static partial class ExperimentParser
         (false, TypeKind.Interface) => "interface",
         _ => "class",
     };
+
+    /// <summary>An enum's member names by value (values 0..n−1 in order); null when the enum is missing.</summary>
+    private static ImmutableArray<string>? EnumNames(Compilation compilation, string metadataName)
+    {
+        if (compilation.GetTypeByMetadataName(metadataName) is not { TypeKind: TypeKind.Enum } type) return null;
+        return [.. type.GetMembers().OfType<IFieldSymbol>().Where(f => f.HasConstantValue).OrderBy(f => System.Convert.ToInt64(f.ConstantValue, System.Globalization.CultureInfo.InvariantCulture)).Select(f => f.Name)];
+    }
 
     /// <summary>An enum's members in declaration order, in kebab case (<c>PyTorch</c> → <c>py-torch</c>); null when the enum is missing.</summary>
     private static ImmutableArray<string>? EnumChoices(Compilation compilation, string metadataName)

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Threading;
 using Meta.Generators.Diagnostics;
 using Microsoft.CodeAnalysis;
@@ -25,6 +26,7 @@ internal static class ExperimentValidation
         CheckFamilyAndAlgorithm(declaration, issues);
         CheckTraining(declaration, issues);
         CheckSinusoid(declaration, issues);
+        CheckSampler(declaration, issues);
         return issues;
     }
 
@@ -98,8 +100,12 @@ internal static class ExperimentValidation
 
     private static void CheckFamilyAndAlgorithm(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
     {
-        if (declaration.Attribute(KnownTypeNames.SinusoidAttribute) is null)
+        var families = TaskFamilyAttributes.Where(f => declaration.Attribute(f.MetadataName) is not null).ToList();
+        if (families.Count == 0)
             issues.Add(new(Descriptors.MissingTaskFamily, ExperimentIssue.AtName(declaration.Type), declaration.Name ?? declaration.Type.Name));
+        if (families.Count > 1)
+            issues.Add(new(Descriptors.SeveralTaskFamilies, ExperimentIssue.AtName(declaration.Type), declaration.Name ?? declaration.Type.Name,
+                string.Join(", ", families.Select(f => "[" + f.Display + "]"))));
         if (declaration.Attribute(KnownTypeNames.MamlAttribute) is null)
             issues.Add(new(Descriptors.MissingAlgorithm, ExperimentIssue.AtName(declaration.Type), declaration.Name ?? declaration.Type.Name));
     }
@@ -150,6 +156,33 @@ internal static class ExperimentValidation
                 var where = ExperimentIssue.AtNamedArgument(sinusoid, minSet ? range.MinProperty : range.MaxProperty);
                 issues.Add(new(Descriptors.InvalidSinusoidRange, where, range.Name, ExperimentIssue.Display(min), ExperimentIssue.Display(max), problem));
             }
+        }
+    }
+
+    /// <summary>The task-family attributes, in the order they are named in messages.</summary>
+    private static readonly (string MetadataName, string Display)[] TaskFamilyAttributes =
+    [
+        (KnownTypeNames.SinusoidAttribute, "Sinusoid"),
+        (KnownTypeNames.Sinusoid3DAttribute, "Sinusoid3D"),
+    ];
+
+    private static void CheckSampler(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
+    {
+        if (declaration.Attribute(KnownTypeNames.SamplerAttribute) is not { } sampler) return;
+        void Report(string property, double value, string requirement) =>
+            issues.Add(new(Descriptors.InvalidSamplerSetting, ExperimentIssue.AtNamedArgument(sampler, property), property, ExperimentIssue.Display(value), requirement));
+        double? Get(string property) => declaration.Named<double>(KnownTypeNames.SamplerAttribute, property);
+
+        foreach (var property in new[] { "EpsilonStart", "EpsilonFinal" })
+        {
+            if (Get(property) is { } e && !(e >= 0 && e <= 1)) Report(property, e, "it must lie in [0, 1]");
+        }
+        if (Get("EpsilonStart") is var start && Get("EpsilonFinal") is var final && (start ?? 1.0) < (final ?? 0.1) && (start is not null || final is not null))
+            Report(final is not null ? "EpsilonFinal" : "EpsilonStart", final ?? start!.Value, "the final ε must not be above the start ε");
+        if (Get("EpsilonDecayRate") is { } rate && !(rate >= 0 && !double.IsInfinity(rate))) Report("EpsilonDecayRate", rate, "it must be a finite number ≥ 0");
+        foreach (var property in new[] { "AmplitudeBlock", "PhaseBlock", "FrequencyBlock", "InitialLoss", "InitialChange" })
+        {
+            if (Get(property) is { } v && !IsValidLearningRate(v)) Report(property, v, "it must be a finite number above 0");
         }
     }
 

@@ -98,3 +98,28 @@ public sealed class SeedAttribute(long seed) : Attribute
     /// <summary>The seed.</summary>
     public long Seed { get; } = seed;
 }
+
+/// <summary>
+/// Task family: 3-D sinusoid regression y = A·sin(φ + ω·x) (seed 000's <c>sin3d</c>), with the 1-40-40-1 ReLU MLP.
+/// Its three continuous parameters (A, φ, ω) suit the priority-queue samplers.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class Sinusoid3DAttribute : Attribute
+{
+    /// <summary>Lower bound of the amplitude A (default 0.1).</summary>
+    public double AmplitudeMin { get; set; } = Sinusoid3DRanges.Default.AmplitudeMin;
+    /// <summary>Upper bound of the amplitude A (default 5).</summary>
+    public double AmplitudeMax { get; set; } = Sinusoid3DRanges.Default.AmplitudeMax;
+    /// <summary>Lower bound of the phase φ in radians (default 0).</summary>
+    public double PhaseMin { get; set; } = Sinusoid3DRanges.Default.PhaseMin;
+    /// <summary>Upper bound of the phase φ in radians (default π).</summary>
+    public double PhaseMax { get; set; } = Sinusoid3DRanges.Default.PhaseMax;
+    /// <summary>Lower bound of the frequency ω (default 0.5).</summary>
+    public double FrequencyMin { get; set; } = Sinusoid3DRanges.Default.FrequencyMin;
+    /// <summary>Upper bound of the frequency ω (default 2).</summary>
+    public double FrequencyMax { get; set; } = Sinusoid3DRanges.Default.FrequencyMax;
+    /// <summary>Lower bound of the input x (default −5).</summary>
+    public double InputMin { get; set; } = Sinusoid3DRanges.Default.InputMin;
+    /// <summary>Upper bound of the input x (default 5).</summary>
+    public double InputMax { get; set; } = Sinusoid3DRanges.Default.InputMax;
+}

@@ -38,6 +38,7 @@ public sealed partial class ExperimentRun : IDisposable
     private CheckpointStore? _store;
     private string? _configurationHash;
     private int _lastCheckpoint = -1;
+    private readonly List<(string Title, string Markdown)> _sections = [];
 
     /// <summary>Created by the host for the experiment being run.</summary>
     public ExperimentRun(ExperimentDescriptor descriptor, IExperimentOptions options, MetaTrainingMetrics metrics, ILogger<ExperimentRun> logger)
@@ -162,6 +163,23 @@ public sealed partial class ExperimentRun : IDisposable
         }
     }
 
+    /// <summary>Adds a section to <c>summary.md</c> (after the evaluation table).</summary>
+    public void AddSection(string title, string markdown) => _sections.Add((title, markdown));
+
+    /// <summary>
+    /// Records one finished meta-iteration of a run with a task sampler; at progress points it also records the
+    /// sampler's state (queue mean and std, ε, mean importance weight, Spearman ρ of counts against losses).
+    /// </summary>
+    public void Record(int iteration, MetaStepResult step, long started, Meta.Sampling.SamplerSession sampling)
+    {
+        Record(iteration, step, started);
+        if ((iteration + 1) % _logEvery != 0 && iteration + 1 != _iterations) return;
+        var m = Meta.Sampling.SamplerMetrics.Of(sampling.Sampler, sampling.LastDraw);
+        _metrics.Sampler(_tags, m.QueueMean, m.QueueStd, m.Epsilon, m.ImportanceWeightMean, m.CountLossSpearman);
+        if (IsWriter && sampling.Sampler.Queue is not null)
+            Log.SamplerState(_logger, m.QueueMean, m.QueueStd, m.Epsilon ?? double.NaN, m.ImportanceWeightMean ?? double.NaN, m.CountLossSpearman);
+    }
+
     /// <summary>Logs a phase that is not an iteration (pre-training a baseline, evaluating).</summary>
     public void Phase(string what) => Log.Phase(_logger, what);
 
@@ -216,6 +234,12 @@ public sealed partial class ExperimentRun : IDisposable
             sb.Append(report.ToMarkdown());
             sb.AppendLine();
         }
+        foreach (var (title, markdown) in _sections)
+        {
+            sb.AppendLine("## " + title);
+            sb.AppendLine();
+            sb.AppendLine(markdown);
+        }
         if (plot)
         {
             sb.AppendLine("![meta-loss](loss.png)");
@@ -265,6 +289,9 @@ public sealed partial class ExperimentRun : IDisposable
 
         [LoggerMessage(5, LogLevel.Information, "{Experiment}: resuming after iteration {Iteration} from {Checkpoint}")]
         public static partial void Resumed(ILogger logger, string experiment, int iteration, string checkpoint);
+
+        [LoggerMessage(7, LogLevel.Information, "sampler: queue mean {Mean:0.000} std {Std:0.000}  ε {Epsilon:0.000}  mean importance weight {Weight:0.000}  ρ(counts, losses) {Rho:0.000}")]
+        public static partial void SamplerState(ILogger logger, double mean, double std, double epsilon, double weight, double rho);
 
         [LoggerMessage(6, LogLevel.Warning, "iteration {Iteration}: skipped, {Where}")]
         public static partial void Skipped(ILogger logger, int iteration, string where);

@@ -91,6 +91,13 @@ public static class OptionChecks
             throw new OptionException($"--{lowName} ({Format(low)}) must be below --{highName} ({Format(high)})");
     }
 
+    /// <summary>Runs a runtime type's own validation (which throws <see cref="ArgumentException"/>) as an option check.</summary>
+    public static void Valid(Action validate)
+    {
+        try { validate(); }
+        catch (ArgumentException e) { throw new OptionException(e.Message); }
+    }
+
     /// <summary>Requires non-empty text.</summary>
     public static void NotEmpty(string value, string name)
     {

@@ -34,6 +34,11 @@ public sealed class MetaTrainingMetrics
     private readonly Gauge<double> _loss;
     private readonly UpDownCounter<long> _active;
     private readonly Counter<long> _skipped;
+    private readonly Gauge<double> _queueMean;
+    private readonly Gauge<double> _queueStd;
+    private readonly Gauge<double> _epsilon;
+    private readonly Gauge<double> _importance;
+    private readonly Gauge<double> _spearman;
 
     /// <summary>Creates the instruments on the <see cref="MetaTelemetry.MeterName"/> meter.</summary>
     public MetaTrainingMetrics(IMeterFactory meterFactory)
@@ -45,6 +50,11 @@ public sealed class MetaTrainingMetrics
         _tasks = meter.CreateCounter<long>("metalearn.sampler.tasks", "{task}", "Tasks sampled into meta-batches.");
         _loss = meter.CreateGauge<double>("metalearn.loss", "1", "Latest loss: the meta-loss (phase=outer) or an evaluation loss (phase=eval).");
         _skipped = meter.CreateCounter<long>("metalearn.outer.steps.skipped", "{step}", "Meta-steps skipped because of NaN or infinity.");
+        _queueMean = meter.CreateGauge<double>("metalearn.sampler.queue.mean", "1", "Mean loss stored in the priority queue.");
+        _queueStd = meter.CreateGauge<double>("metalearn.sampler.queue.std", "1", "Standard deviation of the losses stored in the priority queue.");
+        _epsilon = meter.CreateGauge<double>("metalearn.sampler.epsilon", "1", "Current ε of ε-greedy sampling.");
+        _importance = meter.CreateGauge<double>("metalearn.sampler.importance_weight.mean", "1", "Mean importance weight of the last meta-batch.");
+        _spearman = meter.CreateGauge<double>("metalearn.sampler.count_loss.correlation", "1", "Spearman rank correlation of per-cell sample counts against losses.");
         _active = meter.CreateUpDownCounter<long>("metalearn.experiment.active", "{experiment}", "Experiments currently training.");
     }
 
@@ -72,6 +82,16 @@ public sealed class MetaTrainingMetrics
         var withPhase = tags;
         withPhase.Add(MetaTelemetry.PhaseTag, "eval");
         _loss.Record(loss, withPhase);
+    }
+
+    /// <summary>Records the state of a task sampler (NaN values, e.g. ε of a non-ε-greedy sampler, are not recorded).</summary>
+    public void Sampler(in TagList tags, double queueMean, double queueStd, double? epsilon, double? importanceWeightMean, double spearman)
+    {
+        if (double.IsFinite(queueMean)) _queueMean.Record(queueMean, tags);
+        if (double.IsFinite(queueStd)) _queueStd.Record(queueStd, tags);
+        if (epsilon is { } e) _epsilon.Record(e, tags);
+        if (importanceWeightMean is { } w) _importance.Record(w, tags);
+        if (double.IsFinite(spearman)) _spearman.Record(spearman, tags);
     }
 
     /// <summary>Counts a meta-step skipped for a non-finite loss or gradient.</summary>

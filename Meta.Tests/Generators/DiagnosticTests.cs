@@ -150,6 +150,33 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public Task META009_SeveralTaskFamilies() => AssertReports(DiagnosticIds.SeveralTaskFamilies, "Both", """
+        [Experiment("both"), Sinusoid, Sinusoid3D, Maml]
+        public partial class Both;
+        """);
+
+    [Theory]
+    [InlineData("EpsilonStart = 1.5", "EpsilonStart = 1.5")]
+    [InlineData("EpsilonFinal = 0.5, EpsilonStart = 0.2", "EpsilonFinal = 0.5")]
+    [InlineData("EpsilonDecayRate = -1", "EpsilonDecayRate = -1")]
+    [InlineData("PhaseBlock = 0", "PhaseBlock = 0")]
+    [InlineData("InitialLoss = 0", "InitialLoss = 0")]
+    public Task META105_InvalidSamplerSetting(string properties, string where) => AssertReports(DiagnosticIds.InvalidSamplerSetting, where, $$"""
+        [Experiment("sampled"), Sinusoid, Maml, Sampler(SamplerKind.EpsilonGreedy, {{properties}})]
+        public partial class Sampled;
+        """);
+
+    [Fact]
+    public async Task META105_ValidSamplerSettingsReportNothing()
+    {
+        var compilation = GeneratorHarness.Compile(Usings + """
+            [Experiment("sampled"), Sinusoid3D, Maml, Sampler(SamplerKind.ImportanceDelta, EpsilonStart = 0.5, EpsilonFinal = 0.5, FrequencyBlock = 0.25)]
+            public partial class Sampled;
+            """);
+        Assert.Empty(await GeneratorHarness.AnalyzeAsync(compilation));
+    }
+
+    [Fact]
     public void EveryIdHasADescriptorWithHelpLinkAndDocsSection()
     {
         var ids = typeof(DiagnosticIds).GetFields().Select(f => (string)f.GetRawConstantValue()!).ToList();

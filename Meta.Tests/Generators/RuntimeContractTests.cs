@@ -18,6 +18,9 @@ public sealed class RuntimeContractTests
     {
         { KnownTypeNames.ExperimentAttribute, typeof(ExperimentAttribute) },
         { KnownTypeNames.SinusoidAttribute, typeof(SinusoidAttribute) },
+        { KnownTypeNames.Sinusoid3DAttribute, typeof(Sinusoid3DAttribute) },
+        { KnownTypeNames.SamplerAttribute, typeof(SamplerAttribute) },
+        { KnownTypeNames.SamplerKind, typeof(SamplerKind) },
         { KnownTypeNames.MamlAttribute, typeof(MamlAttribute) },
         { KnownTypeNames.InnerStepsAttribute, typeof(InnerStepsAttribute) },
         { KnownTypeNames.InnerLrAttribute, typeof(InnerLrAttribute) },

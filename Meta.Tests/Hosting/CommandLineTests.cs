@@ -16,10 +16,14 @@ public sealed class CommandLineTests
     [InlineData(new[] { "sine-maml", "--init", "xavier" }, "--init", "finn")]
     [InlineData(new[] { "sine-maml", "--amplitude-min", "3", "--amplitude-max", "1" }, "--amplitude-min", "--amplitude-max")]
     [InlineData(new string[0], "name an experiment", "sine-maml")]
+    [InlineData(new[] { "tw2d-pq", "--epsilon-start", "0.2", "--epsilon-final", "0.5" }, "--epsilon-final", "--epsilon-start")]
+    [InlineData(new[] { "tw2d-pq", "--epsilon-start", "1.5" }, "--epsilon-start", "[0, 1]")]
+    [InlineData(new[] { "tw2d-pq", "--amplitude-block", "10" }, "--amplitude-block", "amplitude")]
+    [InlineData(new[] { "tw3d-pq", "--sampler", "greedy" }, "--sampler", "importance-delta")]
     public void Bad_command_lines_exit_2_with_one_line(string[] args, string names, string accepted)
     {
         var output = Path.Combine(Path.GetTempPath(), "meta-bad-" + Guid.NewGuid().ToString("N"));
-        var result = ExperimentProcess.Run([.. args, .. args.Length > 0 && args[0] == "sine-maml" ? new[] { "--output", output } : []]);
+        var result = ExperimentProcess.Run([.. args, .. args.Length > 0 && !args[0].StartsWith('-') && args[0] != "nope" ? new[] { "--output", output } : []]);
 
         Assert.Equal(2, result.ExitCode);
         var lines = result.Error.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -31,6 +31,8 @@ public sealed class ExperimentDeclarationAnalyzer : DiagnosticAnalyzer
         Descriptors.LearningRateNotPositive,
         Descriptors.CountTooSmall,
         Descriptors.InvalidSinusoidRange,
+        Descriptors.SeveralTaskFamilies,
+        Descriptors.InvalidSamplerSetting,
     ];
 
     /// <inheritdoc />

@@ -38,6 +38,23 @@ public sealed partial class SnapshotTests
 
     [Fact]
     [MethodImpl(MethodImplOptions.NoInlining)]
+    public void TaskWeighted3DWithSampler()
+    {
+        var output = GenerateValid("""
+            using Meta;
+
+            namespace Meta.Experiments;
+
+            [Experiment("tw3d-pq-importance-delta")]
+            [Sinusoid3D(FrequencyMax = 1.5), Maml, Sampler(SamplerKind.ImportanceDelta, SelfNormalise = true, FrequencyBlock = 0.25)]
+            [MetaLr(0.01), Iterations(500)]
+            public partial class TaskWeighted;
+            """);
+        Approvals.VerifyWithExtension(output.Sources["Meta.Experiments.TaskWeighted.g.cs"], ".cs", Scrub);
+    }
+
+    [Fact]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public void CatalogOfTwoExperiments()
     {
         var output = GenerateValid(Samples.SineMaml, Samples.AnotherExperiment);

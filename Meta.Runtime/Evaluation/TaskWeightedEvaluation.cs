@@ -1,0 +1,49 @@
+using System.Globalization;
+using System.Text;
+using Meta.Algorithms;
+using Meta.Hosting;
+using Meta.Sampling;
+using Meta.Tasks;
+using Meta.Training;
+
+namespace Meta.Evaluation;
+
+/// <summary>
+/// The end of a task-weighted (seed 000) run: the fixed validation grid over the task-parameter box, the PNG heatmaps
+/// of validation loss, queue losses and sample counts, and the sampler's final state, as a section of the summary.
+/// </summary>
+public static class TaskWeightedEvaluation
+{
+    /// <summary>Validates on the grid, writes the heatmaps into the run folder and adds the summary section.</summary>
+    public static GridValidationResult Evaluate(ExperimentRun run, IMetaAlgorithm algorithm, IContinuousTaskFamily family,
+        TorchSharp.torch.Tensor metaParameters, SamplerSession sampling, RunSeeds seeds)
+    {
+        using var stream = seeds.NewEvaluation();
+        using var grid = new GridValidation(family, stream);
+        run.Phase($"validating on the fixed grid of {grid.Tasks} tasks");
+        var result = grid.Evaluate(algorithm, metaParameters);
+        var images = Heatmaps.Write(run.Folder.Path, result, sampling.Sampler.Queue);
+        var metrics = SamplerMetrics.Of(sampling.Sampler, sampling.LastDraw);
+
+        var sb = new StringBuilder();
+        sb.AppendLine(grid.Protocol);
+        sb.AppendLine();
+        sb.AppendLine("| sampler | tasks | mean MSE | std | worst 10 % mean |");
+        sb.AppendLine("|---|---:|---:|---:|---:|");
+        sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"| {OptionNames.Kebab(sampling.Sampler.Kind.ToString())} | {grid.Tasks} | {result.Mean:0.000} | {result.Std:0.000} | {result.Worst10Mean:0.000} |"));
+        sb.AppendLine();
+        if (sampling.Sampler.Queue is { } queue)
+        {
+            var line = string.Create(CultureInfo.InvariantCulture,
+                $"Queue: {string.Join(" × ", queue.Shape)} = {queue.Cells} cells; loss mean {metrics.QueueMean:0.000}, std {metrics.QueueStd:0.000}; Spearman ρ(counts, losses) {metrics.CountLossSpearman:0.000}");
+            if (metrics.Epsilon is { } e) line += string.Create(CultureInfo.InvariantCulture, $"; ε {e:0.000}");
+            if (metrics.ImportanceWeightMean is { } w) line += string.Create(CultureInfo.InvariantCulture, $"; mean importance weight (last batch) {w:0.000}");
+            sb.AppendLine(line + ".");
+            sb.AppendLine();
+        }
+        foreach (var image in images) sb.AppendLine($"![{Path.GetFileNameWithoutExtension(image)}]({Path.GetFileName(image)})");
+        run.AddSection("Validation grid", sb.ToString());
+        return result;
+    }
+}
