@@ -16,14 +16,16 @@ public static class TaskWeightedEvaluation
 {
     /// <summary>Validates on the grid, writes the heatmaps into the run folder and adds the summary section.</summary>
     public static GridValidationResult Evaluate(ExperimentRun run, IMetaAlgorithm algorithm, IContinuousTaskFamily family,
-        TorchSharp.torch.Tensor metaParameters, SamplerSession sampling, RunSeeds seeds)
+        TorchSharp.torch.Tensor metaParameters, SamplerSession? sampling, RunSeeds seeds)
     {
         using var stream = seeds.NewEvaluation();
         using var grid = new GridValidation(family, stream);
         run.Phase($"validating on the fixed grid of {grid.Tasks} tasks");
         var result = grid.Evaluate(algorithm, metaParameters);
-        var images = Heatmaps.Write(run.Folder.Path, result, sampling.Sampler.Queue);
-        var metrics = SamplerMetrics.Of(sampling.Sampler, sampling.LastDraw);
+        run.Result("grid.mean", result.Mean);
+        run.Result("grid.std", result.Std);
+        run.Result("grid.worst10", result.Worst10Mean);
+        var images = Heatmaps.Write(run.Folder.Path, result, sampling?.Sampler.Queue);
 
         var sb = new StringBuilder();
         sb.AppendLine(grid.Protocol);
@@ -31,10 +33,11 @@ public static class TaskWeightedEvaluation
         sb.AppendLine("| sampler | tasks | mean MSE | std | worst 10 % mean |");
         sb.AppendLine("|---|---:|---:|---:|---:|");
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {OptionNames.Kebab(sampling.Sampler.Kind.ToString())} | {grid.Tasks} | {result.Mean:0.000} | {result.Std:0.000} | {result.Worst10Mean:0.000} |"));
+            $"| {(sampling is null ? "family's uniform" : OptionNames.Kebab(sampling.Sampler.Kind.ToString()))} | {grid.Tasks} | {result.Mean:0.000} | {result.Std:0.000} | {result.Worst10Mean:0.000} |"));
         sb.AppendLine();
-        if (sampling.Sampler.Queue is { } queue)
+        if (sampling?.Sampler.Queue is { } queue)
         {
+            var metrics = SamplerMetrics.Of(sampling.Sampler, sampling.LastDraw);
             var line = string.Create(CultureInfo.InvariantCulture,
                 $"Queue: {string.Join(" × ", queue.Shape)} = {queue.Cells} cells; loss mean {metrics.QueueMean:0.000}, std {metrics.QueueStd:0.000}; Spearman ρ(counts, losses) {metrics.CountLossSpearman:0.000}");
             if (metrics.Epsilon is { } e) line += string.Create(CultureInfo.InvariantCulture, $"; ε {e:0.000}");

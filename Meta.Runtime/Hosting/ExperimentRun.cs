@@ -39,6 +39,9 @@ public sealed partial class ExperimentRun : IDisposable
     private string? _configurationHash;
     private int _lastCheckpoint = -1;
     private readonly List<(string Title, string Markdown)> _sections = [];
+    private readonly Dictionary<string, double> _results = new(StringComparer.Ordinal);
+    private double _trainingSeconds;
+    private int _trainedIterations;
 
     /// <summary>Created by the host for the experiment being run.</summary>
     public ExperimentRun(ExperimentDescriptor descriptor, IExperimentOptions options, MetaTrainingMetrics metrics, ILogger<ExperimentRun> logger)
@@ -149,6 +152,8 @@ public sealed partial class ExperimentRun : IDisposable
         _losses.Add(loss);
         _metrics.OuterStep(_tags, seconds, loss, (int)step.TaskLosses.shape[0]);
         _csv?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{iteration + 1},{loss:R},{_clock.Elapsed.TotalSeconds:0.###}"));
+        _trainingSeconds = _clock.Elapsed.TotalSeconds;
+        _trainedIterations++;
         _windowIterations++;
         if (Settings.Group.Size > 1 && (iteration + 1) % Settings.VerifyEvery == 0)
             Settings.Group.VerifyIdentical(_metaParameters!, iteration + 1);
@@ -162,6 +167,9 @@ public sealed partial class ExperimentRun : IDisposable
             _windowIterations = 0;
         }
     }
+
+    /// <summary>Records a named result (e.g. <c>grid.mean</c>) for <c>result.json</c>, read by the comparison command.</summary>
+    public void Result(string name, double value) => _results[name] = value;
 
     /// <summary>Adds a section to <c>summary.md</c> (after the evaluation table).</summary>
     public void AddSection(string title, string markdown) => _sections.Add((title, markdown));
@@ -203,6 +211,12 @@ public sealed partial class ExperimentRun : IDisposable
         }
         var plot = LossPlot.TryWrite(Folder.File("loss.png"), _losses);
         Folder.WriteText("summary.md", Summary(outcome, iterationsDone, report, plot));
+        Folder.WriteText(RunResult.FileName, JsonSerializer.Serialize(new RunResult(
+            _descriptor.Name, Settings.Algorithm, outcome.ToString().ToLowerInvariant(), iterationsDone,
+            _trainingSeconds, _trainedIterations / Math.Max(_trainingSeconds, 1e-9), _clock.Elapsed.TotalSeconds,
+            Environment.WorkingSet / 1048576.0, System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0,
+            _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value),
+            report?.Rows ?? [], _results), JsonOptions));
         Log.Finished(_logger, _descriptor.Name, outcome.ToString().ToLowerInvariant(), iterationsDone, _clock.Elapsed.TotalSeconds, Folder.File("summary.md"));
         if (report is not null) Console.Out.Write(report.ToMarkdown());
         return outcome;
@@ -299,4 +313,25 @@ public sealed partial class ExperimentRun : IDisposable
         [LoggerMessage(4, LogLevel.Information, "{Experiment}: {Outcome} after {Iterations} meta-iterations in {Seconds:0.0} s; summary {Summary}")]
         public static partial void Finished(ILogger logger, string experiment, string outcome, int iterations, double seconds, string summary);
     }
+}
+
+/// <summary>The machine-readable outcome of a run (<c>result.json</c> in its folder), read by the comparison command.</summary>
+/// <param name="Experiment">Experiment name.</param>
+/// <param name="Algorithm">Algorithm tag.</param>
+/// <param name="Outcome">completed or stopped.</param>
+/// <param name="Iterations">Meta-iterations done.</param>
+/// <param name="TrainingSeconds">Wall time of the training loop.</param>
+/// <param name="IterationsPerSecond">Meta-iterations per second of the training loop (this process's iterations only).</param>
+/// <param name="TotalSeconds">Wall time including evaluation.</param>
+/// <param name="ResidentMegabytes">Resident set at the end.</param>
+/// <param name="PeakMegabytes">Peak resident set of the process.</param>
+/// <param name="Options">The resolved options.</param>
+/// <param name="Evaluation">The evaluation table's rows (empty without one).</param>
+/// <param name="Results">Other named results (e.g. <c>grid.mean</c>).</param>
+public sealed record RunResult(string Experiment, string Algorithm, string Outcome, int Iterations, double TrainingSeconds,
+    double IterationsPerSecond, double TotalSeconds, double ResidentMegabytes, double PeakMegabytes,
+    IReadOnlyDictionary<string, string> Options, IReadOnlyList<EvaluationRow> Evaluation, IReadOnlyDictionary<string, double> Results)
+{
+    /// <summary>The file name in a run folder.</summary>
+    public const string FileName = "result.json";
 }

@@ -25,6 +25,7 @@ public static class MetaHost
         Action<HostApplicationBuilder>? configure = null,
         CancellationToken cancel = default)
     {
+        if (args.Length > 0 && args[0] == "compare") return Comparison.Run(args, experiments, Console.Out, Console.Error);
         var parsed = MetaCommandLine.Parse(args, experiments, Console.Out, Console.Error);
         if (parsed.ExitCode is { } code) return code;
         var experiment = parsed.Experiment!;

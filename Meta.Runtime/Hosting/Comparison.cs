@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Meta.Evaluation;
+
+namespace Meta.Hosting;
+
+/// <summary>
+/// <c>compare &lt;experiment&gt;… [--seeds N] [shared options]</c>: trains each named experiment once per seed, each run in
+/// its own child process (so peak memory is per run), with the same shared options (same iteration budget, same
+/// evaluation protocol and test tasks), then writes one Markdown table (mean over seeds ± 95 % CI over seeds) and a PNG
+/// chart under <c>&lt;output&gt;/compare/&lt;timestamp&gt;/</c>.
+/// </summary>
+public static class Comparison
+{
+    /// <summary>Runs the comparison; returns the exit code (0, or 2 for bad input, or 1 if a run failed).</summary>
+    public static int Run(string[] args, IReadOnlyList<ExperimentDescriptor> experiments, TextWriter output, TextWriter error)
+    {
+        var names = args.Skip(1).TakeWhile(a => !a.StartsWith('-')).ToList();
+        var rest = args.Skip(1 + names.Count).ToList();
+        var seeds = 3;
+        var root = ExperimentDefaults.Output;
+        for (var i = 0; i < rest.Count; i++)
+        {
+            if (rest[i] is "--seeds" or "--output" && i + 1 >= rest.Count)
+            {
+                error.WriteLine($"error: {rest[i]} needs a value");
+                return ExperimentExitCode.BadInput;
+            }
+            if (rest[i] == "--seeds")
+            {
+                if (!int.TryParse(rest[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out seeds) || seeds < 1)
+                {
+                    error.WriteLine($"error: --seeds: '{rest[i + 1]}' is not accepted; expected a whole number ≥ 1");
+                    return ExperimentExitCode.BadInput;
+                }
+                rest.RemoveRange(i, 2);
+                i--;
+            }
+            else if (rest[i] == "--output")
+            {
+                root = rest[i + 1];
+                rest.RemoveRange(i, 2);
+                i--;
+            }
+            else if (rest[i] == "--seed")
+            {
+                error.WriteLine("error: --seed: compare sets the seeds itself (1..N); use --seeds N");
+                return ExperimentExitCode.BadInput;
+            }
+        }
+        if (names.Count == 0)
+        {
+            error.WriteLine("error: compare needs at least one experiment; accepted: " + string.Join(", ", experiments.Select(e => e.Name)));
+            return ExperimentExitCode.BadInput;
+        }
+        var unknown = names.FirstOrDefault(n => experiments.All(e => e.Name != n));
+        if (unknown is not null)
+        {
+            error.WriteLine($"error: unknown experiment '{unknown}'; accepted: {string.Join(", ", experiments.Select(e => e.Name))}");
+            return ExperimentExitCode.BadInput;
+        }
+        // Check the shared options against every experiment before any training.
+        foreach (var name in names)
+        {
+            var check = MetaCommandLine.Parse([name, .. rest], experiments, TextWriter.Null, error);
+            if (check.ExitCode is { } code) return code;
+        }
+
+        var folder = Path.GetFullPath(Path.Combine(root, "compare", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+        Directory.CreateDirectory(folder);
+        var results = new List<RunResult>();
+        foreach (var name in names)
+        {
+            for (var seed = 1; seed <= seeds; seed++)
+            {
+                output.WriteLine($"compare: {name}, seed {seed} of {seeds}");
+                var runRoot = Path.Combine(folder, "runs");
+                var code = RunChild([name, .. rest, "--seed", seed.ToString(CultureInfo.InvariantCulture), "--output", runRoot, "--log-every", "1000000"], error);
+                if (code != 0)
+                {
+                    error.WriteLine($"error: {name} with seed {seed} exited {code}; the comparison stops (finished runs are in {runRoot})");
+                    return ExperimentExitCode.Failure;
+                }
+                var newest = Directory.GetDirectories(Path.Combine(runRoot, name)).OrderBy(d => d, StringComparer.Ordinal).Last();
+                results.Add(JsonSerializer.Deserialize<RunResult>(File.ReadAllText(Path.Combine(newest, RunResult.FileName)))!);
+            }
+        }
+        var markdown = Table(names, results, rest);
+        File.WriteAllText(Path.Combine(folder, "comparison.md"), markdown);
+        Chart(Path.Combine(folder, "comparison.png"), names, results);
+        output.Write(markdown);
+        output.WriteLine($"compare: wrote {Path.Combine(folder, "comparison.md")} and comparison.png");
+        return ExperimentExitCode.Success;
+    }
+
+    private static int RunChild(string[] args, TextWriter error)
+    {
+        var self = Environment.GetCommandLineArgs()[0];
+        var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
+        // Started as 'dotnet Meta.Experiments.dll' the process is the muxer and needs the dll; started through the apphost
+        // (dotnet run, ./Meta.Experiments) it is the program itself.
+        var muxer = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet";
+        if (muxer && self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) info.ArgumentList.Add(self);
+        foreach (var a in args) info.ArgumentList.Add(a);
+        using var process = Process.Start(info)!;
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0) error.WriteLine($"compare: {string.Join(' ', args)} failed");
+        return process.ExitCode;
+    }
+
+    private static (double Mean, double Ci) Stat(IReadOnlyList<double> values)
+    {
+        var finite = values.Where(double.IsFinite).ToList();
+        if (finite.Count == 0) return (double.NaN, double.NaN);
+        var mean = finite.Average();
+        if (finite.Count < 2) return (mean, double.NaN);
+        var sd = Math.Sqrt(finite.Sum(v => (v - mean) * (v - mean)) / (finite.Count - 1));
+        return (mean, 1.96 * sd / Math.Sqrt(finite.Count));
+    }
+
+    private static string Cell((double Mean, double Ci) s) =>
+        double.IsNaN(s.Mean) ? "–" : double.IsNaN(s.Ci) ? s.Mean.ToString("0.000", CultureInfo.InvariantCulture)
+            : string.Create(CultureInfo.InvariantCulture, $"{s.Mean:0.000} ± {s.Ci:0.000}");
+
+    private static string Table(List<string> names, List<RunResult> results, List<string> shared)
+    {
+        var evalColumns = results.SelectMany(r => r.Evaluation).Where(r => r.Model == Models.MetaLearned)
+            .Select(r => (r.Shots, r.Steps)).Where(c => c.Steps is 1 or 10).Distinct().Order().ToList();
+        var hasGrid = results.Any(r => r.Results.ContainsKey("grid.mean"));
+        var sb = new StringBuilder();
+        var seeds = results.Count / Math.Max(1, names.Count);
+        sb.AppendLine(CultureInfo.InvariantCulture, $"Comparison over seeds 1–{seeds} (mean ± 95 % CI over seeds); shared options: `{(shared.Count == 0 ? "(defaults)" : string.Join(' ', shared))}`.");
+        sb.AppendLine();
+        sb.Append("| experiment | algorithm |");
+        foreach (var (k, s) in evalColumns) sb.Append(CultureInfo.InvariantCulture, $" K={k}, {s} step{(s == 1 ? "" : "s")} |");
+        if (hasGrid) sb.Append(" grid mean | grid worst 10 % |");
+        sb.AppendLine(" meta-it/s | peak RSS (MB) |");
+        sb.Append("|---|---|");
+        foreach (var _ in evalColumns) sb.Append("---:|");
+        if (hasGrid) sb.Append("---:|---:|");
+        sb.AppendLine("---:|---:|");
+        foreach (var name in names)
+        {
+            var runs = results.Where(r => r.Experiment == name).ToList();
+            sb.Append(CultureInfo.InvariantCulture, $"| {name} | {runs[0].Algorithm} |");
+            foreach (var (k, s) in evalColumns)
+                sb.Append(' ').Append(Cell(Stat([.. runs.Select(r => r.Evaluation.FirstOrDefault(e => e.Model == Models.MetaLearned && e.Shots == k && e.Steps == s)?.Mean ?? double.NaN)]))).Append(" |");
+            if (hasGrid)
+            {
+                sb.Append(' ').Append(Cell(Stat([.. runs.Select(r => r.Results.GetValueOrDefault("grid.mean", double.NaN))]))).Append(" |");
+                sb.Append(' ').Append(Cell(Stat([.. runs.Select(r => r.Results.GetValueOrDefault("grid.worst10", double.NaN))]))).Append(" |");
+            }
+            sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $" {runs.Average(r => r.IterationsPerSecond):0} | {runs.Max(r => r.PeakMegabytes):0} |"));
+        }
+        return sb.ToString();
+    }
+
+    private static void Chart(string path, List<string> names, List<RunResult> results)
+    {
+        try
+        {
+            var plot = new ScottPlot.Plot();
+            var values = new List<double>();
+            var errors = new List<double>();
+            foreach (var name in names)
+            {
+                var runs = results.Where(r => r.Experiment == name).ToList();
+                var metric = runs.Any(r => r.Evaluation.Count > 0)
+                    ? runs.Select(r => r.Evaluation.FirstOrDefault(e => e.Model == Models.MetaLearned && e.Shots == 10 && e.Steps == 10)?.Mean ?? double.NaN).ToList()
+                    : runs.Select(r => r.Results.GetValueOrDefault("grid.mean", double.NaN)).ToList();
+                var (mean, ci) = Stat(metric);
+                values.Add(double.IsFinite(mean) ? mean : 0);
+                errors.Add(double.IsFinite(ci) ? ci : 0);
+            }
+            var bars = plot.Add.Bars(values.ToArray());
+            for (var i = 0; i < bars.Bars.Count; i++)
+            {
+                bars.Bars[i].Error = errors[i];
+                bars.Bars[i].Label = values[i].ToString("0.000", CultureInfo.InvariantCulture);
+            }
+            plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, names.Count).Select(i => (double)i)], [.. names]);
+            plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
+            plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
+            plot.Axes.Margins(bottom: 0);
+            plot.YLabel("MSE (K = 10, 10 steps; else grid mean)");
+            plot.Title("comparison: mean over seeds ± 95 % CI");
+            plot.SavePng(path, 1000, 600);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine("compare: chart not written: " + e.Message);
+        }
+    }
+}
