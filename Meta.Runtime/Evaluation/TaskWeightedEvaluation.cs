@@ -25,15 +25,18 @@ public static class TaskWeightedEvaluation
         run.Result("grid.mean", result.Mean);
         run.Result("grid.std", result.Std);
         run.Result("grid.worst10", result.Worst10Mean);
+        var sorted = result.Losses.Order().ToArray();
+        var median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        run.Result("grid.median", median);
         var images = Heatmaps.Write(run.Folder.Path, result, sampling?.Sampler.Queue);
 
         var sb = new StringBuilder();
         sb.AppendLine(grid.Protocol);
         sb.AppendLine();
-        sb.AppendLine("| sampler | tasks | mean MSE | std | worst 10 % mean |");
-        sb.AppendLine("|---|---:|---:|---:|---:|");
+        sb.AppendLine("| sampler | tasks | mean MSE | median | std | worst 10 % mean |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {(sampling is null ? "family's uniform" : OptionNames.Kebab(sampling.Sampler.Kind.ToString()))} | {grid.Tasks} | {result.Mean:0.000} | {result.Std:0.000} | {result.Worst10Mean:0.000} |"));
+            $"| {(sampling is null ? "family's uniform" : OptionNames.Kebab(sampling.Sampler.Kind.ToString()))} | {grid.Tasks} | {result.Mean:0.000} | {median:0.000} | {result.Std:0.000} | {result.Worst10Mean:0.000} |"));
         sb.AppendLine();
         if (sampling?.Sampler.Queue is { } queue)
         {

@@ -84,7 +84,7 @@ public static class Comparison
                     return ExperimentExitCode.Failure;
                 }
                 var newest = Directory.GetDirectories(Path.Combine(runRoot, name)).OrderBy(d => d, StringComparer.Ordinal).Last();
-                results.Add(JsonSerializer.Deserialize<RunResult>(File.ReadAllText(Path.Combine(newest, RunResult.FileName)))!);
+                results.Add(JsonSerializer.Deserialize<RunResult>(File.ReadAllText(Path.Combine(newest, RunResult.FileName)), ExperimentRun.JsonOptions)!);
             }
         }
         var markdown = Table(names, results, rest);
@@ -136,11 +136,11 @@ public static class Comparison
         sb.AppendLine();
         sb.Append("| experiment | algorithm |");
         foreach (var (k, s) in evalColumns) sb.Append(CultureInfo.InvariantCulture, $" K={k}, {s} step{(s == 1 ? "" : "s")} |");
-        if (hasGrid) sb.Append(" grid mean | grid worst 10 % |");
+        if (hasGrid) sb.Append(" grid mean | grid median | grid worst 10 % |");
         sb.AppendLine(" meta-it/s | peak RSS (MB) |");
         sb.Append("|---|---|");
         foreach (var _ in evalColumns) sb.Append("---:|");
-        if (hasGrid) sb.Append("---:|---:|");
+        if (hasGrid) sb.Append("---:|---:|---:|");
         sb.AppendLine("---:|---:|");
         foreach (var name in names)
         {
@@ -151,6 +151,7 @@ public static class Comparison
             if (hasGrid)
             {
                 sb.Append(' ').Append(Cell(Stat([.. runs.Select(r => r.Results.GetValueOrDefault("grid.mean", double.NaN))]))).Append(" |");
+                sb.Append(' ').Append(Cell(Stat([.. runs.Select(r => r.Results.GetValueOrDefault("grid.median", double.NaN))]))).Append(" |");
                 sb.Append(' ').Append(Cell(Stat([.. runs.Select(r => r.Results.GetValueOrDefault("grid.worst10", double.NaN))]))).Append(" |");
             }
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $" {runs.Average(r => r.IterationsPerSecond):0} | {runs.Max(r => r.PeakMegabytes):0} |"));

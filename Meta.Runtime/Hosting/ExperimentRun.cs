@@ -288,7 +288,12 @@ public sealed partial class ExperimentRun : IDisposable
     /// <inheritdoc />
     public void Dispose() => _csv?.Dispose();
 
-    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = true };
+    /// <summary>JSON settings of the run folder's files: indented, and NaN/∞ written as named literals (a diverged evaluation is a result too).</summary>
+    internal static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
+    };
 
     private static partial class Log
     {
