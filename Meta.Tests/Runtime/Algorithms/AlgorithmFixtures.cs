@@ -26,7 +26,6 @@ internal static class AlgorithmFixtures
     public static List<double> TrainOnSinusoids(Func<IFunctionalNetwork, IMetaAlgorithm> create, Func<Tensor, IMetaOptimizer> optimizer,
         int iterations, IFunctionalNetwork? network = null, ulong seed = 5)
     {
-        TorchRuntime.UseThreads(1);    // tiny graphs: one libtorch thread is fastest, and the machine is shared
         network ??= new Mlp(1, 40, 40, 1);
         var algorithm = create(network);
         using var g = new Generator(seed);

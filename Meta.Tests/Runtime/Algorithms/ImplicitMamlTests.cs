@@ -12,6 +12,8 @@ namespace Meta.Tests.Runtime.Algorithms;
 [Collection(TorchCollection.Name)]
 public sealed class ImplicitMamlTests
 {
+    public ImplicitMamlTests() => TorchRuntime.UseThreads(1);    // tiny graphs: one libtorch thread is fastest on a shared machine
+
     [Fact]
     public void Linear_model_with_squared_loss_gives_the_closed_form_implicit_gradient()
     {

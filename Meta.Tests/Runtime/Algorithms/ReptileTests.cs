@@ -11,6 +11,8 @@ namespace Meta.Tests.Runtime.Algorithms;
 [Collection(TorchCollection.Name)]
 public sealed class ReptileTests
 {
+    public ReptileTests() => TorchRuntime.UseThreads(1);    // tiny graphs: one libtorch thread is fastest on a shared machine
+
     [Fact]
     public void One_task_one_sgd_step_then_an_outer_sgd_step_gives_theta_minus_epsilon_alpha_gradient()
     {
