@@ -100,8 +100,7 @@ public sealed class Anil : IMetaAlgorithm
 
     private Tensor AdaptHead(Tensor head, Tensor features, Tensor y, int steps, bool differentiable)
     {
-        for (var s = 0; s < steps; s++)
-            head = head - InnerLr * InnerLoop.Gradient(h => Loss.Summed(_network.Head(h, features), y), head, differentiable);
-        return head;
+        return InnerLoop.Iterate(head, steps,
+            (h, _) => h - InnerLr * InnerLoop.Gradient(w => Loss.Summed(_network.Head(w, features), y), h, differentiable));
     }
 }

@@ -120,11 +120,18 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         if (b.dim() != 2 || !x0.shape.SequenceEqual(b.shape))
             throw new ArgumentException($"conjugate gradient needs b and x0 of one shape [T, P], got [{string.Join(", ", b.shape)}] and [{string.Join(", ", x0.shape)}]");
         var x = x0.detach().clone();
-        var r = b.detach() - apply(x).detach();
-        var p = r.clone();
-        var rr = (r * r).sum([1], keepdim: true);                                         // [T, 1]
+        Tensor r, p, rr;
+        using (var start = NewDisposeScope())
+        {
+            r = (b.detach() - apply(x).detach()).MoveToOuterDisposeScope();
+            p = r.clone().MoveToOuterDisposeScope();
+            rr = (r * r).sum([1], keepdim: true).MoveToOuterDisposeScope();                // [T, 1]
+        }
         for (var i = 0; i < iterations; i++)
         {
+            // Each iteration's Hessian-vector product and temporaries are freed before the next; x, r, p, rr are
+            // updated in place.
+            using var scope = NewDisposeScope();
             var ap = apply(p).detach();
             using var noGrad = no_grad();
             var pap = (p * ap).sum([1], keepdim: true);
@@ -133,9 +140,12 @@ public sealed class ImplicitMaml : IMetaAlgorithm
             r.sub_(ap * step);
             var rrNext = (r * r).sum([1], keepdim: true);
             var beta = where(rr.ne(0), rrNext / rr, zeros_like(rr));                        // β_t
-            p = r + p * beta;
-            rr = rrNext;
+            p.mul_(beta).add_(r);
+            rr.copy_(rrNext);
         }
+        r.Dispose();
+        p.Dispose();
+        rr.Dispose();
         return x;
     }
 
@@ -145,6 +155,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         var anchor = theta.unsqueeze(0);
         for (var s = 0; s < steps; s++)
         {
+            using var scope = NewDisposeScope();                                            // memory flat in S
             var gradient = InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable: false);
             using var noGrad = no_grad();
             // φ ← φ − α·(∇L(φ) + λ(φ − θ))

@@ -22,9 +22,32 @@ internal static class InnerLoop
     {
         if (differentiable)
             return torch.autograd.grad([summedLoss(fast)], [fast], retain_graph: true, create_graph: true)[0];
+        // The forward pass at the detached point is needed only for this gradient: free it now, not at the end of the
+        // caller's scope, so that first-order inner loops do not hold every step's activations.
         using var enabled = enable_grad();
-        using var point = fast.detach().requires_grad_(true);
-        return torch.autograd.grad([summedLoss(point)], [point])[0];
+        using var scope = NewDisposeScope();
+        var point = fast.detach().requires_grad_(true);
+        return torch.autograd.grad([summedLoss(point)], [point])[0].MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Runs <paramref name="steps"/> updates from <paramref name="start"/>, each in its own dispose scope, so that only the
+    /// new fast weights outlive a step. Disposing a handle does not free what the autograd graph saved for the backward
+    /// pass, so this is safe for differentiable inner loops too; it stops temporaries piling up until the caller's scope
+    /// ends. <paramref name="start"/> stays the caller's; intermediate results are disposed when replaced.
+    /// </summary>
+    public static Tensor Iterate(Tensor start, int steps, Func<Tensor, int, Tensor> update)
+    {
+        var current = start;
+        for (var s = 0; s < steps; s++)
+        {
+            Tensor next;
+            using (NewDisposeScope())
+                next = update(current, s).MoveToOuterDisposeScope();
+            if (!ReferenceEquals(current, start) && !ReferenceEquals(current, next)) current.Dispose();
+            current = next;
+        }
+        return current;
     }
 
     /// <summary>θ [P] as fast weights [T, P] for <paramref name="tasks"/> tasks (a view, no copy).</summary>

@@ -182,16 +182,22 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
         Tensor? finalLosses = null;
         for (var s = 0; s < Options.InnerSteps; s++)
         {
+            // One dispose scope per step: what the backward pass needs is held by the graph, not by these handles.
+            using var scope = NewDisposeScope();
             var step = s;
             var gradient = InnerLoop.Gradient(
                 w => Loss.Summed(Forward(w, episode.SupportX, step, NormalizationStatistics.BatchAndTrack), episode.SupportY),
                 fast, secondOrder);
-            fast = fast - rates[s] * gradient;
+            var next = (fast - rates[s] * gradient).MoveToOuterDisposeScope();
+            if (s > 0) fast.Dispose();
+            fast = next;
             if (stepWeights[s] == 0) continue;
             var taskLosses = Loss.PerTask(Forward(fast, episode.QueryX, s, NormalizationStatistics.Batch), episode.QueryY);
             var term = InnerLoop.WeightedMean(taskLosses, taskWeights) * stepWeights[s];
-            objective = objective is null ? term : objective + term;
-            if (s == Options.InnerSteps - 1) finalLosses = taskLosses;
+            var sum = (objective is null ? term : objective + term).MoveToOuterDisposeScope();
+            objective?.Dispose();
+            objective = sum;
+            if (s == Options.InnerSteps - 1) finalLosses = taskLosses.MoveToOuterDisposeScope();
         }
         var metaGradient = torch.autograd.grad([objective!], [leaf])[0];
         if (Options.GradientClamp is { } c) metaGradient = metaGradient.clamp(-c, c);
@@ -212,13 +218,12 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
         var fast = InnerLoop.Expand(Weights(meta), supportX.shape[0]);
         var statistics = _stepwise?.InferenceStatistics ?? NormalizationStatistics.Batch;
         using var noGrad = no_grad();
-        for (var s = 0; s < steps; s++)
+        return InnerLoop.Iterate(fast, steps, (current, s) =>
         {
             var step = Math.Min(s, Options.InnerSteps - 1);
-            var gradient = InnerLoop.Gradient(w => Loss.Summed(Forward(w, supportX, step, statistics), supportY), fast, differentiable: false);
-            fast = fast - rates[step] * gradient;
-        }
-        return fast;
+            var gradient = InnerLoop.Gradient(w => Loss.Summed(Forward(w, supportX, step, statistics), supportY), current, differentiable: false);
+            return current - rates[step] * gradient;
+        });
     }
 
     /// <summary>Per-step, per-parameter rates [N, P]: the learned rate of the parameter's layer, 0 where the inner loop does not adapt.</summary>

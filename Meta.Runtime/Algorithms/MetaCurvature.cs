@@ -159,10 +159,8 @@ public sealed class MetaCurvature : IMetaAlgorithm
     private Tensor Run(Tensor meta, Tensor x, Tensor y, int steps, bool differentiable)
     {
         var matrices = Matrices(meta);
-        var fast = InnerLoop.Expand(Weights(meta), x.shape[0]);
-        for (var s = 0; s < steps; s++)
-            fast = fast - InnerLr * TransformGradient(InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable), matrices);
-        return fast;
+        return InnerLoop.Iterate(InnerLoop.Expand(Weights(meta), x.shape[0]), steps,
+            (fast, _) => fast - InnerLr * TransformGradient(InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable), matrices));
     }
 
     private void Check(Tensor metaParameters) => InnerLoop.CheckMetaParameters(metaParameters, P + MatrixCount, "θ and the curvature matrices");

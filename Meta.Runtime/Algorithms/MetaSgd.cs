@@ -89,10 +89,8 @@ public sealed class MetaSgd : IMetaAlgorithm
 
     private Tensor Run(Tensor theta, Tensor rates, Tensor x, Tensor y, int steps, bool differentiable)
     {
-        var fast = InnerLoop.Expand(theta, x.shape[0]);
-        for (var s = 0; s < steps; s++)
-            fast = fast - rates * InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable);
-        return fast;
+        return InnerLoop.Iterate(InnerLoop.Expand(theta, x.shape[0]), steps,
+            (fast, _) => fast - rates * InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable));
     }
 
     private void Check(Tensor metaParameters) => InnerLoop.CheckMetaParameters(metaParameters, 2 * P, "θ and α");

@@ -143,6 +143,7 @@ public sealed class Reptile : IMetaAlgorithm
         }
         for (var s = 1; s <= steps; s++)
         {
+            using var scope = NewDisposeScope();                                            // fast, m, v change in place
             var (bx, by) = batchSize == -1 || batchSize >= points ? (x, y) : Minibatch(x, y, batchSize);
             var gradient = InnerLoop.Gradient(Network, Loss, fast, bx, by, differentiable: false);
             using var noGrad = no_grad();
