@@ -11,6 +11,8 @@ using static TorchSharp.torch;
 // Meta-iterations per second of task-batched MAML on sinusoids (1-40-40-1 MLP, Adam, float32, one libtorch thread).
 // Each configuration: 300 warm-up iterations, then the median of 5 timed blocks of --iterations each.
 // Usage: dotnet run -c Release --project Meta.Benchmarks [-- --iterations 1000 --threads 1]
+// Peak memory of second-order MAML vs iMAML over inner steps: dotnet run -c Release --project Meta.Benchmarks -- memory
+if (args.Length > 0 && args[0] is "memory" or "memory-one") return Meta.Benchmarks.MemoryBenchmark.Run(args);
 var iterations = ReadInt(args, "--iterations", 1000);
 var threads = ReadInt(args, "--threads", 1);
 TorchRuntime.UseThreads(threads);
