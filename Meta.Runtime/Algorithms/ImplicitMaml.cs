@@ -11,11 +11,15 @@ public sealed record ImplicitMamlOptions
     /// <summary>Inner SGD steps S on the proximal objective.</summary>
     public int InnerSteps { get; init; } = 10;
 
-    /// <summary>Inner learning rate α.</summary>
-    public double InnerLr { get; init; } = 0.01;
+    /// <summary>Inner learning rate α; keep α·(λ + largest Hessian eigenvalue) &lt; 2 or the inner loop diverges.</summary>
+    public double InnerLr { get; init; } = 0.02;
 
-    /// <summary>Proximal regularisation strength λ &gt; 0.</summary>
-    public double Lambda { get; init; } = 2.0;
+    /// <summary>
+    /// Proximal regularisation strength λ &gt; 0. I + H/λ is indefinite when λ is below the magnitude of H's most negative
+    /// eigenvalue (about 6 for sinusoid tasks at initialisation); in short sinusoid runs λ ≤ 2 stalled and the default 5
+    /// trained (docs/algorithms.md).
+    /// </summary>
+    public double Lambda { get; init; } = 5.0;
 
     /// <summary>Conjugate-gradient iterations per meta-step (≥ 1), each one Hessian-vector product.</summary>
     public int CgSteps { get; init; } = 5;
