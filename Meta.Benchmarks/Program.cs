@@ -13,6 +13,8 @@ using static TorchSharp.torch;
 // Usage: dotnet run -c Release --project Meta.Benchmarks [-- --iterations 1000 --threads 1]
 // Other modes: `-- sampler [...]` times the task samplers (SamplerBenchmark.cs).
 if (args.Length > 0 && args[0] == "sampler") return Meta.Benchmarks.SamplerBenchmark.Run(args[1..]);
+// Peak memory of second-order MAML vs iMAML over inner steps: dotnet run -c Release --project Meta.Benchmarks -- memory
+if (args.Length > 0 && args[0] is "memory" or "memory-one") return Meta.Benchmarks.MemoryBenchmark.Run(args);
 
 var iterations = ReadInt(args, "--iterations", 1000);
 var threads = ReadInt(args, "--threads", 1);

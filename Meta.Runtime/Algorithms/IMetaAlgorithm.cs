@@ -35,4 +35,12 @@ public interface IMetaAlgorithm
 
     /// <summary>Test-time adaptation: fast weights [T, P] after <paramref name="steps"/> inner steps, without autograd history.</summary>
     Tensor Adapt(Tensor metaParameters, Tensor supportX, Tensor supportY, int steps);
+
+    /// <summary>
+    /// Announces that the next <see cref="MetaStep"/> belongs to meta-iteration <paramref name="iteration"/> (0-based), for
+    /// algorithms whose outer objective changes during training (MAML++'s annealed per-step loss weights and derivative
+    /// order). A trainer calls it once per iteration before <see cref="MetaStep"/>. The default implementation does
+    /// nothing, so algorithms with a fixed objective need not implement it.
+    /// </summary>
+    void BeginIteration(long iteration) { }
 }

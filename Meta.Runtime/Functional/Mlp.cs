@@ -7,7 +7,7 @@ namespace Meta.Functional;
 /// A task-batched multilayer perceptron with ReLU between layers, e.g. the 1-40-40-1 network of sinusoid regression.
 /// Each layer is one fused <c>baddbmm</c> over all tasks: weights are stored [in, out] so no transpose is needed.
 /// </summary>
-public sealed class Mlp : IFunctionalNetwork
+public sealed class Mlp : IFunctionalNetwork, IHeadNetwork
 {
     private readonly int[] _widths;
 
@@ -81,6 +81,35 @@ public sealed class Mlp : IFunctionalNetwork
             if (s + 2 < slots.Count) h = nn.functional.relu(h);
         }
         return h;
+    }
+
+    /// <inheritdoc />
+    public long HeadOffset => Layout.Slots[^2].Offset;
+
+    /// <inheritdoc />
+    public Tensor Features(Tensor bodyWeights, Tensor input)
+    {
+        var slots = Layout.Slots;
+        if (slots.Count == 2) return input;                        // a single layer: the body is the identity
+        var tasks = bodyWeights.shape[0];
+        var parts = bodyWeights.split(_sizes[..^2], 1);
+        var h = input;
+        for (var s = 0; s < slots.Count - 2; s += 2)
+        {
+            var w = parts[s].view(tasks, slots[s].Shape[0], slots[s].Shape[1]);
+            var b = parts[s + 1].view(tasks, 1, slots[s + 1].Shape[0]);
+            h = nn.functional.relu(BatchedOps.AddBatchMatMul(b, h, w));
+        }
+        return h;
+    }
+
+    /// <inheritdoc />
+    public Tensor Head(Tensor headWeights, Tensor features)
+    {
+        var tasks = headWeights.shape[0];
+        var (weight, bias) = (Layout.Slots[^2], Layout.Slots[^1]);
+        var parts = headWeights.split([weight.Size, bias.Size], 1);
+        return BatchedOps.AddBatchMatMul(parts[1].view(tasks, 1, bias.Shape[0]), features, parts[0].view(tasks, weight.Shape[0], weight.Shape[1]));
     }
 
     private static Tensor TruncatedNormal(long[] shape, double std, Generator generator, ScalarType dtype)

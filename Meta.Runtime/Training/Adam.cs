@@ -8,7 +8,7 @@ namespace Meta.Training;
 /// (β1 = 0.9, β2 = 0.999, ε = 1e-8, bias correction): six in-place operations per step, whatever the network size.
 /// The parameters are updated in place; their moments live beside them and are part of a checkpoint.
 /// </summary>
-public sealed class Adam : IDisposable, Meta.Checkpoints.ICheckpointable
+public sealed class Adam : IMetaOptimizer
 {
     private readonly Tensor _parameters;
     private readonly Tensor _m;
@@ -39,7 +39,7 @@ public sealed class Adam : IDisposable, Meta.Checkpoints.ICheckpointable
     /// <summary>Denominator guard.</summary>
     public double Epsilon { get; }
 
-    /// <summary>Number of steps taken.</summary>
+    /// <inheritdoc />
     public long Steps { get; private set; }
 
     /// <summary>Applies one update with <paramref name="gradient"/> (same shape as the parameters).</summary>

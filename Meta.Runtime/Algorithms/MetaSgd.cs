@@ -1,0 +1,97 @@
+using Meta.Functional;
+using Meta.Tasks;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Meta.Algorithms;
+
+/// <summary>
+/// Meta-SGD (Li, Zhou, Chen &amp; Li 2017), task-batched. Meta-parameters are [θ, α]: α [P] has θ's shape, one learning
+/// rate per weight, initialised to the inner rate. The inner step is φ ← φ − α ⊙ ∇φ L_support(φ) (the paper uses one;
+/// more reuse the same α); θ and α are learned jointly through the query loss, second order by default. First order
+/// treats the inner gradients as constants, but α still receives a gradient through the update itself.
+/// </summary>
+public sealed class MetaSgd : IMetaAlgorithm
+{
+    /// <summary>Creates Meta-SGD with the mean-squared-error loss.</summary>
+    public MetaSgd(IFunctionalNetwork network, int innerSteps, double initialInnerLr, bool firstOrder = false)
+        : this(network, TaskLoss.MeanSquaredErrorLoss, innerSteps, initialInnerLr, firstOrder) { }
+
+    /// <summary>Creates Meta-SGD with per-task loss <paramref name="loss"/>.</summary>
+    public MetaSgd(IFunctionalNetwork network, ITaskLoss loss, int innerSteps, double initialInnerLr, bool firstOrder = false)
+    {
+        if (innerSteps < 1) throw new ArgumentOutOfRangeException(nameof(innerSteps), innerSteps, "Meta-SGD needs at least 1 inner step");
+        InnerLoop.Positive(initialInnerLr, nameof(initialInnerLr), "the initial inner learning rate");
+        Network = network;
+        Loss = loss;
+        InnerSteps = innerSteps;
+        InitialInnerLr = initialInnerLr;
+        FirstOrder = firstOrder;
+    }
+
+    /// <inheritdoc />
+    public IFunctionalNetwork Network { get; }
+
+    /// <inheritdoc />
+    public ITaskLoss Loss { get; }
+
+    /// <summary>Inner steps during meta-training.</summary>
+    public int InnerSteps { get; }
+
+    /// <summary>The value every entry of α starts at.</summary>
+    public double InitialInnerLr { get; }
+
+    /// <summary>Whether second-order terms are dropped.</summary>
+    public bool FirstOrder { get; }
+
+    /// <inheritdoc />
+    public string Name => FirstOrder ? "fo-metasgd" : "metasgd";
+
+    private long P => Network.Layout.Count;
+
+    /// <summary>[θ, α] with α = the initial inner rate everywhere: 2P entries.</summary>
+    public Tensor InitialMetaParameters(Tensor theta)
+    {
+        InnerLoop.CheckTheta(Network, theta);
+        return cat([theta.detach(), full_like(theta, InitialInnerLr)], 0);
+    }
+
+    /// <inheritdoc />
+    public Tensor Weights(Tensor metaParameters) => metaParameters.narrow(0, 0, P);
+
+    /// <summary>The learned learning rates α [P] (a view).</summary>
+    public Tensor LearningRates(Tensor metaParameters) => metaParameters.narrow(0, P, P);
+
+    /// <inheritdoc />
+    public MetaStepResult MetaStep(Tensor metaParameters, Episode episode, Tensor? taskWeights = null)
+    {
+        Check(metaParameters);
+        InnerLoop.CheckEpisode(Network, Loss, episode, taskWeights);
+        using var enabled = enable_grad();
+        using var leaf = metaParameters.detach().requires_grad_(true);
+        var parts = leaf.split([P, P]);
+        var fast = Run(parts[0], parts[1], episode.SupportX, episode.SupportY, InnerSteps, differentiable: !FirstOrder);
+        var taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);
+        var metaLoss = InnerLoop.WeightedMean(taskLosses, taskWeights);
+        var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
+        return new MetaStepResult(gradient, metaLoss.detach(), taskLosses.detach());
+    }
+
+    /// <summary>Test-time rule: <paramref name="steps"/> steps φ ← φ − α ⊙ ∇L with the learned α.</summary>
+    public Tensor Adapt(Tensor metaParameters, Tensor supportX, Tensor supportY, int steps)
+    {
+        Check(metaParameters);
+        InnerLoop.CheckSupport(Network, Loss, supportX, supportY, steps);
+        var meta = metaParameters.detach();
+        using var noGrad = no_grad();
+        return Run(Weights(meta), LearningRates(meta), supportX, supportY, steps, differentiable: false).detach();
+    }
+
+    private Tensor Run(Tensor theta, Tensor rates, Tensor x, Tensor y, int steps, bool differentiable)
+    {
+        return InnerLoop.Iterate(InnerLoop.Expand(theta, x.shape[0]), steps,
+            (fast, _) => fast - rates * InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable));
+    }
+
+    private void Check(Tensor metaParameters) => InnerLoop.CheckMetaParameters(metaParameters, 2 * P, "θ and α");
+}

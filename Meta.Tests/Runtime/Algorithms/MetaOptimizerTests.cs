@@ -1,0 +1,61 @@
+using Meta.Training;
+using TorchSharp;
+using static Meta.Tests.Runtime.TorchFixtures;
+using static TorchSharp.torch;
+
+namespace Meta.Tests.Runtime.Algorithms;
+
+[Collection(TorchCollection.Name)]
+public sealed class MetaOptimizerTests
+{
+    [Fact]
+    public void Sgd_matches_TorchSharp_SGD()
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(4);
+        var start = randn([7], ScalarType.Float64, generator: g);
+        var ours = start.clone();
+        IMetaOptimizer sgd = new Sgd(ours, 0.1);
+        var reference = new TorchSharp.Modules.Parameter(start.clone());
+        var torchSgd = optim.SGD([reference], 0.1);
+        for (var i = 0; i < 3; i++)
+        {
+            var grad = randn([7], ScalarType.Float64, generator: g);
+            sgd.Step(grad);
+            torchSgd.zero_grad();
+            (reference * grad).sum().backward();
+            torchSgd.step();
+        }
+        Assert.Equal(3, sgd.Steps);
+        Assert.True(allclose(ours, reference.detach(), rtol: 0, atol: 1e-14));
+        Assert.Throws<ArgumentException>(() => sgd.Step(zeros(6, ScalarType.Float64)));
+    }
+
+    [Fact]
+    public void Linear_decay_goes_from_the_initial_rate_to_zero()
+    {
+        var schedule = new LinearDecay(0.8, 100);
+        Assert.Equal(0.8, schedule.At(0), 15);
+        Assert.Equal(0.4, schedule.At(50), 15);
+        Assert.Equal(0.0, schedule.At(100), 15);
+        Assert.Equal(0.0, schedule.At(1000), 15);
+        using var p = zeros(2);
+        using var sgd = new Sgd(p, 1);
+        schedule.Apply(sgd, 75);
+        Assert.Equal(0.2, sgd.LearningRate, 15);
+        Assert.ThrowsAny<ArgumentException>(() => new LinearDecay(-1, 10));
+        Assert.ThrowsAny<ArgumentException>(() => new LinearDecay(1, 0));
+    }
+
+    [Fact]
+    public void Cosine_annealing_follows_half_a_cosine_from_max_to_min()
+    {
+        var schedule = new CosineAnnealing(1e-3, 1e-5, 200);
+        Assert.Equal(1e-3, schedule.At(0), 15);
+        Assert.Equal((1e-3 + 1e-5) / 2, schedule.At(100), 15);
+        Assert.Equal(1e-5, schedule.At(200), 15);
+        Assert.Equal(1e-5, schedule.At(300), 15);
+        Assert.Equal(1e-5 + 0.5 * (1e-3 - 1e-5) * (1 + Math.Cos(Math.PI * 0.25)), schedule.At(50), 15);
+        Assert.ThrowsAny<ArgumentException>(() => new CosineAnnealing(1e-5, 1e-3, 10));
+    }
+}

@@ -1,0 +1,128 @@
+using Meta.Algorithms;
+using Meta.Functional;
+using Meta.Tasks;
+using Meta.Training;
+using TorchSharp;
+using static Meta.Tests.Runtime.Algorithms.AlgorithmFixtures;
+using static Meta.Tests.Runtime.TorchFixtures;
+using static TorchSharp.torch;
+
+namespace Meta.Tests.Runtime.Algorithms;
+
+[Collection(TorchCollection.Name)]
+public sealed class MetaSgdTests
+{
+    public MetaSgdTests() => TorchRuntime.UseThreads(1);    // tiny graphs: one libtorch thread is fastest on a shared machine
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Meta_gradient_wrt_theta_and_alpha_matches_central_finite_differences(int steps)
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 4);
+        var metaSgd = new MetaSgd(network, steps, 0.05);
+        using var g = new Generator(12);
+        var meta = cat([theta, 0.03 + 0.04 * rand([theta.shape[0]], ScalarType.Float64, generator: g)], 0);  // non-uniform α
+
+        var analytic = Values(metaSgd.MetaStep(meta, episode).Gradient);
+        var numeric = FiniteDifferences(m => ReferenceObjective(network, m, episode, steps), meta);
+
+        var p = (int)theta.shape[0];
+        AssertClose(analytic[..p], numeric[..p], 1e-6, "θ part");
+        AssertClose(analytic[p..], numeric[p..], 1e-6, "α part");
+    }
+
+    [Fact]
+    public void With_a_uniform_alpha_the_theta_gradient_is_maml_and_alpha_starts_at_the_inner_rate()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 4);
+        var metaSgd = new MetaSgd(network, 2, 0.05);
+        var meta = metaSgd.InitialMetaParameters(theta);
+        Assert.Equal(2 * theta.shape[0], meta.shape[0]);
+        Assert.All(Values(metaSgd.LearningRates(meta)), a => Assert.Equal(0.05, a));
+        Assert.True(MaxAbs(Values(metaSgd.Weights(meta)), Values(theta)) == 0);
+
+        var ours = metaSgd.MetaStep(meta, episode);
+        var maml = new Maml(network, 2, 0.05, firstOrder: false).MetaStep(theta, episode);
+        AssertClose(Values(metaSgd.Weights(ours.Gradient)), Values(maml.Gradient), 1e-12);
+        Assert.Equal(maml.MetaLoss.ToDouble(), ours.MetaLoss.ToDouble(), 12);
+    }
+
+    [Fact]
+    public void Batched_meta_step_equals_the_per_task_computation()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 6);
+        var metaSgd = new MetaSgd(network, 2, 0.05);
+        using var g = new Generator(2);
+        var meta = cat([theta, 0.03 + 0.04 * rand([theta.shape[0]], ScalarType.Float64, generator: g)], 0);
+        var batched = metaSgd.MetaStep(meta, episode);
+        var single = Enumerable.Range(0, 6).Select(t => metaSgd.MetaStep(meta, episode.Slice(t, 1))).ToList();
+        Assert.True(MaxAbs(Values(batched.Gradient), Values(stack(single.Select(s => s.Gradient)).mean([0]))) <= 1e-10);
+        Assert.True(MaxAbs(Values(batched.TaskLosses), [.. single.Select(s => s.MetaLoss.ToDouble())]) <= 1e-10);
+    }
+
+    [Fact]
+    public void First_order_still_learns_alpha_through_the_update()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 3);
+        var first = new MetaSgd(network, 1, 0.05, firstOrder: true);
+        var meta = first.InitialMetaParameters(theta);
+        var gradient = first.MetaStep(meta, episode).Gradient;
+        // One step: φ = θ − α ⊙ g(θ) with g constant, so ∂L/∂α = −g ⊙ ∇L_q(φ) averaged over tasks.
+        var fast = first.Adapt(meta, episode.SupportX, episode.SupportY, 1).requires_grad_(true);
+        var queryGradient = torch.autograd.grad([TaskLoss.MeanSquaredError(network.Forward(fast, episode.QueryX), episode.QueryY).mean()], [fast])[0];
+        var point = InnerGradient(network, theta.unsqueeze(0).expand(3, -1), episode.SupportX, episode.SupportY);
+        var expected = (-point * queryGradient).sum([0]);
+        AssertClose(Values(first.LearningRates(gradient)), Values(expected), 1e-12);
+        AssertClose(Values(first.Weights(gradient)), Values(queryGradient.sum([0])), 1e-12);
+    }
+
+    [Fact]
+    public void Bad_arguments_are_rejected()
+    {
+        var network = new Mlp(1, 4, 1);
+        Assert.ThrowsAny<ArgumentException>(() => new MetaSgd(network, 0, 0.01));
+        Assert.ThrowsAny<ArgumentException>(() => new MetaSgd(network, 1, 0));
+        using var scope = NewDisposeScope();
+        var (small, theta, episode) = SmallProblem(tasks: 2);
+        var metaSgd = new MetaSgd(small, 1, 0.01);
+        var e = Assert.Throws<ArgumentException>(() => metaSgd.MetaStep(theta, episode));     // θ alone is not [θ, α]
+        Assert.Contains("θ and α", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Meta_loss_falls_on_sinusoids()
+    {
+        var losses = TrainOnSinusoids(n => new MetaSgd(n, 1, 0.01), meta => new Adam(meta, 0.003), iterations: 300);
+        AssertFalls(losses, 0.7);
+    }
+
+    /// <summary>The outer objective written out per task: S steps φ ← φ − α ⊙ ∇L_s(φ), then the mean query loss.</summary>
+    private static double ReferenceObjective(Mlp network, Tensor meta, Episode episode, int steps)
+    {
+        using var scope = NewDisposeScope();
+        var p = network.Layout.Count;
+        var theta = meta.narrow(0, 0, p);
+        var alpha = meta.narrow(0, p, p);
+        var total = 0.0;
+        for (var t = 0; t < episode.Tasks; t++)
+        {
+            var task = episode.Slice(t, 1);
+            var phi = theta.unsqueeze(0);
+            for (var s = 0; s < steps; s++)
+                phi = phi - alpha * InnerGradient(network, phi, task.SupportX, task.SupportY);
+            total += TaskLoss.MeanSquaredError(network.Forward(phi, task.QueryX), task.QueryY).ToDouble();
+        }
+        return total / episode.Tasks;
+    }
+
+    private static Tensor InnerGradient(Mlp network, Tensor weights, Tensor x, Tensor y)
+    {
+        var point = weights.detach().requires_grad_(true);
+        return torch.autograd.grad([TaskLoss.MeanSquaredError(network.Forward(point, x), y).sum()], [point])[0];
+    }
+}
