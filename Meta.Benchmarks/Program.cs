@@ -11,6 +11,20 @@ using static TorchSharp.torch;
 // Meta-iterations per second of task-batched MAML on sinusoids (1-40-40-1 MLP, Adam, float32, one libtorch thread).
 // Each configuration: 300 warm-up iterations, then the median of 5 timed blocks of --iterations each.
 // Usage: dotnet run -c Release --project Meta.Benchmarks [-- --iterations 1000 --threads 1]
+// Image modes (ImageBenchmarks.cs): -- conv4 | glyphs-train | glyphs-sheet [options]
+if (args.Length > 0 && Meta.Benchmarks.ImageBenchmarks.Modes.Contains(args[0]))
+{
+    try
+    {
+        return Meta.Benchmarks.ImageBenchmarks.Run(args);
+    }
+    catch (Exception e) when (e is ArgumentException or Meta.Tasks.Images.DatasetException)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 2;
+    }
+}
+
 var iterations = ReadInt(args, "--iterations", 1000);
 var threads = ReadInt(args, "--threads", 1);
 TorchRuntime.UseThreads(threads);
