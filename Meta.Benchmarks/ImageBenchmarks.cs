@@ -23,13 +23,14 @@ namespace Meta.Benchmarks;
 /// </summary>
 internal static class ImageBenchmarks
 {
-    public static readonly string[] Modes = ["conv4", "glyphs-train", "glyphs-sheet"];
+    public static readonly string[] Modes = ["conv4", "glyphs-train", "glyphs-sheet", "datasets"];
 
     public static int Run(string[] args) => args[0] switch
     {
         "conv4" => Conv4(args),
         "glyphs-train" => GlyphsTrain(args),
         "glyphs-sheet" => GlyphsSheet(args),
+        "datasets" => Datasets(args),
         _ => throw new ArgumentException(args[0]),
     };
 
@@ -222,6 +223,63 @@ internal static class ImageBenchmarks
         using var file = File.Create(output);
         bitmap.Encode(file, SKEncodedImageFormat.Png, 100);
         Console.WriteLine($"wrote {output}");
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- datasets
+
+    /// <summary>Load times: Fashion-MNIST from Debian's package, an Omniglot-sized synthetic tree of PNGs, the glyph family.</summary>
+    private static int Datasets(string[] args)
+    {
+        var characters = Args.Int(args, "--characters", 1623);
+        Console.WriteLine($"{Environment.ProcessorCount} cores");
+        if (Directory.Exists(FashionMnist.DefaultFolder))
+        {
+            var clock = Stopwatch.StartNew();
+            using var fashion = FashionMnist.LoadSplit();
+            Console.WriteLine($"Fashion-MNIST: {fashion.Train.ImageCount} + {fashion.Test.ImageCount} images, {string.Join(", ", fashion.Test.ClassNames)} held out; loaded in {clock.Elapsed.TotalSeconds:0.0} s");
+        }
+        else
+        {
+            Console.WriteLine($"Fashion-MNIST: {FashionMnist.DefaultFolder} absent (apt install dataset-fashion-mnist)");
+        }
+
+        var root = Path.Combine(Path.GetTempPath(), "meta-omniglot-shaped-" + Environment.ProcessId);
+        try
+        {
+            var write = Stopwatch.StartNew();
+            var random = new Random(1);
+            for (var c = 0; c < characters; c++)
+            {
+                var part = c < 964 ? "images_background" : "images_evaluation";
+                var folder = Path.Combine(root, part, $"alphabet{c / 32:00}", $"character{c % 32:00}");
+                Directory.CreateDirectory(folder);
+                for (var d = 0; d < 20; d++)
+                {
+                    using var bitmap = new SKBitmap(105, 105, SKColorType.Gray8, SKAlphaType.Opaque);
+                    using (var canvas = new SKCanvas(bitmap))
+                    using (var paint = new SKPaint { Color = SKColors.Black, StrokeWidth = 3, IsStroke = true })
+                    {
+                        canvas.Clear(SKColors.White);
+                        for (var s = 0; s < 4; s++) canvas.DrawLine(random.Next(105), random.Next(105), random.Next(105), random.Next(105), paint);
+                    }
+                    using var file = File.Create(Path.Combine(folder, $"{c:0000}_{d:00}.png"));
+                    bitmap.Encode(file, SKEncodedImageFormat.Png, 100);
+                }
+            }
+            Console.WriteLine($"wrote {characters} × 20 Omniglot-shaped PNGs (105 × 105 grey) in {write.Elapsed.TotalSeconds:0.0} s");
+            var load = Stopwatch.StartNew();
+            using var split = OmniglotLoader.Load(root, OmniglotSplit.Conventional, trainCharacters: Math.Min(1200, characters - 1));
+            Console.WriteLine($"Omniglot loader: {split.Train.Classes} training classes (with rotations), {split.Test.Classes} test classes, decoded and resized in {load.Elapsed.TotalSeconds:0.0} s; peak RSS {PeakRssMegabytes():0} MB");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+
+        var render = Stopwatch.StartNew();
+        using var glyphs = GlyphDataset.RenderSplit(new GlyphOptions());
+        Console.WriteLine($"glyphs: {glyphs.Train.Classes} + {glyphs.Test.Classes} classes × 20 drawings rendered in {render.Elapsed.TotalSeconds:0.0} s");
         return 0;
     }
 
