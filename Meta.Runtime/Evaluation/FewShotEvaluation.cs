@@ -44,9 +44,10 @@ public sealed class FewShotEvaluation
         Family = family;
         Seed = seed;
         Episodes = episodes;
-        // About 8 million input pixels per chunk: 50 Omniglot 5-way tasks with 15 queries, 3 Mini-ImageNet 5-way 5-shot tasks.
+        // About a million input pixels per chunk (activations are ~64× that in the first block): 15 Omniglot 5-way tasks
+        // with 15 queries per class (~1 GB peak with 64 filters), 50 with 1 query; Mini-ImageNet one task at a time.
         var pixelsPerTask = (long)family.Ways * (family.Shots + family.Queries) * family.ImageShape.Aggregate(1L, (a, b) => a * b);
-        Chunk = chunk > 0 ? chunk : (int)Math.Clamp(8_000_000 / pixelsPerTask, 1, 50);
+        Chunk = chunk > 0 ? chunk : (int)Math.Clamp(1_000_000 / pixelsPerTask, 1, 50);
     }
 
     /// <summary>The task family the episodes come from.</summary>
