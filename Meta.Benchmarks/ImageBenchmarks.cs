@@ -36,6 +36,8 @@ internal static class ImageBenchmarks
 
     // ---------------------------------------------------------------- conv4
 
+    private sealed record Conv4Row(string Name, int Side, int Channels, int Filters, int Queries, int Tasks, int Steps, double Alpha, bool FirstOrder, bool Looped = false);
+
     private static int Conv4(string[] args)
     {
         var threads = Args.Int(args, "--threads", 1);
@@ -46,37 +48,44 @@ internal static class ImageBenchmarks
         var only = Args.String(args, "--only", "");
         TorchRuntime.UseThreads(threads);
         Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-        Console.WriteLine($"conv-4 ({filters} filters, batch norm), 28×28×1, 5-way 1-shot, {queries} query image(s) per class, meta-batch {tasks}, α = 0.4, Adam; float32");
-        Console.WriteLine($"timing: 2 warm-up iterations, then iterations for ≥ {seconds} s; peak RSS = VmHWM after resetting it (clear_refs 5) before each row");
+        Console.WriteLine("conv-4 with batch norm, 5-way 1-shot, MAML with Adam (float32), random images; Omniglot-shaped rows: 28×28×1, " +
+            $"{filters} filters, {queries} query image(s) per class, meta-batch {tasks}, α = 0.4");
+        Console.WriteLine($"timing: 2 warm-up iterations, then iterations for ≥ {seconds} s (at least 3); peak RSS = VmHWM, reset (clear_refs 5) before each row");
         Console.WriteLine();
         Console.WriteLine("| configuration | meta-iterations/s | s / iteration | peak RSS (MB) |");
         Console.WriteLine("|---|---:|---:|---:|");
 
-        using var dataset = SyntheticDataset(classes: 200, perClass: 20, side: 28);
-        var family = new FewShotFamily(dataset, 5, 1, queries);
-        (string Name, int Steps, bool FirstOrder, bool Looped)[] rows =
+        List<Conv4Row> rows =
         [
-            ("S = 1, second order", 1, false, false),
-            ("S = 1, first order", 1, true, false),
-            ("S = 5, second order", 5, false, false),
-            ("S = 5, first order", 5, true, false),
-            ("S = 1, second order, per-task loop (no grouped conv)", 1, false, true),
+            new("S = 1, second order", 28, 1, filters, queries, tasks, 1, 0.4, false),
+            new("S = 1, first order", 28, 1, filters, queries, tasks, 1, 0.4, true),
+            new("S = 5, second order", 28, 1, filters, queries, tasks, 5, 0.4, false),
+            new("S = 5, first order", 28, 1, filters, queries, tasks, 5, 0.4, true),
+            new("S = 1, second order, per-task loop (no grouped conv)", 28, 1, filters, queries, tasks, 1, 0.4, false, Looped: true),
         ];
+        if (args.Contains("--mini"))
+        {
+            // MAML's Mini-ImageNet 5-way 1-shot set-up: 84×84×3, 32 filters, 15 queries, meta-batch 4, 5 steps at α = 0.01.
+            rows.Add(new("Mini-ImageNet-shaped, meta-batch 4, S = 5, second order", 84, 3, 32, 15, 4, 5, 0.01, false));
+            rows.Add(new("Mini-ImageNet-shaped, meta-batch 4, S = 5, first order", 84, 3, 32, 15, 4, 5, 0.01, true));
+        }
         foreach (var row in rows)
         {
             if (only.Length > 0 && !row.Name.Contains(only, StringComparison.Ordinal)) continue;
             GC.Collect();
             ResetPeakRss();
+            using var dataset = SyntheticDataset(classes: 50, perClass: 20, side: row.Side, channels: row.Channels);
+            var family = new FewShotFamily(dataset, 5, 1, row.Queries);
             using var seeds = new RunSeeds(1);
-            var conv = new ConvNet(5, 1, 28, 28, filters);
+            var conv = new ConvNet(5, row.Channels, row.Side, row.Side, row.Filters);
             IFunctionalNetwork network = row.Looped ? new PerTaskLoop(conv) : conv;
             using var theta = conv.Initialize(WeightInit.PyTorch, seeds.Weights);
-            var maml = new Maml(network, TaskLoss.CrossEntropyLoss, row.Steps, 0.4, row.FirstOrder);
+            var maml = new Maml(network, TaskLoss.CrossEntropyLoss, row.Steps, row.Alpha, row.FirstOrder);
             using var adam = new Adam(theta, 0.001);
             void Step()
             {
                 using var scope = NewDisposeScope();
-                var step = maml.MetaStep(theta, family.Draw(tasks, seeds.Tasks));
+                var step = maml.MetaStep(theta, family.Draw(row.Tasks, seeds.Tasks));
                 adam.Step(step.Gradient);
                 _ = step.MetaLoss.ToSingle();
             }
@@ -106,12 +115,12 @@ internal static class ImageBenchmarks
             cat(Enumerable.Range(0, (int)weights.shape[0]).Select(t => inner.Forward(weights.narrow(0, t, 1), input.narrow(0, t, 1))).ToArray(), 0);
     }
 
-    private static ImageClassDataset SyntheticDataset(int classes, int perClass, int side)
+    private static ImageClassDataset SyntheticDataset(int classes, int perClass, int side, int channels = 1)
     {
         var random = new Random(5);
-        var pixels = new byte[classes * perClass * side * side];
+        var pixels = new byte[classes * perClass * channels * side * side];
         random.NextBytes(pixels);
-        return ImageClassDataset.FromPixels(pixels, [.. Enumerable.Range(0, classes).Select(c => ($"class{c}", perClass))], 1, side, side);
+        return ImageClassDataset.FromPixels(pixels, [.. Enumerable.Range(0, classes).Select(c => ($"class{c}", perClass))], channels, side, side);
     }
 
     // ---------------------------------------------------------------- glyphs-train
