@@ -15,6 +15,19 @@ using static TorchSharp.torch;
 if (args.Length > 0 && args[0] == "sampler") return Meta.Benchmarks.SamplerBenchmark.Run(args[1..]);
 // Peak memory of second-order MAML vs iMAML over inner steps: dotnet run -c Release --project Meta.Benchmarks -- memory
 if (args.Length > 0 && args[0] is "memory" or "memory-one") return Meta.Benchmarks.MemoryBenchmark.Run(args);
+// Image modes (ImageBenchmarks.cs): -- conv4 | glyphs-train | glyphs-sheet [options]
+if (args.Length > 0 && Meta.Benchmarks.ImageBenchmarks.Modes.Contains(args[0]))
+{
+    try
+    {
+        return Meta.Benchmarks.ImageBenchmarks.Run(args);
+    }
+    catch (Exception e) when (e is ArgumentException or Meta.Tasks.Images.DatasetException)
+    {
+        Console.Error.WriteLine($"error: {e.Message}");
+        return 2;
+    }
+}
 
 var iterations = ReadInt(args, "--iterations", 1000);
 var threads = ReadInt(args, "--threads", 1);

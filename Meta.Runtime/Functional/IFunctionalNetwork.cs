@@ -5,9 +5,12 @@ namespace Meta.Functional;
 /// <summary>How to initialise a network's weights.</summary>
 public enum WeightInit
 {
-    /// <summary>Finn et al.'s reference code: weights from a normal with std 0.01 truncated at two std, biases zero.</summary>
+    /// <summary>
+    /// Finn et al.'s reference code, biases zero. MLP: weights from a normal with std 0.01 truncated at two std. Conv net:
+    /// Glorot (Xavier) uniform weights.
+    /// </summary>
     Finn,
-    /// <summary>PyTorch's <c>nn.Linear</c> default: weights and biases uniform in ±1/√fan_in.</summary>
+    /// <summary>PyTorch's <c>nn.Linear</c> / <c>nn.Conv2d</c> default: weights and biases uniform in ±1/√fan_in.</summary>
     PyTorch,
 }
 

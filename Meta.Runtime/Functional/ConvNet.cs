@@ -1,0 +1,203 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Meta.Functional;
+
+/// <summary>
+/// The conv-4 image classifier of few-shot learning (Vinyals et al. 2016; Finn et al. 2017), task-batched: B blocks of
+/// [3 × 3 convolution (padding 1), batch norm, ReLU, 2 × 2 max-pool], then a linear head to the N ways.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Task batching.</b> The T tasks' images [T, N, C, H, W] become the channels of one image batch [N, T·C, H, W], and
+/// each task's kernels are one group of a grouped convolution (weights [T·F, C, 3, 3], groups = T): one kernel call per
+/// layer for the whole meta-batch. Batch norm on [N, T·F, h, w] normalises each of the T·F channels over N·h·w values,
+/// which is exactly each task's own per-channel batch statistics; the head is one fused <c>baddbmm</c>.
+/// </para>
+/// <para>
+/// <b>Batch-norm semantics.</b> Always batch statistics, never running averages (as in MAML's reference code): during
+/// the inner loop the statistics are those of the task's support images, on the query set those of the task's query
+/// images — at test time too, which makes evaluation transductive over each task's query set. The scale γ and shift β
+/// are ordinary (adapted) parameters. Without batch norm each convolution has a bias; with it the bias is omitted,
+/// because the mean subtraction cancels it exactly (its gradient would be zero).
+/// </para>
+/// <para>ReLU and max-pool commute (both monotone), so the block pools before the ReLU: the same function, ¼ of the ReLU work.</para>
+/// </remarks>
+public sealed class ConvNet : IFunctionalNetwork
+{
+    private readonly long[] _sizes;
+    private readonly int _blocks;
+
+    /// <summary>Creates a conv net for <paramref name="ways"/> classes on images of <paramref name="channels"/> × <paramref name="height"/> × <paramref name="width"/>.</summary>
+    public ConvNet(int ways, int channels = 1, int height = 28, int width = 28, int filters = 64, int blocks = 4,
+        bool batchNorm = true, double batchNormEpsilon = 1e-5)
+    {
+        if (ways < 1) throw new ArgumentOutOfRangeException(nameof(ways), ways, "at least one way");
+        if (channels < 1 || filters < 1 || blocks < 1) throw new ArgumentException("channels, filters and blocks must be at least 1");
+        if (height != width) throw new ArgumentException($"images must be square, got {height} × {width}");
+        if (height >> blocks < 1) throw new ArgumentException($"{blocks} 2 × 2 max-pools need images of at least {1 << blocks} pixels, got {height}");
+        if (!(batchNormEpsilon > 0)) throw new ArgumentOutOfRangeException(nameof(batchNormEpsilon), batchNormEpsilon, "must be > 0");
+        Ways = ways;
+        Channels = channels;
+        Side = height;
+        Filters = filters;
+        _blocks = blocks;
+        BatchNorm = batchNorm;
+        BatchNormEpsilon = batchNormEpsilon;
+        var side = height;
+        for (var b = 0; b < blocks; b++) side /= 2;
+        Features = filters * side * side;
+
+        var parameters = new List<(string, long[], int)>();
+        for (var b = 0; b < blocks; b++)
+        {
+            var inChannels = b == 0 ? channels : filters;
+            parameters.Add(($"conv{b + 1}.weight", [filters, inChannels, 3, 3], b));
+            if (batchNorm)
+            {
+                parameters.Add(($"norm{b + 1}.weight", [filters], b));
+                parameters.Add(($"norm{b + 1}.bias", [filters], b));
+            }
+            else
+            {
+                parameters.Add(($"conv{b + 1}.bias", [filters], b));
+            }
+        }
+        parameters.Add(("head.weight", [Features, ways], blocks));
+        parameters.Add(("head.bias", [ways], blocks));
+        Layout = ParameterLayout.Of([.. parameters]);
+        _sizes = [.. Layout.Slots.Select(slot => slot.Size)];
+    }
+
+    /// <summary>Omniglot's conv-4: 28 × 28 × 1 inputs, 64 filters, batch norm.</summary>
+    public static ConvNet ForOmniglot(int ways) => new(ways, channels: 1, height: 28, width: 28, filters: 64);
+
+    /// <summary>Mini-ImageNet's conv-4: 84 × 84 × 3 inputs, 32 filters, batch norm.</summary>
+    public static ConvNet ForMiniImageNet(int ways) => new(ways, channels: 3, height: 84, width: 84, filters: 32);
+
+    /// <inheritdoc />
+    public ParameterLayout Layout { get; }
+
+    /// <summary>Values per image, C·H·W (inputs are [T, N, C, H, W]).</summary>
+    public int Inputs => Channels * Side * Side;
+
+    /// <summary>The number of classes N (logits per image).</summary>
+    public int Outputs => Ways;
+
+    /// <summary>Classes per task.</summary>
+    public int Ways { get; }
+
+    /// <summary>Input channels C.</summary>
+    public int Channels { get; }
+
+    /// <summary>Input height and width.</summary>
+    public int Side { get; }
+
+    /// <summary>Filters per convolution.</summary>
+    public int Filters { get; }
+
+    /// <summary>Number of conv blocks.</summary>
+    public int Blocks => _blocks;
+
+    /// <summary>Whether blocks normalise with per-task batch statistics.</summary>
+    public bool BatchNorm { get; }
+
+    /// <summary>Batch norm's variance guard ε.</summary>
+    public double BatchNormEpsilon { get; }
+
+    /// <summary>Size of the flattened feature vector the head sees (filters × side²).</summary>
+    public int Features { get; }
+
+    /// <summary>The image shape [C, H, W] one task's inputs must have after [T, N].</summary>
+    public long[] ImageShape => [Channels, Side, Side];
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// <see cref="WeightInit.PyTorch"/>: <c>nn.Conv2d</c>/<c>nn.Linear</c> defaults, weights and biases uniform in
+    /// ±1/√fan_in (kaiming uniform with a = √5). <see cref="WeightInit.Finn"/>: the reference code's conv initialiser,
+    /// Glorot (Xavier) uniform in ±√(6 / (fan_in + fan_out)) for convolutions and the head, zero biases. Both: batch-norm
+    /// γ = 1, β = 0.
+    /// </remarks>
+    public Tensor Initialize(WeightInit scheme, Generator generator, ScalarType dtype = ScalarType.Float32)
+    {
+        using var scope = NewDisposeScope();
+        var pieces = new List<Tensor>(Layout.Slots.Count);
+        foreach (var slot in Layout.Slots)
+        {
+            var kind = slot.Name[(slot.Name.IndexOf('.', StringComparison.Ordinal) + 1)..];
+            var isConv = slot.Name.StartsWith("conv", StringComparison.Ordinal);
+            var isNorm = slot.Name.StartsWith("norm", StringComparison.Ordinal);
+            var (fanIn, fanOut) = isConv
+                ? (InChannels(slot.Layer) * 9L, (long)Filters * 9)
+                : ((long)Features, (long)Ways);
+            pieces.Add((scheme, isNorm, kind) switch
+            {
+                (_, true, "weight") => ones(slot.Shape, dtype),
+                (_, true, _) => zeros(slot.Shape, dtype),
+                (WeightInit.PyTorch, _, _) => Uniform(slot.Shape, 1.0 / Math.Sqrt(fanIn), generator, dtype),
+                (WeightInit.Finn, _, "weight") => Uniform(slot.Shape, Math.Sqrt(6.0 / (fanIn + fanOut)), generator, dtype),
+                (WeightInit.Finn, _, _) => zeros(slot.Shape, dtype),
+                _ => throw new ArgumentOutOfRangeException(nameof(scheme), scheme, "unknown initialisation"),
+            });
+        }
+        return cat(pieces.Select(p => p.flatten()).ToArray(), 0).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Logits [T, N, ways] for weights [T, P] and images [T, N, C, H, W]. Throws <see cref="ArgumentException"/> on a
+    /// shape mismatch (before any tensor reaches autograd).
+    /// </summary>
+    public Tensor Forward(Tensor weights, Tensor input)
+    {
+        CheckShapes(weights, input);
+        var tasks = weights.shape[0];
+        var images = input.shape[1];
+        // One split for all parameters (its backward is a single concatenation).
+        var parts = weights.split(_sizes, 1);
+        // [T, N, C, H, W] → [N, T·C, H, W]: task t's channels are group t of every grouped operation below.
+        var h = tasks == 1
+            ? input.squeeze(0)
+            : input.transpose(0, 1).reshape(images, tasks * Channels, Side, Side);
+        var p = 0;
+        for (var b = 0; b < _blocks; b++)
+        {
+            var kernel = parts[p++].reshape(tasks * Filters, InChannels(b), 3, 3);
+            if (BatchNorm)
+            {
+                h = nn.functional.conv2d(h, kernel, null, padding: Padding1, groups: tasks);
+                var gamma = parts[p++].reshape(tasks * Filters);
+                var beta = parts[p++].reshape(tasks * Filters);
+                h = nn.functional.batch_norm(h, null, null, gamma, beta, training: true, eps: BatchNormEpsilon);
+            }
+            else
+            {
+                h = nn.functional.conv2d(h, kernel, parts[p++].reshape(tasks * Filters), padding: Padding1, groups: tasks);
+            }
+            h = nn.functional.relu(nn.functional.max_pool2d(h, 2));
+        }
+        // [N, T·F, s, s] → [T, N, F·s·s]: each image's features in (filter, row, column) order, as a per-task flatten.
+        var features = h.view(images, tasks, Features).transpose(0, 1);
+        var w = parts[p].view(tasks, Features, Ways);
+        var bias = parts[p + 1].view(tasks, 1, Ways);
+        return BatchedOps.AddBatchMatMul(bias, features, w);
+    }
+
+    private static readonly long[] Padding1 = [1, 1];
+
+    private long InChannels(int block) => block == 0 ? Channels : Filters;
+
+    private void CheckShapes(Tensor weights, Tensor input)
+    {
+        if (weights.dim() != 2 || weights.shape[1] != Layout.Count)
+            throw new ArgumentException($"conv net weights must be [tasks, {Layout.Count}], got [{string.Join(", ", weights.shape)}]");
+        if (input.dim() != 5 || input.shape[0] != weights.shape[0] || input.shape[2] != Channels || input.shape[3] != Side || input.shape[4] != Side)
+            throw new ArgumentException(
+                $"conv net inputs must be [{weights.shape[0]}, images, {Channels}, {Side}, {Side}], got [{string.Join(", ", input.shape)}]");
+        // Batch norm needs more than one value per channel; it normalises before pooling, where maps are ≥ 2 × 2.
+        if (input.shape[1] < 1) throw new ArgumentException("conv net inputs need at least one image per task");
+        if (input.dtype != weights.dtype) throw new ArgumentException($"inputs are {input.dtype} but weights are {weights.dtype}");
+    }
+
+    private static Tensor Uniform(long[] shape, double bound, Generator generator, ScalarType dtype) =>
+        ((rand(shape, ScalarType.Float64, generator: generator) * 2 - 1) * bound).to_type(dtype);
+}
