@@ -49,7 +49,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor MissingTaskFamily = new(
         id: DiagnosticIds.MissingTaskFamily,
         title: "Experiment has no task family",
-        messageFormat: "Experiment '{0}' has no task family. Add a task-family attribute such as [Sinusoid].",
+        messageFormat: "Experiment '{0}' has no task family. Add a task-family attribute: [Sinusoid], [Sinusoid3D], [Omniglot], [MiniImageNet], [Glyphs] or [FashionMnist].",
         category: Usage,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
@@ -60,7 +60,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor MissingAlgorithm = new(
         id: DiagnosticIds.MissingAlgorithm,
         title: "Experiment has no algorithm",
-        messageFormat: "Experiment '{0}' has no algorithm. Add an algorithm attribute such as [Maml].",
+        messageFormat: "Experiment '{0}' has no algorithm. Add an algorithm attribute: [Maml], [Reptile], [Imaml], [MetaSgd], [MamlPlusPlus], [MetaCurvature] or [Anil].",
         category: Usage,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
@@ -152,7 +152,7 @@ internal static class Descriptors
         category: Usage,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
-        description: "An experiment trains on one task family; [Sinusoid] and [Sinusoid3D] are alternatives.",
+        description: "An experiment trains on one task family; the task-family attributes are alternatives.",
         helpLinkUri: HelpLink(DiagnosticIds.SeveralTaskFamilies));
 
     /// <summary>META105.</summary>
@@ -165,6 +165,61 @@ internal static class Descriptors
         isEnabledByDefault: true,
         description: "ε values lie in [0, 1] with the final ε not above the start; the decay rate is at least 0; block sizes and initial queue values are finite and above 0.",
         helpLinkUri: HelpLink(DiagnosticIds.InvalidSamplerSetting));
+
+    /// <summary>META010.</summary>
+    public static readonly DiagnosticDescriptor SeveralAlgorithms = new(
+        id: DiagnosticIds.SeveralAlgorithms,
+        title: "Experiment has more than one algorithm",
+        messageFormat: "Experiment '{0}' declares more than one algorithm ({1}). Keep exactly one; for MAML's first order use [Maml(FirstOrder = true)], Reptile is first order by construction.",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "An experiment meta-learns with one algorithm; the algorithm attributes are alternatives, and none of them combines with another (there is no second-order Reptile).",
+        helpLinkUri: HelpLink(DiagnosticIds.SeveralAlgorithms));
+
+    /// <summary>META106.</summary>
+    public static readonly DiagnosticDescriptor InvalidAlgorithmSetting = new(
+        id: DiagnosticIds.InvalidAlgorithmSetting,
+        title: "Algorithm setting is not valid",
+        messageFormat: "[{0}] {1} is {2}, but {3}. Change the value.",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "iMAML needs λ above 0 and at least one conjugate-gradient step; Reptile's inner batch is -1 or at least 1, its clipping norm at least 0 and Adam's β1 in [0, 1); MAML++'s epochs are at least 1 and its clamp at least 0; a cosine schedule's minimum lies in [0, rate).",
+        helpLinkUri: HelpLink(DiagnosticIds.InvalidAlgorithmSetting));
+
+    /// <summary>META107.</summary>
+    public static readonly DiagnosticDescriptor InvalidFamilySetting = new(
+        id: DiagnosticIds.InvalidFamilySetting,
+        title: "Task-family setting is not valid",
+        messageFormat: "[{0}] {1} is {2}, but {3}. Change the value.",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A few-shot task has at least 2 ways (at most 5 for Fashion-MNIST, which has 5 classes per side of its split); TestSteps is at least 0 (0: the training inner steps).",
+        helpLinkUri: HelpLink(DiagnosticIds.InvalidFamilySetting));
+
+    /// <summary>META201.</summary>
+    public static readonly DiagnosticDescriptor MultiStepLossNeedsSteps = new(
+        id: DiagnosticIds.MultiStepLossNeedsSteps,
+        title: "MAML++'s multi-step loss needs at least 2 inner steps",
+        messageFormat: "Experiment '{0}' uses MAML++'s multi-step loss with {1} inner step. Use [InnerSteps(2)] or more, or [MamlPlusPlus(MultiStepLoss = false)].",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The multi-step loss weighs the query losses after each inner step; with a single step it is MAML's loss, and the annealed weights have nothing to anneal.",
+        helpLinkUri: HelpLink(DiagnosticIds.MultiStepLossNeedsSteps));
+
+    /// <summary>META202.</summary>
+    public static readonly DiagnosticDescriptor SamplerNeedsContinuousFamily = new(
+        id: DiagnosticIds.SamplerNeedsContinuousFamily,
+        title: "Grid sampler needs continuous task parameters",
+        messageFormat: "Experiment '{0}' uses [Sampler] with [{1}], whose tasks have no continuous parameters to grid. Remove [Sampler] or use [Sinusoid] or [Sinusoid3D].",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The priority-queue samplers grid a box of continuous task parameters (amplitude, phase, frequency); few-shot classification tasks are sets of classes.",
+        helpLinkUri: HelpLink(DiagnosticIds.SamplerNeedsContinuousFamily));
 
     private static string HelpLink(string id) =>
         "https://github.com/meta-learning/meta/blob/main/docs/diagnostics.md#" + id.ToLowerInvariant();

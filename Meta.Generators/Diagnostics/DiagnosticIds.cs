@@ -47,4 +47,19 @@ public static class DiagnosticIds
 
     /// <summary>More than one task family attribute.</summary>
     public const string SeveralTaskFamilies = "META009";
+
+    /// <summary>More than one algorithm attribute (e.g. [Reptile] with [Maml]: Reptile has no second order).</summary>
+    public const string SeveralAlgorithms = "META010";
+
+    /// <summary>An algorithm knob ([Reptile], [Imaml], [MamlPlusPlus], [MetaLr]'s optimiser settings) has a value the algorithm cannot use.</summary>
+    public const string InvalidAlgorithmSetting = "META106";
+
+    /// <summary>An image-family knob (Ways, TestSteps) has a value the family cannot use.</summary>
+    public const string InvalidFamilySetting = "META107";
+
+    /// <summary>MAML++'s multi-step loss with fewer than 2 inner steps.</summary>
+    public const string MultiStepLossNeedsSteps = "META201";
+
+    /// <summary>A grid [Sampler] on a task family without continuous task parameters.</summary>
+    public const string SamplerNeedsContinuousFamily = "META202";
 }

@@ -19,13 +19,14 @@ internal static partial class ExperimentEmitter
                 writer.WriteLine($$"""
                     global::Meta.TorchRuntime.UseThreads(options.Threads);
                     using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
-                    using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
+                    using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);{{DataLoading(experiment.Family)}}
                     var family = {{FamilyConstruction(experiment.Family)}};
-                    var network = {{NetworkConstruction(experiment.Family)}};
-                    var algorithm = {{AlgorithmConstruction(experiment.Algorithm)}};
+                    {{NetworkDeclaration(experiment)}} = {{NetworkConstruction(experiment)}};
+                    var algorithm = {{AlgorithmConstruction(experiment)}};
                     using var theta = network.Initialize(options.Init, seeds.Weights);
                     using var meta = algorithm.InitialMetaParameters(theta);
-                    using var optimiser = new global::Meta.Training.Adam(meta, options.MetaLr);
+                    using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
+                    var schedule = global::Meta.Training.MetaOptimizers.Schedule(options.MetaLrSchedule, options.MetaLr, options.MetaLrMin, options.Iterations);
                     var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);{{SamplerConstruction(experiment)}}
 
                     var settings = new {{Hosting}}RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)
@@ -47,6 +48,7 @@ internal static partial class ExperimentEmitter
                         if (cancel.IsCancellationRequested) break;
                         var started = {{Hosting}}ExperimentRun.Timestamp();
                         using var scope = global::TorchSharp.torch.NewDisposeScope();
+                        global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);{{Indent(BeginIteration(experiment))}}
                         {{Indent(EpisodeSampling(experiment))}}
                         {{MetaStep(experiment)}}
                         global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
@@ -74,8 +76,25 @@ internal static partial class ExperimentEmitter
             new global::Meta.Tasks.Sinusoid3DFamily(new global::Meta.Sinusoid3DRanges(options.AmplitudeMin, options.AmplitudeMax,
                 options.PhaseMin, options.PhaseMax, options.FrequencyMin, options.FrequencyMax, options.InputMin, options.InputMax))
             """,
+        _ when family.IsImage =>
+            "new global::Meta.Tasks.Images.FewShotFamily(data.Train, options.Ways, options.Shots, options.QueryShots, source: \"meta-training classes\")",
         _ => Unknown(family.Kind),
     };
+
+    /// <summary>Image families: loads (or renders) the meta-training and meta-test classes before anything is written.</summary>
+    private static string DataLoading(TaskFamilySpec family)
+    {
+        const string Images = "global::Meta.Tasks.Images.";
+        var load = family.Kind switch
+        {
+            TaskFamilyKind.Omniglot => Images + "OmniglotLoader.Load(options.Data, options.Split, \"--data\")",
+            TaskFamilyKind.MiniImageNet => Images + "MiniImageNetLoader.LoadTrainTest(options.Data, \"--data\")",
+            TaskFamilyKind.Glyphs => Images + "GlyphDataset.RenderSplit(new " + Images + "GlyphOptions(options.Fonts), \"--fonts\")",
+            TaskFamilyKind.FashionMnist => Images + "FashionMnist.LoadSplit(options.Data, \"--data\")",
+            _ => null,
+        };
+        return load is null ? "" : "\nusing var data = " + load + ";";
+    }
 
     /// <summary>With <c>[Sampler]</c>: the sampler session, drawing whole meta-batches identically on every rank.</summary>
     private static string SamplerConstruction(ExperimentSpec experiment) => experiment.Sampler is null ? "" : """
@@ -90,11 +109,21 @@ internal static partial class ExperimentEmitter
             ("sampler.", sampling),
         """.TrimEnd();
 
-    /// <summary>The family's default functional network.</summary>
-    private static string NetworkConstruction(TaskFamilySpec family) => family.Kind switch
+    /// <summary>The declared type of <c>network</c>: the interface when an option chooses between networks at run time.</summary>
+    private static string NetworkDeclaration(ExperimentSpec experiment) =>
+        experiment.Algorithm.Kind == AlgorithmKind.MamlPlusPlus && !experiment.Family.IsImage
+            ? "global::Meta.Functional.IFunctionalNetwork network"
+            : "var network";
+
+    /// <summary>The family's functional network: the 1-40-40-1 MLP (with per-step batch norm for MAML++ if asked), or conv-4.</summary>
+    private static string NetworkConstruction(ExperimentSpec experiment) => experiment.Family.Kind switch
     {
+        TaskFamilyKind.Sinusoid or TaskFamilyKind.Sinusoid3D when experiment.Algorithm.Kind == AlgorithmKind.MamlPlusPlus =>
+            "options.PerStepBatchNorm ? new global::Meta.Functional.BatchNormMlp(options.InnerSteps, 1, 40, 40, 1) : global::Meta.Functional.Mlp.ForSinusoid()",
         TaskFamilyKind.Sinusoid or TaskFamilyKind.Sinusoid3D => "global::Meta.Functional.Mlp.ForSinusoid()",
-        _ => Unknown(family.Kind),
+        _ when experiment.Family.IsImage =>
+            "new global::Meta.Functional.ConvNet(options.Ways, data.Train.Channels, data.Train.Height, data.Train.Width, options.Filters)",
+        _ => Unknown(experiment.Family.Kind),
     };
 
     /// <summary>Statements that draw the meta-batch's tasks and their episode (<c>episode</c>).</summary>
@@ -108,6 +137,7 @@ internal static partial class ExperimentEmitter
             var tasks = family.Sample(tasksPerRank, seeds.Tasks);
             var episode = family.Episode(tasks, options.Shots, options.QueryShots, seeds.Tasks);
             """,
+        (_, null) when experiment.Family.IsImage => "var episode = family.Draw(tasksPerRank, seeds.Tasks);",
         _ => Unknown(experiment.Family.Kind),
     };
 
@@ -132,16 +162,65 @@ internal static partial class ExperimentEmitter
                     options.EvalTasks, options.EvalPoints, options.PretrainIterations, options.MetaBatch, options.Shots, options.MetaLr, options.Init, cancel);
                 """,
             TaskFamilyKind.Sinusoid3D => grid + "\nglobal::Meta.Evaluation.EvaluationReport? report = null;",
+            _ when experiment.Family.IsImage => """
+                var report = global::Meta.Evaluation.FewShotBenchmark.Evaluate(run, algorithm, data.Test, meta, seeds, options.Ways, options.Shots,
+                    options.QueryShots, options.TestSteps, options.EvalEpisodes, options.InnerLr, options.Init, cancel);
+                """,
             _ => Unknown(experiment.Family.Kind),
         };
     }
 
-    /// <summary>The algorithm's runtime object over <c>network</c>, built from its options.</summary>
-    private static string AlgorithmConstruction(AlgorithmSpec algorithm) => algorithm.Kind switch
+    /// <summary>The algorithm's runtime object over <c>network</c> with the family's loss, built from its options.</summary>
+    private static string AlgorithmConstruction(ExperimentSpec experiment)
     {
-        AlgorithmKind.Maml => "new global::Meta.Algorithms.Maml(network, options.InnerSteps, options.InnerLr, options.FirstOrder)",
-        _ => Unknown(algorithm.Kind),
-    };
+        const string Algorithms = "global::Meta.Algorithms.";
+        var loss = Algorithms + (experiment.Family.IsImage ? "TaskLoss.CrossEntropyLoss" : "TaskLoss.MeanSquaredErrorLoss");
+        return experiment.Algorithm.Kind switch
+        {
+            AlgorithmKind.Maml => $"new {Algorithms}Maml(network, {loss}, options.InnerSteps, options.InnerLr, options.FirstOrder)",
+            AlgorithmKind.MetaSgd => $"new {Algorithms}MetaSgd(network, {loss}, options.InnerSteps, options.InnerLr, options.FirstOrder)",
+            AlgorithmKind.Anil => $"new {Algorithms}Anil(network, {loss}, options.InnerSteps, options.InnerLr, options.FirstOrder)",
+            AlgorithmKind.MetaCurvature => $"new {Algorithms}MetaCurvature(network, {loss}, options.InnerSteps, options.InnerLr, options.FirstOrder)",
+            AlgorithmKind.Reptile => $$"""
+                new {{Algorithms}}Reptile(network, {{loss}}, new {{Algorithms}}ReptileOptions
+                {
+                    InnerSteps = options.InnerSteps,
+                    InnerLr = options.InnerLr,
+                    Optimizer = options.InnerOptimizer,
+                    AdamBeta1 = options.AdamBeta1,
+                    InnerBatchSize = options.InnerBatch,
+                    ClipNorm = options.ClipNorm > 0 ? options.ClipNorm : null,
+                }, seeds.Tasks)
+                """,
+            AlgorithmKind.Imaml => $$"""
+                new {{Algorithms}}ImplicitMaml(network, {{loss}}, new {{Algorithms}}ImplicitMamlOptions
+                {
+                    InnerSteps = options.InnerSteps,
+                    InnerLr = options.InnerLr,
+                    Lambda = options.Lambda,
+                    CgSteps = options.CgSteps,
+                })
+                """,
+            AlgorithmKind.MamlPlusPlus => $$"""
+                new {{Algorithms}}MamlPlusPlus(network, {{loss}}, new {{Algorithms}}MamlPlusPlusOptions
+                {
+                    InnerSteps = options.InnerSteps,
+                    InnerLr = options.InnerLr,
+                    MultiStepLoss = options.MultiStepLoss,
+                    MultiStepLossEpochs = options.MultiStepLossEpochs,
+                    IterationsPerEpoch = options.IterationsPerEpoch,
+                    LearnedLearningRates = options.LearnedLearningRates,
+                    FirstOrderEpochs = options.FirstOrderEpochs,
+                    GradientClamp = options.GradientClamp > 0 ? options.GradientClamp : null,
+                })
+                """,
+            _ => Unknown(experiment.Algorithm.Kind),
+        };
+    }
+
+    /// <summary>MAML++: announces the iteration (its loss weights and derivative order follow the epoch).</summary>
+    private static string BeginIteration(ExperimentSpec experiment) =>
+        experiment.Algorithm.Kind == AlgorithmKind.MamlPlusPlus ? "\nalgorithm.BeginIteration(iteration);" : "";
 
     /// <summary>The statement that computes the meta-gradient (<c>step</c>) of one episode.</summary>
     private static string MetaStep(ExperimentSpec experiment) => experiment.Sampler is null

@@ -101,6 +101,8 @@ internal static partial class ExperimentEmitter
                 {
                     if (CheckOf(option) is { } check) writer.WriteLine(check);
                 }
+                foreach (var requirement in experiment.Requirements)
+                    writer.WriteLine($"{Checks}Requires({requirement.Condition}, {CSharpLiteral.String(requirement.Message)});");
                 if (experiment.Sampler is not null)
                 {
                     writer.WriteLine("var options = this;");

@@ -11,6 +11,7 @@ namespace Meta.Generators.Model;
 /// <param name="Algorithm">The meta-learning algorithm the loop steps.</param>
 /// <param name="Options">Every option of the generated <c>Options</c> type, in declaration order.</param>
 /// <param name="Sampler">The task sampler declared by <c>[Sampler]</c>, or null (the family's own uniform sampling).</param>
+/// <param name="Requirements">Checks across options that the generated <c>Validate()</c> makes after the per-option ones.</param>
 internal sealed record ExperimentSpec(
     HierarchyInfo Type,
     string Name,
@@ -18,7 +19,13 @@ internal sealed record ExperimentSpec(
     TaskFamilySpec Family,
     AlgorithmSpec Algorithm,
     EquatableArray<OptionSpec> Options,
-    SamplerSpec? Sampler);
+    SamplerSpec? Sampler,
+    EquatableArray<RequirementSpec> Requirements);
+
+/// <summary>A check of the generated <c>Validate()</c>: <paramref name="Condition"/> must hold, or <paramref name="Message"/> is the error.</summary>
+/// <param name="Condition">A C# boolean expression over the option properties.</param>
+/// <param name="Message">The one-line error naming the flags involved and what is accepted.</param>
+internal sealed record RequirementSpec(string Condition, string Message);
 
 /// <summary>A <c>[Sampler]</c>: draws meta-batches through a task sampler (seed 000) instead of the family's uniform draw.</summary>
 /// <param name="Kind">The regime's enum member name, e.g. <c>ImportanceDelta</c> (its default; <c>--sampler</c> may change it).</param>

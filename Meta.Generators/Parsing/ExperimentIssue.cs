@@ -46,6 +46,10 @@ internal sealed class ExperimentIssue(DiagnosticDescriptor descriptor, Func<Canc
         return named?.GetLocation() ?? syntax.GetLocation();
     };
 
+    /// <summary>The location of an attribute application.</summary>
+    public static Func<CancellationToken, Location> AtAttribute(AttributeData attribute) => cancel =>
+        Syntax(attribute, cancel)?.GetLocation() ?? Location.None;
+
     /// <summary>Formats a value as the diagnostic shows it: invariant, round-trip.</summary>
     public static string Display(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 

@@ -37,18 +37,74 @@ internal static partial class ExperimentParser
             || EnumChoices(compilation, KnownTypeNames.NonFinitePolicy) is not { } nonFiniteChoices
             || EnumChoices(compilation, KnownTypeNames.DistributedMode) is not { } distributedChoices
             || EnumChoices(compilation, KnownTypeNames.SamplerKind) is not { } samplerChoices
-            || EnumNames(compilation, KnownTypeNames.SamplerKind) is not { } samplerNames) return null;
+            || EnumNames(compilation, KnownTypeNames.SamplerKind) is not { } samplerNames
+            || EnumChoices(compilation, KnownTypeNames.MetaOptimizerKind) is not { } optimizerChoices
+            || EnumNames(compilation, KnownTypeNames.MetaOptimizerKind) is not { } optimizerNames
+            || EnumChoices(compilation, KnownTypeNames.LrSchedule) is not { } scheduleChoices
+            || EnumNames(compilation, KnownTypeNames.LrSchedule) is not { } scheduleNames
+            || EnumChoices(compilation, KnownTypeNames.InnerOptimizer) is not { } innerChoices
+            || EnumNames(compilation, KnownTypeNames.InnerOptimizer) is not { } innerNames
+            || EnumChoices(compilation, KnownTypeNames.OmniglotSplit) is not { } splitChoices
+            || EnumNames(compilation, KnownTypeNames.OmniglotSplit) is not { } splitNames) return null;
         cancel.ThrowIfCancellationRequested();
 
-        var family = new TaskFamilySpec(declaration.Attribute(KnownTypeNames.Sinusoid3DAttribute) is not null ? TaskFamilyKind.Sinusoid3D : TaskFamilyKind.Sinusoid);
+        if (FamilyOf(declaration) is not { } familyKind || AlgorithmOf(declaration) is not { } algorithmKind) return null;
+        var family = new TaskFamilySpec(familyKind);
         var sampler = declaration.Attribute(KnownTypeNames.SamplerAttribute) is { } s && s.ConstructorArguments.FirstOrDefault().Value is int kind
             && kind >= 0 && kind < samplerNames.Length
             ? new SamplerSpec(samplerNames[kind])
             : null;
-        var algorithm = new AlgorithmSpec(AlgorithmKind.Maml, declaration.Named<bool>(KnownTypeNames.MamlAttribute, "FirstOrder") ?? false);
-        var options = BuildOptions(declaration, family, algorithm, sampler, initChoices, nonFiniteChoices, distributedChoices, samplerChoices);
+        var firstOrder = algorithmKind switch
+        {
+            AlgorithmKind.Maml => declaration.Named<bool>(KnownTypeNames.MamlAttribute, "FirstOrder"),
+            AlgorithmKind.MetaSgd => declaration.Named<bool>(KnownTypeNames.MetaSgdAttribute, "FirstOrder"),
+            AlgorithmKind.MetaCurvature => declaration.Named<bool>(KnownTypeNames.MetaCurvatureAttribute, "FirstOrder"),
+            AlgorithmKind.Anil => declaration.Named<bool>(KnownTypeNames.AnilAttribute, "FirstOrder"),
+            _ => null,
+        } ?? false;
+        var algorithm = new AlgorithmSpec(algorithmKind, firstOrder);
+        var choices = new EnumChoiceSet(initChoices, nonFiniteChoices, distributedChoices, samplerChoices, optimizerChoices, optimizerNames,
+            scheduleChoices, scheduleNames, innerChoices, innerNames, splitChoices, splitNames);
+        var options = BuildOptions(declaration, family, algorithm, sampler, choices, out var requirements);
         var description = declaration.Description ?? Sentence($"{algorithm.DisplayName} on {family.DisplayName}.");
-        return new ExperimentSpec(Hierarchy(declaration.Type), declaration.Name!, description, family, algorithm, options, sampler);
+        return new ExperimentSpec(Hierarchy(declaration.Type), declaration.Name!, description, family, algorithm, options, sampler, requirements);
+    }
+
+    /// <summary>The task-family attributes and their kinds, in the order they are named in messages.</summary>
+    internal static readonly (string MetadataName, string Display, TaskFamilyKind Kind)[] Families =
+    [
+        (KnownTypeNames.SinusoidAttribute, "Sinusoid", TaskFamilyKind.Sinusoid),
+        (KnownTypeNames.Sinusoid3DAttribute, "Sinusoid3D", TaskFamilyKind.Sinusoid3D),
+        (KnownTypeNames.OmniglotAttribute, "Omniglot", TaskFamilyKind.Omniglot),
+        (KnownTypeNames.MiniImageNetAttribute, "MiniImageNet", TaskFamilyKind.MiniImageNet),
+        (KnownTypeNames.GlyphsAttribute, "Glyphs", TaskFamilyKind.Glyphs),
+        (KnownTypeNames.FashionMnistAttribute, "FashionMnist", TaskFamilyKind.FashionMnist),
+    ];
+
+    /// <summary>The algorithm attributes and their kinds, in the order they are named in messages.</summary>
+    internal static readonly (string MetadataName, string Display, AlgorithmKind Kind)[] Algorithms =
+    [
+        (KnownTypeNames.MamlAttribute, "Maml", AlgorithmKind.Maml),
+        (KnownTypeNames.ReptileAttribute, "Reptile", AlgorithmKind.Reptile),
+        (KnownTypeNames.ImamlAttribute, "Imaml", AlgorithmKind.Imaml),
+        (KnownTypeNames.MetaSgdAttribute, "MetaSgd", AlgorithmKind.MetaSgd),
+        (KnownTypeNames.MamlPlusPlusAttribute, "MamlPlusPlus", AlgorithmKind.MamlPlusPlus),
+        (KnownTypeNames.MetaCurvatureAttribute, "MetaCurvature", AlgorithmKind.MetaCurvature),
+        (KnownTypeNames.AnilAttribute, "Anil", AlgorithmKind.Anil),
+    ];
+
+    /// <summary>The one task family declared, or null when there is none or more than one.</summary>
+    internal static TaskFamilyKind? FamilyOf(ExperimentDeclaration declaration)
+    {
+        var found = Families.Where(f => declaration.Attribute(f.MetadataName) is not null).ToList();
+        return found.Count == 1 ? found[0].Kind : null;
+    }
+
+    /// <summary>The one algorithm declared, or null when there is none or more than one.</summary>
+    internal static AlgorithmKind? AlgorithmOf(ExperimentDeclaration declaration)
+    {
+        var found = Algorithms.Where(a => declaration.Attribute(a.MetadataName) is not null).ToList();
+        return found.Count == 1 ? found[0].Kind : null;
     }
 
     /// <summary>Capitalises the first letter: the fallback description is shown as a sentence in <c>--help</c>.</summary>

@@ -27,6 +27,8 @@ internal static class ExperimentValidation
         CheckTraining(declaration, issues);
         CheckSinusoid(declaration, issues);
         CheckSampler(declaration, issues);
+        CheckAlgorithmSettings(declaration, issues);
+        CheckImageFamily(declaration, issues);
         return issues;
     }
 
@@ -100,14 +102,76 @@ internal static class ExperimentValidation
 
     private static void CheckFamilyAndAlgorithm(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
     {
-        var families = TaskFamilyAttributes.Where(f => declaration.Attribute(f.MetadataName) is not null).ToList();
+        var name = declaration.Name ?? declaration.Type.Name;
+        var families = ExperimentParser.Families.Where(f => declaration.Attribute(f.MetadataName) is not null).ToList();
         if (families.Count == 0)
-            issues.Add(new(Descriptors.MissingTaskFamily, ExperimentIssue.AtName(declaration.Type), declaration.Name ?? declaration.Type.Name));
+            issues.Add(new(Descriptors.MissingTaskFamily, ExperimentIssue.AtName(declaration.Type), name));
         if (families.Count > 1)
-            issues.Add(new(Descriptors.SeveralTaskFamilies, ExperimentIssue.AtName(declaration.Type), declaration.Name ?? declaration.Type.Name,
+            issues.Add(new(Descriptors.SeveralTaskFamilies, ExperimentIssue.AtName(declaration.Type), name,
                 string.Join(", ", families.Select(f => "[" + f.Display + "]"))));
-        if (declaration.Attribute(KnownTypeNames.MamlAttribute) is null)
-            issues.Add(new(Descriptors.MissingAlgorithm, ExperimentIssue.AtName(declaration.Type), declaration.Name ?? declaration.Type.Name));
+        var algorithms = ExperimentParser.Algorithms.Where(a => declaration.Attribute(a.MetadataName) is not null).ToList();
+        if (algorithms.Count == 0)
+            issues.Add(new(Descriptors.MissingAlgorithm, ExperimentIssue.AtName(declaration.Type), name));
+        if (algorithms.Count > 1)
+            issues.Add(new(Descriptors.SeveralAlgorithms, ExperimentIssue.AtName(declaration.Type), name,
+                string.Join(", ", algorithms.Select(a => "[" + a.Display + "]"))));
+        if (families.Count == 1 && families[0].Kind is not (Model.TaskFamilyKind.Sinusoid or Model.TaskFamilyKind.Sinusoid3D)
+            && declaration.Attribute(KnownTypeNames.SamplerAttribute) is { } sampler)
+            issues.Add(new(Descriptors.SamplerNeedsContinuousFamily, ExperimentIssue.AtAttribute(sampler), name, families[0].Display));
+    }
+
+    // Knobs of the algorithm attributes and [MetaLr]'s optimiser settings; the same checks run on the command line.
+    private static void CheckAlgorithmSettings(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
+    {
+        void Check(string attribute, string display, string property, double? value, Func<double, bool> valid, string requirement)
+        {
+            if (value is { } v && !valid(v))
+                issues.Add(new(Descriptors.InvalidAlgorithmSetting, ExperimentIssue.AtNamedArgument(declaration.Attribute(attribute)!, property),
+                    display, property, ExperimentIssue.Display(v), requirement));
+        }
+        double? Number(string attribute, string property) => declaration.Named<double>(attribute, property);
+        double? Whole(string attribute, string property) => declaration.Named<int>(attribute, property);
+
+        const string Imaml = KnownTypeNames.ImamlAttribute, Reptile = KnownTypeNames.ReptileAttribute, Plus = KnownTypeNames.MamlPlusPlusAttribute;
+        Check(Imaml, "Imaml", "Lambda", Number(Imaml, "Lambda"), IsValidLearningRate, "λ must be a finite number above 0");
+        Check(Imaml, "Imaml", "CgSteps", Whole(Imaml, "CgSteps"), v => v >= 1, "at least one conjugate-gradient step is needed");
+        Check(Reptile, "Reptile", "InnerBatch", Whole(Reptile, "InnerBatch"), v => v >= 1 || v == -1, "it must be at least 1, or -1 for the whole support set");
+        Check(Reptile, "Reptile", "ClipNorm", Number(Reptile, "ClipNorm"), v => v >= 0 && !double.IsInfinity(v), "it must be a finite number ≥ 0 (0: no clipping)");
+        Check(Reptile, "Reptile", "AdamBeta1", Number(Reptile, "AdamBeta1"), v => v >= 0 && v < 1, "it must lie in [0, 1)");
+        Check(Plus, "MamlPlusPlus", "MultiStepLossEpochs", Whole(Plus, "MultiStepLossEpochs"), v => v >= 1, "it must be at least 1");
+        Check(Plus, "MamlPlusPlus", "IterationsPerEpoch", Whole(Plus, "IterationsPerEpoch"), v => v >= 1, "it must be at least 1");
+        Check(Plus, "MamlPlusPlus", "FirstOrderEpochs", Whole(Plus, "FirstOrderEpochs"), v => v >= 0, "it must be at least 0");
+        Check(Plus, "MamlPlusPlus", "GradientClamp", Number(Plus, "GradientClamp"), v => v >= 0 && !double.IsInfinity(v), "it must be a finite number ≥ 0 (0: no clamping)");
+
+        const string MetaLr = KnownTypeNames.MetaLrAttribute;
+        var rate = declaration.Argument<double>(MetaLr);
+        Check(MetaLr, "MetaLr", "Minimum", Number(MetaLr, "Minimum"), v => v >= 0 && (rate is not { } r || v < r || !IsValidLearningRate(r)),
+            "it must be at least 0 and below the rate");
+
+        if (declaration.Attribute(Plus) is { } plus && (declaration.Named<bool>(Plus, "MultiStepLoss") ?? true)
+            && (declaration.Argument<int>(KnownTypeNames.InnerStepsAttribute) ?? 1) is var steps and >= 1 and < 2)
+        {
+            var where = declaration.Attribute(KnownTypeNames.InnerStepsAttribute) is { } inner ? ExperimentIssue.AtArgument(inner, 0) : ExperimentIssue.AtAttribute(plus);
+            issues.Add(new(Descriptors.MultiStepLossNeedsSteps, where, declaration.Name ?? declaration.Type.Name, ExperimentIssue.Display(steps)));
+        }
+    }
+
+    private static void CheckImageFamily(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
+    {
+        foreach (var (metadataName, display, kind) in ExperimentParser.Families)
+        {
+            if (declaration.Attribute(metadataName) is not { } family) continue;
+            if (declaration.Named<int>(metadataName, "Ways") is { } ways)
+            {
+                var max = kind == Model.TaskFamilyKind.FashionMnist ? 5 : int.MaxValue;
+                if (ways < 2 || ways > max)
+                    issues.Add(new(Descriptors.InvalidFamilySetting, ExperimentIssue.AtNamedArgument(family, "Ways"), display, "Ways", ExperimentIssue.Display(ways),
+                        max == 5 ? "Fashion-MNIST has 5 classes on each side of its split: use 2 to 5" : "a task needs at least 2 ways"));
+            }
+            if (declaration.Named<int>(metadataName, "TestSteps") is < 0 and var testSteps)
+                issues.Add(new(Descriptors.InvalidFamilySetting, ExperimentIssue.AtNamedArgument(family, "TestSteps"), display, "TestSteps",
+                    ExperimentIssue.Display(testSteps), "it must be at least 0 (0: the training inner steps)"));
+        }
     }
 
     private static void CheckTraining(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
@@ -158,13 +222,6 @@ internal static class ExperimentValidation
             }
         }
     }
-
-    /// <summary>The task-family attributes, in the order they are named in messages.</summary>
-    private static readonly (string MetadataName, string Display)[] TaskFamilyAttributes =
-    [
-        (KnownTypeNames.SinusoidAttribute, "Sinusoid"),
-        (KnownTypeNames.Sinusoid3DAttribute, "Sinusoid3D"),
-    ];
 
     private static void CheckSampler(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
     {

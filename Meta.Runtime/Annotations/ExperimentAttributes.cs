@@ -57,12 +57,24 @@ public sealed class InnerLrAttribute(double rate) : Attribute
     public double Rate { get; } = rate;
 }
 
-/// <summary>Meta (outer) learning rate β of the Adam meta-optimiser (greater than 0).</summary>
+/// <summary>
+/// Meta (outer) learning rate β (greater than 0), and optionally the meta-optimiser and its schedule. Unset, the
+/// optimiser is Adam (SGD for Reptile) and the schedule constant (cosine for MAML++).
+/// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
 public sealed class MetaLrAttribute(double rate) : Attribute
 {
     /// <summary>The rate.</summary>
     public double Rate { get; } = rate;
+
+    /// <summary>The meta-optimiser.</summary>
+    public MetaOptimizerKind Optimizer { get; set; }
+
+    /// <summary>How the rate changes over the run.</summary>
+    public LrSchedule Schedule { get; set; }
+
+    /// <summary>The lowest rate of a cosine schedule (at least 0, below the rate).</summary>
+    public double Minimum { get; set; } = AlgorithmDefaults.MetaLrMinimum;
 }
 
 /// <summary>Tasks per meta-batch (at least 1).</summary>

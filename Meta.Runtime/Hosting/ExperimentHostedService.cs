@@ -41,7 +41,7 @@ public sealed partial class ExperimentHostedService(
         {
             exitCode.Value = ExperimentExitCode.Stopped;
         }
-        catch (Exception e) when (e is OptionException or Meta.Checkpoints.CheckpointException)
+        catch (Exception e) when (e is OptionException or Meta.Checkpoints.CheckpointException or Meta.Tasks.Images.DatasetException)
         {
             Console.Error.WriteLine("error: " + e.Message);
             exitCode.Value = ExperimentExitCode.BadInput;

@@ -98,6 +98,12 @@ public static class OptionChecks
         catch (ArgumentException e) { throw new OptionException(e.Message); }
     }
 
+    /// <summary>Requires <paramref name="holds"/>; otherwise the one-line <paramref name="message"/> (naming the options involved).</summary>
+    public static void Requires(bool holds, string message)
+    {
+        if (!holds) throw new OptionException(message);
+    }
+
     /// <summary>Requires non-empty text.</summary>
     public static void NotEmpty(string value, string name)
     {

@@ -155,6 +155,61 @@ public sealed class DiagnosticTests
         public partial class Both;
         """);
 
+    [Fact]
+    public Task META010_SeveralAlgorithms_SecondOrderReptile() => AssertReports(DiagnosticIds.SeveralAlgorithms, "TwoAlgorithms", """
+        [Experiment("two-algorithms"), Sinusoid, Reptile, Maml(FirstOrder = false)]
+        public partial class TwoAlgorithms;
+        """);
+
+    [Theory]
+    [InlineData("Imaml(Lambda = 0)", "Lambda = 0")]
+    [InlineData("Imaml(Lambda = -2.5)", "Lambda = -2.5")]
+    [InlineData("Imaml(CgSteps = 0)", "CgSteps = 0")]
+    [InlineData("Reptile(InnerBatch = 0)", "InnerBatch = 0")]
+    [InlineData("Reptile(ClipNorm = -1)", "ClipNorm = -1")]
+    [InlineData("Reptile(AdamBeta1 = 1)", "AdamBeta1 = 1")]
+    [InlineData("MamlPlusPlus(MultiStepLossEpochs = 0), InnerSteps(5)", "MultiStepLossEpochs = 0")]
+    [InlineData("MamlPlusPlus(IterationsPerEpoch = 0), InnerSteps(5)", "IterationsPerEpoch = 0")]
+    [InlineData("MamlPlusPlus(GradientClamp = -1), InnerSteps(5)", "GradientClamp = -1")]
+    [InlineData("Maml, MetaLr(0.001, Schedule = LrSchedule.Cosine, Minimum = 0.01)", "Minimum = 0.01")]
+    public Task META106_InvalidAlgorithmSetting(string attributes, string where) => AssertReports(DiagnosticIds.InvalidAlgorithmSetting, where, $$"""
+        [Experiment("bad-knob"), Sinusoid, {{attributes}}]
+        public partial class BadKnob;
+        """);
+
+    [Theory]
+    [InlineData("Omniglot(Ways = 1)", "Ways = 1")]
+    [InlineData("FashionMnist(Ways = 6)", "Ways = 6")]
+    [InlineData("Glyphs(TestSteps = -1)", "TestSteps = -1")]
+    public Task META107_InvalidFamilySetting(string family, string where) => AssertReports(DiagnosticIds.InvalidFamilySetting, where, $$"""
+        [Experiment("bad-family"), {{family}}, Maml]
+        public partial class BadFamily;
+        """);
+
+    [Theory]
+    [InlineData("[InnerSteps(1)]", "1")]
+    [InlineData("", "MamlPlusPlus")]
+    public Task META201_MultiStepLossNeedsSteps(string steps, string where) => AssertReports(DiagnosticIds.MultiStepLossNeedsSteps, where, $$"""
+        [Experiment("one-step-plus"), Sinusoid, MamlPlusPlus]{{steps}}
+        public partial class OneStepPlus;
+        """);
+
+    [Fact]
+    public async Task META201_MultiStepLossOffWithOneStepReportsNothing()
+    {
+        var compilation = GeneratorHarness.Compile(Usings + """
+            [Experiment("one-step-plus"), Sinusoid, MamlPlusPlus(MultiStepLoss = false), InnerSteps(1)]
+            public partial class OneStepPlus;
+            """);
+        Assert.Empty(await GeneratorHarness.AnalyzeAsync(compilation));
+    }
+
+    [Fact]
+    public Task META202_SamplerNeedsContinuousFamily() => AssertReports(DiagnosticIds.SamplerNeedsContinuousFamily, "Sampler(SamplerKind.Weighted)", """
+        [Experiment("sampled-glyphs"), Glyphs, Maml, Sampler(SamplerKind.Weighted)]
+        public partial class SampledGlyphs;
+        """);
+
     [Theory]
     [InlineData("EpsilonStart = 1.5", "EpsilonStart = 1.5")]
     [InlineData("EpsilonFinal = 0.5, EpsilonStart = 0.2", "EpsilonFinal = 0.5")]

@@ -33,6 +33,20 @@ public sealed class RuntimeContractTests
         { KnownTypeNames.NonFinitePolicy, typeof(Meta.Hosting.NonFinitePolicy) },
         { KnownTypeNames.DistributedMode, typeof(Meta.Distributed.DistributedMode) },
         { KnownTypeNames.ExperimentDescriptor, typeof(ExperimentDescriptor) },
+        { KnownTypeNames.ReptileAttribute, typeof(ReptileAttribute) },
+        { KnownTypeNames.ImamlAttribute, typeof(ImamlAttribute) },
+        { KnownTypeNames.MetaSgdAttribute, typeof(MetaSgdAttribute) },
+        { KnownTypeNames.MamlPlusPlusAttribute, typeof(MamlPlusPlusAttribute) },
+        { KnownTypeNames.MetaCurvatureAttribute, typeof(MetaCurvatureAttribute) },
+        { KnownTypeNames.AnilAttribute, typeof(AnilAttribute) },
+        { KnownTypeNames.OmniglotAttribute, typeof(OmniglotAttribute) },
+        { KnownTypeNames.MiniImageNetAttribute, typeof(MiniImageNetAttribute) },
+        { KnownTypeNames.GlyphsAttribute, typeof(GlyphsAttribute) },
+        { KnownTypeNames.FashionMnistAttribute, typeof(FashionMnistAttribute) },
+        { KnownTypeNames.InnerOptimizer, typeof(Meta.Algorithms.InnerOptimizer) },
+        { KnownTypeNames.MetaOptimizerKind, typeof(MetaOptimizerKind) },
+        { KnownTypeNames.LrSchedule, typeof(LrSchedule) },
+        { KnownTypeNames.OmniglotSplit, typeof(Meta.Tasks.Images.OmniglotSplit) },
     };
 
     [Theory]

@@ -33,6 +33,11 @@ public sealed class ExperimentDeclarationAnalyzer : DiagnosticAnalyzer
         Descriptors.InvalidSinusoidRange,
         Descriptors.SeveralTaskFamilies,
         Descriptors.InvalidSamplerSetting,
+        Descriptors.SeveralAlgorithms,
+        Descriptors.InvalidAlgorithmSetting,
+        Descriptors.InvalidFamilySetting,
+        Descriptors.MultiStepLossNeedsSteps,
+        Descriptors.SamplerNeedsContinuousFamily,
     ];
 
     /// <inheritdoc />

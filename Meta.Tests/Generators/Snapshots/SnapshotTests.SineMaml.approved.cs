@@ -20,12 +20,18 @@ partial class SineMaml
         public int Shots { get; set; } = 10;
         /// <summary>Query points per task.</summary>
         public int QueryShots { get; set; } = 10;
-        /// <summary>Inner SGD steps S.</summary>
+        /// <summary>Inner steps S.</summary>
         public int InnerSteps { get; set; } = 1;
         /// <summary>Inner learning rate α.</summary>
         public double InnerLr { get; set; } = 0.01;
-        /// <summary>Meta learning rate (Adam).</summary>
+        /// <summary>Meta learning rate.</summary>
         public double MetaLr { get; set; } = 0.001;
+        /// <summary>Meta-optimiser.</summary>
+        public global::Meta.MetaOptimizerKind MetaOptimizer { get; set; } = global::Meta.MetaOptimizerKind.Adam;
+        /// <summary>How the meta learning rate changes over the run.</summary>
+        public global::Meta.LrSchedule MetaLrSchedule { get; set; } = global::Meta.LrSchedule.Constant;
+        /// <summary>Lowest meta learning rate of the cosine schedule.</summary>
+        public double MetaLrMin { get; set; } = global::Meta.AlgorithmDefaults.MetaLrMinimum;
         /// <summary>Drop second-order terms (FOMAML).</summary>
         public bool FirstOrder { get; set; } = false;
         /// <summary>The run seed.</summary>
@@ -74,9 +80,12 @@ partial class SineMaml
             new("meta-batch", "MetaBatch", global::Meta.Hosting.OptionKind.Integer, "Tasks per meta-batch."),
             new("shots", "Shots", global::Meta.Hosting.OptionKind.Integer, "Support points K per task."),
             new("query-shots", "QueryShots", global::Meta.Hosting.OptionKind.Integer, "Query points per task."),
-            new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner SGD steps S."),
+            new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
             new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
-            new("meta-lr", "MetaLr", global::Meta.Hosting.OptionKind.Number, "Meta learning rate (Adam)."),
+            new("meta-lr", "MetaLr", global::Meta.Hosting.OptionKind.Number, "Meta learning rate."),
+            new("meta-optimizer", "MetaOptimizer", global::Meta.Hosting.OptionKind.Choice, "Meta-optimiser.", ["adam", "sgd"]),
+            new("meta-lr-schedule", "MetaLrSchedule", global::Meta.Hosting.OptionKind.Choice, "How the meta learning rate changes over the run.", ["constant", "linear-decay", "cosine"]),
+            new("meta-lr-min", "MetaLrMin", global::Meta.Hosting.OptionKind.Number, "Lowest meta learning rate of the cosine schedule."),
             new("first-order", "FirstOrder", global::Meta.Hosting.OptionKind.Boolean, "Drop second-order terms (FOMAML)."),
             new("seed", "Seed", global::Meta.Hosting.OptionKind.Integer, "The run seed."),
             new("init", "Init", global::Meta.Hosting.OptionKind.Choice, "Weight initialisation.", ["finn", "py-torch"]),
@@ -111,6 +120,9 @@ partial class SineMaml
             options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
             options.InnerLr = reader.Number("InnerLr", options.InnerLr);
             options.MetaLr = reader.Number("MetaLr", options.MetaLr);
+            options.MetaOptimizer = reader.Choice("MetaOptimizer", options.MetaOptimizer);
+            options.MetaLrSchedule = reader.Choice("MetaLrSchedule", options.MetaLrSchedule);
+            options.MetaLrMin = reader.Number("MetaLrMin", options.MetaLrMin);
             options.FirstOrder = reader.Boolean("FirstOrder", options.FirstOrder);
             options.Seed = reader.Long("Seed", options.Seed);
             options.Init = reader.Choice("Init", options.Init);
@@ -145,6 +157,7 @@ partial class SineMaml
             global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
             global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
             global::Meta.Hosting.OptionChecks.Positive(MetaLr, "meta-lr");
+            global::Meta.Hosting.OptionChecks.NonNegative(MetaLrMin, "meta-lr-min");
             global::Meta.Hosting.OptionChecks.NonNegative(AmplitudeMin, "amplitude-min");
             global::Meta.Hosting.OptionChecks.Ordered(AmplitudeMin, AmplitudeMax, "amplitude-min", "amplitude-max");
             global::Meta.Hosting.OptionChecks.Ordered(PhaseMin, PhaseMax, "phase-min", "phase-max");
@@ -157,6 +170,7 @@ partial class SineMaml
             global::Meta.Hosting.OptionChecks.AtLeast(LogEvery, 1, "log-every");
             global::Meta.Hosting.OptionChecks.AtLeast(CheckpointEvery, 0, "checkpoint-every");
             global::Meta.Hosting.OptionChecks.AtLeast(KeepCheckpoints, 1, "keep-checkpoints");
+            global::Meta.Hosting.OptionChecks.Requires(MetaLrSchedule != global::Meta.LrSchedule.Cosine || MetaLrMin < MetaLr, "--meta-lr-min must be below --meta-lr when --meta-lr-schedule is cosine");
         }
 
         /// <inheritdoc />
@@ -169,6 +183,9 @@ partial class SineMaml
             new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
             new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
             new("MetaLr", global::Meta.Hosting.OptionChecks.Format(MetaLr)),
+            new("MetaOptimizer", global::Meta.Hosting.OptionChecks.Format(MetaOptimizer)),
+            new("MetaLrSchedule", global::Meta.Hosting.OptionChecks.Format(MetaLrSchedule)),
+            new("MetaLrMin", global::Meta.Hosting.OptionChecks.Format(MetaLrMin)),
             new("FirstOrder", global::Meta.Hosting.OptionChecks.Format(FirstOrder)),
             new("Seed", global::Meta.Hosting.OptionChecks.Format(Seed)),
             new("Init", global::Meta.Hosting.OptionChecks.Format(Init)),
@@ -219,10 +236,11 @@ partial class SineMaml
             var family = new global::Meta.Tasks.SinusoidFamily(new global::Meta.SinusoidRanges(
                 options.AmplitudeMin, options.AmplitudeMax, options.PhaseMin, options.PhaseMax, options.InputMin, options.InputMax));
             var network = global::Meta.Functional.Mlp.ForSinusoid();
-            var algorithm = new global::Meta.Algorithms.Maml(network, options.InnerSteps, options.InnerLr, options.FirstOrder);
+            var algorithm = new global::Meta.Algorithms.Maml(network, global::Meta.Algorithms.TaskLoss.MeanSquaredErrorLoss, options.InnerSteps, options.InnerLr, options.FirstOrder);
             using var theta = network.Initialize(options.Init, seeds.Weights);
             using var meta = algorithm.InitialMetaParameters(theta);
-            using var optimiser = new global::Meta.Training.Adam(meta, options.MetaLr);
+            using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
+            var schedule = global::Meta.Training.MetaOptimizers.Schedule(options.MetaLrSchedule, options.MetaLr, options.MetaLrMin, options.Iterations);
             var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);
 
             var settings = new global::Meta.Hosting.RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)
@@ -244,6 +262,7 @@ partial class SineMaml
                 if (cancel.IsCancellationRequested) break;
                 var started = global::Meta.Hosting.ExperimentRun.Timestamp();
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
+                global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
                 var tasks = family.Sample(tasksPerRank, seeds.Tasks);
                 var episode = family.Episode(tasks, options.Shots, options.QueryShots, seeds.Tasks);
                 var step = algorithm.MetaStep(meta, episode);

@@ -55,6 +55,80 @@ public sealed partial class SnapshotTests
 
     [Fact]
     [MethodImpl(MethodImplOptions.NoInlining)]
+    public void ReptileWithAdamInnerLoop()
+    {
+        var output = GenerateValid("""
+            using Meta;
+            using Meta.Algorithms;
+
+            namespace Meta.Experiments;
+
+            [Experiment("sine-reptile")]
+            [Sinusoid, Reptile(Optimizer = InnerOptimizer.Adam, InnerBatch = 10, ClipNorm = 4)]
+            [InnerSteps(5), MetaLr(0.1, Schedule = LrSchedule.LinearDecay)]
+            public partial class SineReptile;
+            """);
+        Approvals.VerifyWithExtension(output.Sources["Meta.Experiments.SineReptile.g.cs"], ".cs", Scrub);
+    }
+
+    [Fact]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void MamlPlusPlusWithAnnealing()
+    {
+        var output = GenerateValid("""
+            using Meta;
+
+            namespace Meta.Experiments;
+
+            [Experiment("sine-maml-plus-plus")]
+            [Sinusoid, MamlPlusPlus(FirstOrderEpochs = 2, GradientClamp = 10, IterationsPerEpoch = 1000)]
+            [InnerSteps(5)]
+            public partial class SineMamlPlusPlus;
+            """);
+        Approvals.VerifyWithExtension(output.Sources["Meta.Experiments.SineMamlPlusPlus.g.cs"], ".cs", Scrub);
+    }
+
+    [Fact]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void ImamlAndTheOtherAlgorithmsCompile()
+    {
+        var output = GenerateValid("""
+            using Meta;
+
+            namespace Meta.Experiments;
+
+            [Experiment("sine-imaml"), Sinusoid, Imaml(Lambda = 2, CgSteps = 10), InnerSteps(10)] public partial class SineImaml;
+            [Experiment("sine-meta-sgd"), Sinusoid3D, MetaSgd] public partial class SineMetaSgd;
+            [Experiment("sine-meta-curvature"), Sinusoid, MetaCurvature(LearnedLearningRates = true), InnerSteps(5)] public partial class SineMetaCurvature;
+            [Experiment("sine-anil"), Sinusoid, Anil(FirstOrder = true)] public partial class SineAnil;
+            """);
+        Approvals.VerifyWithExtension(output.Sources["Meta.Experiments.SineImaml.g.cs"], ".cs", Scrub);
+    }
+
+    [Fact]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public void OmniglotFewShot()
+    {
+        var output = GenerateValid("""
+            using Meta;
+            using Meta.Tasks.Images;
+
+            namespace Meta.Experiments;
+
+            [Experiment("omniglot-5w1s")]
+            [Omniglot(Ways = 5, Split = OmniglotSplit.Alphabets, TestSteps = 3), Maml]
+            [Shots(1, Query = 1), InnerLr(0.4), MetaBatch(32), Iterations(60000)]
+            public partial class Omniglot5Way1Shot;
+
+            [Experiment("mini-5w5s"), MiniImageNet, Reptile, Shots(5)] public partial class Mini;
+            [Experiment("glyphs-5w1s"), Glyphs, MamlPlusPlus, InnerSteps(2)] public partial class GlyphsPlus;
+            [Experiment("fashion-5w1s"), FashionMnist, Imaml] public partial class Fashion;
+            """);
+        Approvals.VerifyWithExtension(output.Sources["Meta.Experiments.Omniglot5Way1Shot.g.cs"], ".cs", Scrub);
+    }
+
+    [Fact]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public void CatalogOfTwoExperiments()
     {
         var output = GenerateValid(Samples.SineMaml, Samples.AnotherExperiment);

@@ -1,0 +1,157 @@
+using Meta.Algorithms;
+
+namespace Meta;
+
+/// <summary>
+/// Algorithm: Reptile (Nichol, Achiam &amp; Schulman 2018). First order by construction: the meta-update moves θ towards
+/// the adapted weights, θ ← θ + ε·(mean φ − θ). The outer step defaults to plain SGD at the meta learning rate ε
+/// (<see cref="MetaLrAttribute.Optimizer"/> can choose Adam, <see cref="MetaLrAttribute.Schedule"/> a linear decay to 0).
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class ReptileAttribute : Attribute
+{
+    /// <summary>The inner-loop optimiser (default SGD; Adam's moments are reset for every task).</summary>
+    public InnerOptimizer Optimizer { get; set; } = AlgorithmDefaults.ReptileOptimizer;
+
+    /// <summary>Adam's β1 in the inner loop (Nichol et al. use 0), in [0, 1).</summary>
+    public double AdamBeta1 { get; set; } = AlgorithmDefaults.ReptileAdamBeta1;
+
+    /// <summary>Support points per inner step (a fresh random subset); −1 uses the whole support set.</summary>
+    public int InnerBatch { get; set; } = AlgorithmDefaults.ReptileInnerBatch;
+
+    /// <summary>Clip each task's inner gradient to this Euclidean norm; 0 does not clip.</summary>
+    public double ClipNorm { get; set; } = AlgorithmDefaults.ReptileClipNorm;
+}
+
+/// <summary>
+/// Algorithm: implicit MAML (Rajeswaran, Finn, Kakade &amp; Levine 2019): a proximal inner loop without a graph and the
+/// meta-gradient (I + H/λ)⁻¹∇L_query by conjugate gradient, so memory does not grow with the inner steps.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class ImamlAttribute : Attribute
+{
+    /// <summary>Proximal regularisation strength λ (above 0).</summary>
+    public double Lambda { get; set; } = AlgorithmDefaults.ImamlLambda;
+
+    /// <summary>Conjugate-gradient iterations per meta-step (at least 1).</summary>
+    public int CgSteps { get; set; } = AlgorithmDefaults.ImamlCgSteps;
+}
+
+/// <summary>Algorithm: Meta-SGD (Li et al. 2017): a learned inner learning rate per weight, meta-learned with θ.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class MetaSgdAttribute : Attribute
+{
+    /// <summary>Drop the second-order terms of the meta-gradient.</summary>
+    public bool FirstOrder { get; set; }
+}
+
+/// <summary>
+/// Algorithm: MAML++ (Antoniou, Edwards &amp; Storkey 2019), each improvement switchable. Cosine annealing of the meta
+/// learning rate is the default schedule of a MAML++ experiment (<see cref="MetaLrAttribute.Schedule"/>).
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class MamlPlusPlusAttribute : Attribute
+{
+    /// <summary>Multi-step loss: a weighted sum of the query losses after every inner step (needs at least 2 inner steps).</summary>
+    public bool MultiStepLoss { get; set; } = AlgorithmDefaults.MultiStepLoss;
+
+    /// <summary>Epochs over which the per-step loss weights anneal towards the final step (at least 1).</summary>
+    public int MultiStepLossEpochs { get; set; } = AlgorithmDefaults.MultiStepLossEpochs;
+
+    /// <summary>Meta-iterations per epoch, the unit of every MAML++ schedule (at least 1).</summary>
+    public int IterationsPerEpoch { get; set; } = AlgorithmDefaults.IterationsPerEpoch;
+
+    /// <summary>LSLR: a learned inner learning rate per layer and per inner step.</summary>
+    public bool LearnedLearningRates { get; set; } = AlgorithmDefaults.LearnedLearningRates;
+
+    /// <summary>Derivative-order annealing: first order for this many epochs, then second order (0: always second order).</summary>
+    public int FirstOrderEpochs { get; set; }
+
+    /// <summary>Clamp every meta-gradient element to ±this value; 0 does not clamp.</summary>
+    public double GradientClamp { get; set; }
+
+    /// <summary>Per-step batch norm: one set of batch-norm weights and running statistics per inner step.</summary>
+    public bool PerStepBatchNorm { get; set; }
+}
+
+/// <summary>
+/// Algorithm: Meta-Curvature (Park &amp; Oliva 2019): learned curvature matrices transform every inner gradient; with
+/// <see cref="LearnedLearningRates"/> also a learned rate per layer and step (seed 004's "MAML Enhanced").
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class MetaCurvatureAttribute : Attribute
+{
+    /// <summary>Drop the second-order terms of the meta-gradient.</summary>
+    public bool FirstOrder { get; set; }
+
+    /// <summary>Also learn an inner learning rate per layer and per inner step (LSLR).</summary>
+    public bool LearnedLearningRates { get; set; }
+}
+
+/// <summary>Algorithm: ANIL (Raghu et al. 2020): only the network's head adapts in the inner loop; the body is meta-learned.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class AnilAttribute : Attribute
+{
+    /// <summary>Drop the second-order terms of the meta-gradient.</summary>
+    public bool FirstOrder { get; set; }
+}
+
+/// <summary>The meta-optimiser that applies the outer gradient.</summary>
+public enum MetaOptimizerKind
+{
+    /// <summary>Adam (PyTorch's rule and defaults).</summary>
+    Adam,
+    /// <summary>Plain SGD: θ ← θ − β·g (Reptile's outer step).</summary>
+    Sgd,
+}
+
+/// <summary>How the meta learning rate changes over the run.</summary>
+public enum LrSchedule
+{
+    /// <summary>The meta learning rate throughout.</summary>
+    Constant,
+    /// <summary>Linearly from the meta learning rate to 0 at the last iteration (Reptile).</summary>
+    LinearDecay,
+    /// <summary>Cosine annealing from the meta learning rate to the minimum (MAML++).</summary>
+    Cosine,
+}
+
+/// <summary>
+/// The algorithms' defaults that an attribute does not pin. The runtime's option records start from the same values, so
+/// an experiment and a hand-built algorithm agree.
+/// </summary>
+public static class AlgorithmDefaults
+{
+    /// <summary>Reptile's inner optimiser.</summary>
+    public const InnerOptimizer ReptileOptimizer = InnerOptimizer.Sgd;
+
+    /// <summary>Reptile's inner Adam β1.</summary>
+    public const double ReptileAdamBeta1 = 0.0;
+
+    /// <summary>Reptile's inner batch (−1: the whole support set).</summary>
+    public const int ReptileInnerBatch = -1;
+
+    /// <summary>Reptile's gradient clipping norm (0: none).</summary>
+    public const double ReptileClipNorm = 0.0;
+
+    /// <summary>iMAML's λ.</summary>
+    public const double ImamlLambda = 5.0;
+
+    /// <summary>iMAML's conjugate-gradient steps.</summary>
+    public const int ImamlCgSteps = 5;
+
+    /// <summary>MAML++'s multi-step loss switch.</summary>
+    public const bool MultiStepLoss = true;
+
+    /// <summary>MAML++'s multi-step loss epochs.</summary>
+    public const int MultiStepLossEpochs = 10;
+
+    /// <summary>MAML++'s iterations per epoch.</summary>
+    public const int IterationsPerEpoch = 500;
+
+    /// <summary>MAML++'s LSLR switch.</summary>
+    public const bool LearnedLearningRates = true;
+
+    /// <summary>The lowest meta learning rate of a cosine schedule.</summary>
+    public const double MetaLrMinimum = 1e-5;
+}
