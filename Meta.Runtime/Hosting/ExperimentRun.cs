@@ -300,7 +300,7 @@ public sealed partial class ExperimentRun : IDisposable
         [LoggerMessage(1, LogLevel.Information, "{Experiment}: training {Algorithm} for {Iterations} meta-iterations; run folder {Folder}")]
         public static partial void Started(ILogger logger, string experiment, string algorithm, int iterations, string folder);
 
-        [LoggerMessage(2, LogLevel.Information, "iteration {Iteration}/{Iterations}  meta-loss {Loss:0.0000}  {Rate:0} it/s  RSS {ResidentMegabytes:0} MB")]
+        [LoggerMessage(2, LogLevel.Information, "iteration {Iteration}/{Iterations}  meta-loss {Loss:0.0000}  {Rate:0.##} it/s  RSS {ResidentMegabytes:0} MB")]
         public static partial void Progress(ILogger logger, int iteration, int iterations, double loss, double rate, double residentMegabytes);
 
         [LoggerMessage(3, LogLevel.Information, "{What}")]
