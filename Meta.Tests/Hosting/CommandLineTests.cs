@@ -20,6 +20,16 @@ public sealed class CommandLineTests
     [InlineData(new[] { "tw2d-pq", "--epsilon-start", "1.5" }, "--epsilon-start", "[0, 1]")]
     [InlineData(new[] { "tw2d-pq", "--amplitude-block", "10" }, "--amplitude-block", "amplitude")]
     [InlineData(new[] { "tw3d-pq", "--sampler", "greedy" }, "--sampler", "importance-delta")]
+    [InlineData(new[] { "cmp-maml-plus-plus", "--inner-steps", "1" }, "--multi-step-loss", "--inner-steps ≥ 2")]
+    [InlineData(new[] { "cmp-imaml", "--lambda", "0" }, "--lambda", "> 0")]
+    [InlineData(new[] { "cmp-imaml", "--cg-steps", "0" }, "--cg-steps", "≥ 1")]
+    [InlineData(new[] { "cmp-reptile", "--inner-batch", "0" }, "--inner-batch", "-1")]
+    [InlineData(new[] { "cmp-reptile", "--adam-beta1", "1" }, "--adam-beta1", "below 1")]
+    [InlineData(new[] { "cmp-reptile", "--meta-optimizer", "rmsprop" }, "--meta-optimizer", "sgd")]
+    [InlineData(new[] { "cmp-maml", "--meta-lr-schedule", "cosine", "--meta-lr-min", "0.01" }, "--meta-lr-min", "--meta-lr")]
+    [InlineData(new[] { "fashion-5w1s", "--ways", "6" }, "--ways", "2 to 5")]
+    [InlineData(new[] { "omniglot-5w1s", "--data", "/nonexistent/omniglot" }, "--data", "images_background")]
+    [InlineData(new[] { "glyphs-5w1s", "--fonts", "/nonexistent/fonts" }, "--fonts", "*.ttf")]
     public void Bad_command_lines_exit_2_with_one_line(string[] args, string names, string accepted)
     {
         var output = Path.Combine(Path.GetTempPath(), "meta-bad-" + Guid.NewGuid().ToString("N"));
