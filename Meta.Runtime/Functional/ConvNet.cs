@@ -22,8 +22,13 @@ namespace Meta.Functional;
 /// because the mean subtraction cancels it exactly (its gradient would be zero).
 /// </para>
 /// <para>ReLU and max-pool commute (both monotone), so the block pools before the ReLU: the same function, ¼ of the ReLU work.</para>
+/// <para>
+/// <b>Body and head</b> (<see cref="IHeadNetwork"/>, for ANIL): the body is the conv blocks, the head the final linear
+/// layer. The layout already keeps the body first and the head's two slots last, so <see cref="HeadOffset"/> is the
+/// offset of <c>head.weight</c> and <c>Forward(w, x) = Head(w[:, HeadOffset:], Features(w[:, :HeadOffset], x))</c>.
+/// </para>
 /// </remarks>
-public sealed class ConvNet : IFunctionalNetwork
+public sealed class ConvNet : IFunctionalNetwork, IHeadNetwork
 {
     private readonly long[] _sizes;
     private readonly int _blocks;
@@ -149,11 +154,42 @@ public sealed class ConvNet : IFunctionalNetwork
     /// </summary>
     public Tensor Forward(Tensor weights, Tensor input)
     {
-        CheckShapes(weights, input);
-        var tasks = weights.shape[0];
-        var images = input.shape[1];
+        CheckShapes(weights, input, Layout.Count, "weights");
         // One split for all parameters (its backward is a single concatenation).
         var parts = weights.split(_sizes, 1);
+        return HeadOf(parts[^2], parts[^1], Body(parts, input));
+    }
+
+    /// <inheritdoc />
+    public long HeadOffset => Layout.Slots[^2].Offset;
+
+    /// <summary>
+    /// The conv blocks: body weights [T, <see cref="HeadOffset"/>], images [T, N, C, H, W] → features [T, N,
+    /// <see cref="Features"/>]. Implemented explicitly because <see cref="Features"/> already names the feature count.
+    /// </summary>
+    Tensor IHeadNetwork.Features(Tensor bodyWeights, Tensor input)
+    {
+        CheckShapes(bodyWeights, input, HeadOffset, "body weights");
+        return Body(bodyWeights.split(_sizes[..^2], 1), input);
+    }
+
+    /// <summary>The linear head: head weights [T, P − <see cref="HeadOffset"/>], features [T, N, <see cref="Features"/>] → logits [T, N, ways].</summary>
+    public Tensor Head(Tensor headWeights, Tensor features)
+    {
+        var headSize = Layout.Count - HeadOffset;
+        if (headWeights.dim() != 2 || headWeights.shape[1] != headSize)
+            throw new ArgumentException($"conv net head weights must be [tasks, {headSize}], got [{string.Join(", ", headWeights.shape)}]");
+        if (features.dim() != 3 || features.shape[0] != headWeights.shape[0] || features.shape[2] != Features)
+            throw new ArgumentException($"conv net features must be [{headWeights.shape[0]}, images, {Features}], got [{string.Join(", ", features.shape)}]");
+        var parts = headWeights.split(_sizes[^2..], 1);
+        return HeadOf(parts[0], parts[1], features);
+    }
+
+    /// <summary>The conv blocks on the first slots of <paramref name="parts"/> (one tensor [T, size] per slot).</summary>
+    private Tensor Body(Tensor[] parts, Tensor input)
+    {
+        var tasks = parts[0].shape[0];
+        var images = input.shape[1];
         // [T, N, C, H, W] → [N, T·C, H, W]: task t's channels are group t of every grouped operation below.
         var h = tasks == 1
             ? input.squeeze(0)
@@ -176,20 +212,23 @@ public sealed class ConvNet : IFunctionalNetwork
             h = nn.functional.relu(nn.functional.max_pool2d(h, 2));
         }
         // [N, T·F, s, s] → [T, N, F·s·s]: each image's features in (filter, row, column) order, as a per-task flatten.
-        var features = h.view(images, tasks, Features).transpose(0, 1);
-        var w = parts[p].view(tasks, Features, Ways);
-        var bias = parts[p + 1].view(tasks, 1, Ways);
-        return BatchedOps.AddBatchMatMul(bias, features, w);
+        return h.view(images, tasks, Features).transpose(0, 1);
+    }
+
+    private Tensor HeadOf(Tensor weight, Tensor bias, Tensor features)
+    {
+        var tasks = weight.shape[0];
+        return BatchedOps.AddBatchMatMul(bias.view(tasks, 1, Ways), features, weight.view(tasks, Features, Ways));
     }
 
     private static readonly long[] Padding1 = [1, 1];
 
     private long InChannels(int block) => block == 0 ? Channels : Filters;
 
-    private void CheckShapes(Tensor weights, Tensor input)
+    private void CheckShapes(Tensor weights, Tensor input, long count, string what)
     {
-        if (weights.dim() != 2 || weights.shape[1] != Layout.Count)
-            throw new ArgumentException($"conv net weights must be [tasks, {Layout.Count}], got [{string.Join(", ", weights.shape)}]");
+        if (weights.dim() != 2 || weights.shape[1] != count)
+            throw new ArgumentException($"conv net {what} must be [tasks, {count}], got [{string.Join(", ", weights.shape)}]");
         if (input.dim() != 5 || input.shape[0] != weights.shape[0] || input.shape[2] != Channels || input.shape[3] != Side || input.shape[4] != Side)
             throw new ArgumentException(
                 $"conv net inputs must be [{weights.shape[0]}, images, {Channels}, {Side}, {Side}], got [{string.Join(", ", input.shape)}]");

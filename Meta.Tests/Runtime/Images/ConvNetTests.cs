@@ -47,6 +47,29 @@ public sealed class ConvNetTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Forward_is_head_of_features_and_the_head_is_the_last_layer(bool batchNorm)
+    {
+        using var scope = NewDisposeScope();
+        var network = new ConvNet(ways: 3, channels: 2, height: 8, width: 8, filters: 3, blocks: 2, batchNorm: batchNorm);
+        using var g = new Generator(12);
+        var weights = stack(Enumerable.Range(0, 3).Select(_ => network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64)).ToArray());
+        weights = weights + randn(weights.shape, ScalarType.Float64, generator: g) * 0.1;
+        var x = rand([3, 5, 2, 8, 8], ScalarType.Float64, generator: g);
+
+        var offset = network.HeadOffset;
+        Assert.Equal(network.Layout.Slots.Single(s => s.Name == "head.weight").Offset, offset);
+        Assert.Equal(network.Features * 3 + 3, network.Layout.Count - offset);
+        var features = ((IHeadNetwork)network).Features(weights.narrow(1, 0, offset), x);
+        Assert.Equal([3L, 5, network.Features], features.shape);
+        var split = network.Head(weights.narrow(1, offset, network.Layout.Count - offset), features);
+        Assert.True(MaxAbs(split, network.Forward(weights, x)) == 0, $"{MaxAbs(split, network.Forward(weights, x)):E2}");
+        Assert.Throws<ArgumentException>(() => ((IHeadNetwork)network).Features(weights, x));
+        Assert.Throws<ArgumentException>(() => network.Head(weights, features));
+    }
+
     [Fact]
     public void Single_task_forward_is_conv_batchnorm_relu_maxpool_then_linear()
     {
