@@ -23,12 +23,12 @@ internal static class TorchFixtures
     /// <summary>
     /// A tiny conv net (2 blocks × 4 filters on 8 × 8 grey images, <paramref name="ways"/> ways), θ in float64 (PyTorch
     /// init plus a little noise, so that γ and β are not exactly 1 and 0), and an episode of <paramref name="tasks"/>
-    /// tasks with 2 support and 2 query images per class. <paramref name="perStepBatchNorm"/> is passed to the network
-    /// (each per-step set gets its own noise).
+    /// tasks with 2 support and 2 query images per class. <paramref name="batchNorm"/> and
+    /// <paramref name="perStepBatchNorm"/> are passed to the network (each per-step set gets its own noise).
     /// </summary>
-    public static (ConvNet Network, Tensor Theta, Episode Episode) TinyConvProblem(int tasks, int ways = 2, int perStepBatchNorm = 0, ulong seed = 17)
+    public static (ConvNet Network, Tensor Theta, Episode Episode) TinyConvProblem(int tasks, int ways = 2, bool batchNorm = true, int perStepBatchNorm = 0, ulong seed = 17)
     {
-        var network = new ConvNet(ways, channels: 1, height: 8, width: 8, filters: 4, blocks: 2, perStepBatchNorm: perStepBatchNorm);
+        var network = new ConvNet(ways, channels: 1, height: 8, width: 8, filters: 4, blocks: 2, batchNorm: batchNorm, perStepBatchNorm: perStepBatchNorm);
         using var g = new Generator(seed);
         var theta = network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64);
         theta = theta + randn(theta.shape, ScalarType.Float64, generator: g) * 0.1;

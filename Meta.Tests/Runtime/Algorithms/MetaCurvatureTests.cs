@@ -49,7 +49,7 @@ public sealed class MetaCurvatureTests
         var meta = PerturbedCurvature(mc, theta);
 
         var analytic = Values(mc.MetaStep(meta, episode).Gradient);
-        var numeric = FiniteDifferences(m => ReferenceObjective(network, mc, m, episode, steps, 0.05), meta);
+        var numeric = FiniteDifferences(m => ReferenceObjective(network, mc, m, episode, steps), meta);
         var p = (int)theta.shape[0];
         AssertClose(analytic[..p], numeric[..p], 1e-6, "θ part");
         AssertClose(analytic[p..], numeric[p..], 1e-6, "matrix part");
@@ -73,8 +73,14 @@ public sealed class MetaCurvatureTests
         var network = new Mlp(1, 4, 1);
         Assert.ThrowsAny<ArgumentException>(() => new MetaCurvature(network, 0, 0.1));
         Assert.ThrowsAny<ArgumentException>(() => new MetaCurvature(network, 1, 0));
-        var e = Assert.ThrowsAny<ArgumentException>(() => new MetaCurvature(new BatchNormMlp(2, 1, 4, 1), 1, 0.1));
-        Assert.Contains("linear layers only", e.Message, StringComparison.Ordinal);
+        using var perStep = new BatchNormMlp(2, 1, 4, 1);
+        var e = Assert.ThrowsAny<ArgumentException>(() => new MetaCurvature(perStep, 1, 0.1));
+        Assert.Contains("per-step batch norm", e.Message, StringComparison.Ordinal);
+        using var perStepConv = new ConvNet(2, 1, 8, 8, filters: 2, blocks: 2, perStepBatchNorm: 2);
+        Assert.ThrowsAny<ArgumentException>(() => new MetaCurvature(perStepConv, 1, 0.1));
+        var odd = Assert.ThrowsAny<ArgumentException>(() => new MetaCurvature(new LayoutOnly(ParameterLayout.Of(("w", [3, 2], 0), ("scale", [3], 0))), 1, 0.1));
+        Assert.Contains("cannot transform 'scale' [3]", odd.Message, StringComparison.Ordinal);
+        Assert.ThrowsAny<ArgumentException>(() => new MetaCurvature(new LayoutOnly(ParameterLayout.Of(("w", [2, 2, 2], 0))), 1, 0.1));
         using var scope = NewDisposeScope();
         var (small, theta, episode) = SmallProblem(tasks: 2);
         Assert.Throws<ArgumentException>(() => new MetaCurvature(small, 1, 0.1).MetaStep(theta, episode));
@@ -87,6 +93,59 @@ public sealed class MetaCurvatureTests
         AssertFalls(losses, 0.7);
     }
 
+    [Fact]
+    public void Conv_meta_parameters_are_theta_then_identity_matrices_in_each_weights_mode_order()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, _) = TinyConvProblem(tasks: 1);                   // conv 4×1×3×3, γ, β, conv 4×4×3×3, γ, β, head 16 → 2
+        var mc = new MetaCurvature(network, TaskLoss.CrossEntropyLoss, 1, 0.1);
+        var matrices = mc.Matrices(mc.InitialMetaParameters(theta));
+        Assert.Equal([4L, 1, 9, 4, 4, 9, 16, 2], matrices.Select(m => m.shape[0]));
+        Assert.Equal(16 + 1 + 81 + 16 + 16 + 81 + 256 + 4, mc.MatrixCount);
+        Assert.All(matrices, m => Assert.True(MaxAbs(Values(m), Values(eye(m.shape[0], dtype: ScalarType.Float64))) == 0));
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void With_identity_curvature_a_conv_net_gets_exactly_mamls_update(bool batchNorm)
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = TinyConvProblem(tasks: 3, batchNorm: batchNorm);
+        var mc = new MetaCurvature(network, TaskLoss.CrossEntropyLoss, 2, 0.3);
+        var maml = new Maml(network, TaskLoss.CrossEntropyLoss, 2, 0.3, firstOrder: false);
+        var meta = mc.InitialMetaParameters(theta);
+        var ours = mc.Adapt(meta, episode.SupportX, episode.SupportY, 3);
+        var theirs = maml.Adapt(theta, episode.SupportX, episode.SupportY, 3, differentiable: false);
+        Assert.True(MaxAbs(Values(ours), Values(theirs)) == 0, $"{MaxAbs(Values(ours), Values(theirs)):E2}");
+        AssertClose(Values(mc.Weights(mc.MetaStep(meta, episode).Gradient)), Values(maml.MetaStep(theta, episode).Gradient), 1e-12);
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, true)]
+    [InlineData(2, false)]
+    public void Conv_meta_gradient_wrt_theta_and_the_matrices_matches_central_finite_differences(int steps, bool batchNorm)
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = TinyConvProblem(tasks: 2, batchNorm: batchNorm);
+        var mc = new MetaCurvature(network, TaskLoss.CrossEntropyLoss, steps, 0.3);
+        var meta = PerturbedCurvature(mc, theta);
+
+        var analytic = Values(mc.MetaStep(meta, episode).Gradient);
+        var numeric = FiniteDifferences(m => ReferenceObjective(network, mc, m, episode, steps), meta);
+        AssertParts(mc, theta, analytic, numeric);
+    }
+
+    private static void AssertParts(MetaCurvature mc, Tensor theta, double[] analytic, double[] numeric)
+    {
+        var p = (int)theta.shape[0];
+        var m = p + (int)mc.MatrixCount;
+        AssertClose(analytic[..p], numeric[..p], 1e-6, "θ part");
+        AssertClose(analytic[p..m], numeric[p..m], 1e-6, "matrix part");
+        Assert.Equal(m, analytic.Length);
+    }
+
     /// <summary>θ followed by I + 0.1·noise for every matrix.</summary>
     private static Tensor PerturbedCurvature(MetaCurvature mc, Tensor theta)
     {
@@ -97,12 +156,26 @@ public sealed class MetaCurvatureTests
         return meta;
     }
 
-    /// <summary>Per task: S steps with each layer's gradient multiplied out explicitly, then the mean query loss.</summary>
-    private static double ReferenceObjective(Mlp network, MetaCurvature mc, Tensor meta, Episode episode, int steps, double lr)
+    /// <summary>
+    /// Per task: S steps, each slot's gradient multiplied out explicitly by its layer's matrices (linear M_in·G·M_out,
+    /// convolution by <c>einsum</c> over [out, in, taps], 1-D g·M_out) and scaled by the inner rate; then the mean query
+    /// loss.
+    /// </summary>
+    private static double ReferenceObjective(IFunctionalNetwork network, MetaCurvature mc, Tensor meta, Episode episode, int steps)
     {
         using var scope = NewDisposeScope();
         var theta = mc.Weights(meta);
         var matrices = mc.Matrices(meta);
+        var slots = network.Layout.Slots;
+        // Matrices of each layer, in the order the weights come in the layout.
+        var ofLayer = new Dictionary<int, Tensor[]>();
+        var next = 0;
+        foreach (var slot in slots.Where(s => s.Shape.Length > 1))
+        {
+            var count = slot.Shape.Length == 2 ? 2 : 3;
+            ofLayer[slot.Layer] = [.. matrices.Skip(next).Take(count)];
+            next += count;
+        }
         var total = 0.0;
         for (var t = 0; t < episode.Tasks; t++)
         {
@@ -111,21 +184,38 @@ public sealed class MetaCurvatureTests
             for (var s = 0; s < steps; s++)
             {
                 var point = phi.detach().unsqueeze(0).requires_grad_(true);
-                var gradient = torch.autograd.grad([TaskLoss.MeanSquaredError(network.Forward(point, task.SupportX), task.SupportY).sum()], [point])[0][0];
+                var gradient = torch.autograd.grad([mc.Loss.PerTask(network.Forward(point, task.SupportX), task.SupportY).sum()], [point])[0][0];
                 var step = new List<Tensor>();
-                for (var layer = 0; layer < network.Widths.Count - 1; layer++)
+                foreach (var slot in slots)
                 {
-                    var (w, b) = (network.Layout.Slots[2 * layer], network.Layout.Slots[2 * layer + 1]);
-                    var (mIn, mOut) = (matrices[2 * layer], matrices[2 * layer + 1]);
-                    var gw = gradient.narrow(0, w.Offset, w.Size).view(w.Shape[0], w.Shape[1]);
-                    var gb = gradient.narrow(0, b.Offset, b.Size);
-                    step.Add(mm(mm(mIn, gw), mOut).flatten());
-                    step.Add(mv(mOut.t(), gb));                                      // g_b · M_out as a row vector
+                    var g = gradient.narrow(0, slot.Offset, slot.Size);
+                    var m = ofLayer[slot.Layer];
+                    var transformed = slot.Shape.Length switch
+                    {
+                        1 => mv(m[m.Length == 2 ? 1 : 0].t(), g),                 // g · M_out (linear: M_in, M_out; conv: M_out, M_in, M_f)
+                        2 => mm(mm(m[0], g.view(slot.Shape[0], slot.Shape[1])), m[1]).flatten(),
+                        _ => einsum("po,cd,kl,pdl->ock", m[0], m[1], m[2], g.view(slot.Shape[0], slot.Shape[1], -1)).flatten(),
+                    };
+                    step.Add(mc.InnerLr * transformed);
                 }
-                phi = phi - lr * cat(step, 0);
+                phi = phi - cat(step, 0);
             }
-            total += TaskLoss.MeanSquaredError(network.Forward(phi.unsqueeze(0), task.QueryX), task.QueryY).ToDouble();
+            total += mc.Loss.PerTask(network.Forward(phi.unsqueeze(0), task.QueryX), task.QueryY).ToDouble();
         }
         return total / episode.Tasks;
+    }
+
+    /// <summary>A network that only has a layout (for constructor checks).</summary>
+    private sealed class LayoutOnly(ParameterLayout layout) : IFunctionalNetwork
+    {
+        public ParameterLayout Layout => layout;
+
+        public int Inputs => 1;
+
+        public int Outputs => 1;
+
+        public Tensor Initialize(WeightInit scheme, Generator generator, ScalarType dtype = ScalarType.Float32) => zeros(Layout.Count, dtype);
+
+        public Tensor Forward(Tensor weights, Tensor input) => throw new NotSupportedException();
     }
 }
