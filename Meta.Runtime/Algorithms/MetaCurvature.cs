@@ -22,7 +22,9 @@ namespace Meta.Algorithms;
 /// </list>
 /// θ and every matrix are learned jointly through the query loss, second order by default. Meta-parameters are θ, then
 /// each layer's matrices in the mode order of its stored weight (linear: M_in, M_out; convolution: M_out, M_in, M_f),
-/// each row-major. Networks with per-step batch norm (<see cref="IStepwiseNetwork"/> with step sets) are
+/// each row-major, then — with <c>learnedLearningRates</c> — the rates [S × layers]: inner step s moves every parameter
+/// of layer l by lr[s, l]·G' (MAML++'s LSLR on top of the curvature, initialised to the inner rate; test-time steps
+/// beyond S reuse the last row). Networks with per-step batch norm (<see cref="IStepwiseNetwork"/> with step sets) are
 /// rejected.
 /// </summary>
 public sealed class MetaCurvature : IMetaAlgorithm
@@ -31,13 +33,17 @@ public sealed class MetaCurvature : IMetaAlgorithm
     private readonly long[] _slotSizes;
     private readonly long[] _matrixSides;
     private readonly long[] _matrixSizes;
+    private readonly long[] _rateColumn;           // per parameter: its layer's column in the rate matrix
 
     /// <summary>Creates Meta-Curvature with the mean-squared-error loss.</summary>
-    public MetaCurvature(IFunctionalNetwork network, int innerSteps, double innerLr, bool firstOrder = false)
-        : this(network, TaskLoss.MeanSquaredErrorLoss, innerSteps, innerLr, firstOrder) { }
+    public MetaCurvature(IFunctionalNetwork network, int innerSteps, double innerLr, bool firstOrder = false, bool learnedLearningRates = false)
+        : this(network, TaskLoss.MeanSquaredErrorLoss, innerSteps, innerLr, firstOrder, learnedLearningRates) { }
 
-    /// <summary>Creates Meta-Curvature with per-task loss <paramref name="loss"/>.</summary>
-    public MetaCurvature(IFunctionalNetwork network, ITaskLoss loss, int innerSteps, double innerLr, bool firstOrder = false)
+    /// <summary>
+    /// Creates Meta-Curvature with per-task loss <paramref name="loss"/>; <paramref name="learnedLearningRates"/> adds a
+    /// learned inner rate per layer and per inner step (the "MAML Enhanced" combination of Meta-Curvature and LSLR).
+    /// </summary>
+    public MetaCurvature(IFunctionalNetwork network, ITaskLoss loss, int innerSteps, double innerLr, bool firstOrder = false, bool learnedLearningRates = false)
     {
         ArgumentNullException.ThrowIfNull(network);
         if (innerSteps < 1) throw new ArgumentOutOfRangeException(nameof(innerSteps), innerSteps, "Meta-Curvature needs at least 1 inner step");
@@ -51,6 +57,7 @@ public sealed class MetaCurvature : IMetaAlgorithm
         InnerSteps = innerSteps;
         InnerLr = innerLr;
         FirstOrder = firstOrder;
+        LearnedLearningRates = learnedLearningRates;
 
         var slots = network.Layout.Slots;
         var matrices = new List<long>();                                               // side of each matrix
@@ -92,6 +99,11 @@ public sealed class MetaCurvature : IMetaAlgorithm
         _matrixSides = [.. matrices];
         _matrixSizes = [.. matrices.Select(side => side * side)];
         MatrixCount = _matrixSizes.Sum();
+
+        var layers = slots.Select(s => s.Layer).Distinct().Order().ToList();
+        Layers = layers.Count;
+        _rateColumn = new long[network.Layout.Count];
+        foreach (var slot in slots) Array.Fill(_rateColumn, layers.IndexOf(slot.Layer), (int)slot.Offset, (int)slot.Size);
     }
 
     /// <inheritdoc />
@@ -100,29 +112,38 @@ public sealed class MetaCurvature : IMetaAlgorithm
     /// <inheritdoc />
     public ITaskLoss Loss { get; }
 
-    /// <summary>Inner steps during meta-training.</summary>
+    /// <summary>Inner steps S during meta-training.</summary>
     public int InnerSteps { get; }
 
-    /// <summary>Inner learning rate α.</summary>
+    /// <summary>Inner learning rate α (the initial value of every learned rate when <see cref="LearnedLearningRates"/>).</summary>
     public double InnerLr { get; }
 
     /// <summary>Whether second-order terms are dropped.</summary>
     public bool FirstOrder { get; }
 
+    /// <summary>Whether every layer has a learned inner rate per inner step (LSLR), meta-parameters [S × <see cref="Layers"/>] after the matrices.</summary>
+    public bool LearnedLearningRates { get; }
+
+    /// <summary>Number of layers (each gets one learned rate per step when <see cref="LearnedLearningRates"/>).</summary>
+    public int Layers { get; }
+
     /// <summary>Number of curvature entries after θ in the meta-parameters.</summary>
     public long MatrixCount { get; }
 
     /// <inheritdoc />
-    public string Name => FirstOrder ? "fo-metacurvature" : "metacurvature";
+    public string Name => (FirstOrder ? "fo-" : "") + (LearnedLearningRates ? "metacurvature-lslr" : "metacurvature");
 
     private long P => Network.Layout.Count;
 
-    /// <summary>[θ, identity matrices]: P + Σ (side²) entries.</summary>
+    private long RateCount => LearnedLearningRates ? (long)InnerSteps * Layers : 0;
+
+    /// <summary>[θ, identity matrices, rates]: P + Σ (side²) entries, plus S × layers rates equal to the inner rate with LSLR.</summary>
     public Tensor InitialMetaParameters(Tensor theta)
     {
         InnerLoop.CheckTheta(Network, theta);
         var pieces = new List<Tensor> { theta.detach() };
         pieces.AddRange(_matrixSides.Select(side => eye(side, dtype: theta.dtype).flatten()));
+        if (RateCount > 0) pieces.Add(full([RateCount], InnerLr, dtype: theta.dtype));
         return cat(pieces, 0);
     }
 
@@ -137,6 +158,13 @@ public sealed class MetaCurvature : IMetaAlgorithm
     {
         var flat = metaParameters.narrow(0, P, MatrixCount).split(_matrixSizes);
         return [.. flat.Select((m, i) => m.view(_matrixSides[i], _matrixSides[i]))];
+    }
+
+    /// <summary>The learned rates [S, layers] (a view); throws when <see cref="LearnedLearningRates"/> is off.</summary>
+    public Tensor LearningRates(Tensor metaParameters)
+    {
+        if (RateCount == 0) throw new InvalidOperationException("learned learning rates are off");
+        return metaParameters.narrow(0, P + MatrixCount, RateCount).view(InnerSteps, Layers);
     }
 
     /// <summary>The transformed gradient: per-task gradients [T, P] → [T, P], every slot multiplied by its layer's matrices.</summary>
@@ -181,7 +209,7 @@ public sealed class MetaCurvature : IMetaAlgorithm
         return new MetaStepResult(gradient, metaLoss.detach(), taskLosses.detach());
     }
 
-    /// <summary>Test-time rule: <paramref name="steps"/> steps with the learned curvature.</summary>
+    /// <summary>Test-time rule: <paramref name="steps"/> steps with the learned curvature (and rates; steps beyond S use the last row).</summary>
     public Tensor Adapt(Tensor metaParameters, Tensor supportX, Tensor supportY, int steps)
     {
         Check(metaParameters);
@@ -193,11 +221,18 @@ public sealed class MetaCurvature : IMetaAlgorithm
     private Tensor Run(Tensor meta, Tensor x, Tensor y, int steps, bool differentiable)
     {
         var matrices = Matrices(meta);
-        return InnerLoop.Iterate(InnerLoop.Expand(Weights(meta), x.shape[0]), steps,
-            (fast, _) => fast.add(TransformGradient(InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable), matrices), -InnerLr));
+        // Per-step, per-parameter rates [S, P]: the learned rate of each parameter's layer.
+        var rates = RateCount == 0 ? null : LearningRates(meta).index_select(1, tensor(_rateColumn));
+        return InnerLoop.Iterate(InnerLoop.Expand(Weights(meta), x.shape[0]), steps, (fast, s) =>
+        {
+            var update = TransformGradient(InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable), matrices);
+            return rates is null ? fast.add(update, -InnerLr) : fast - rates[Math.Min(s, InnerSteps - 1)] * update;
+        });
     }
 
-    private void Check(Tensor metaParameters) => InnerLoop.CheckMetaParameters(metaParameters, P + MatrixCount, "θ and the curvature matrices");
+    private void Check(Tensor metaParameters) =>
+        InnerLoop.CheckMetaParameters(metaParameters, P + MatrixCount + RateCount,
+            RateCount == 0 ? "θ and the curvature matrices" : "θ, the curvature matrices and the per-step, per-layer learning rates");
 
     private enum Kind { Linear, Convolution, Vector }
 

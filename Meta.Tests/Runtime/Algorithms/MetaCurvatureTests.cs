@@ -122,19 +122,75 @@ public sealed class MetaCurvatureTests
     }
 
     [Theory]
-    [InlineData(1, true)]
-    [InlineData(2, true)]
-    [InlineData(2, false)]
-    public void Conv_meta_gradient_wrt_theta_and_the_matrices_matches_central_finite_differences(int steps, bool batchNorm)
+    [InlineData(1, true, false)]
+    [InlineData(2, true, true)]
+    [InlineData(2, false, false)]
+    public void Conv_meta_gradient_wrt_theta_the_matrices_and_rates_matches_central_finite_differences(int steps, bool batchNorm, bool lslr)
     {
         using var scope = NewDisposeScope();
         var (network, theta, episode) = TinyConvProblem(tasks: 2, batchNorm: batchNorm);
-        var mc = new MetaCurvature(network, TaskLoss.CrossEntropyLoss, steps, 0.3);
+        var mc = new MetaCurvature(network, TaskLoss.CrossEntropyLoss, steps, 0.3, learnedLearningRates: lslr);
         var meta = PerturbedCurvature(mc, theta);
 
         var analytic = Values(mc.MetaStep(meta, episode).Gradient);
         var numeric = FiniteDifferences(m => ReferenceObjective(network, mc, m, episode, steps), meta);
         AssertParts(mc, theta, analytic, numeric);
+    }
+
+    [Fact]
+    public void Lslr_meta_gradient_wrt_theta_the_matrices_and_rates_matches_central_finite_differences()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 3);
+        var mc = new MetaCurvature(network, 3, 0.05, learnedLearningRates: true);
+        Assert.Equal([3L, 3], mc.LearningRates(mc.InitialMetaParameters(theta)).shape);
+        var meta = PerturbedCurvature(mc, theta);
+
+        var analytic = Values(mc.MetaStep(meta, episode).Gradient);
+        var numeric = FiniteDifferences(m => ReferenceObjective(network, mc, m, episode, 3), meta);
+        AssertParts(mc, theta, analytic, numeric);
+    }
+
+    [Fact]
+    public void Learned_rates_start_at_the_inner_rate_and_change_nothing_else_until_they_move()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 3);
+        var plain = new MetaCurvature(network, 2, 0.05);
+        var lslr = new MetaCurvature(network, 2, 0.05, learnedLearningRates: true);
+        Assert.Equal("metacurvature", plain.Name);
+        Assert.Equal("metacurvature-lslr", lslr.Name);
+        Assert.Equal("fo-metacurvature-lslr", new MetaCurvature(network, 2, 0.05, firstOrder: true, learnedLearningRates: true).Name);
+        Assert.Throws<InvalidOperationException>(() => plain.LearningRates(plain.InitialMetaParameters(theta)));
+        Assert.Throws<ArgumentException>(() => plain.MetaStep(lslr.InitialMetaParameters(theta), episode));
+
+        var metaPlain = PerturbedCurvature(plain, theta);
+        var metaLslr = cat([metaPlain, full([2 * 3], 0.05, ScalarType.Float64)], 0);
+        Assert.True(MaxAbs(Values(lslr.InitialMetaParameters(theta)), Values(cat([plain.InitialMetaParameters(theta), full([6], 0.05, ScalarType.Float64)], 0))) == 0);
+        var ours = lslr.MetaStep(metaLslr, episode).Gradient;
+        var before = plain.MetaStep(metaPlain, episode).Gradient;
+        AssertClose(Values(ours.narrow(0, 0, before.shape[0])), Values(before), 1e-12);
+        Assert.True(MaxAbs(Values(lslr.Adapt(metaLslr, episode.SupportX, episode.SupportY, 4)), Values(plain.Adapt(metaPlain, episode.SupportX, episode.SupportY, 4))) <= 1e-14);
+    }
+
+    [Fact]
+    public void Adapt_beyond_the_trained_steps_reuses_the_last_steps_rates()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 2);
+        var mc = new MetaCurvature(network, 2, 0.05, learnedLearningRates: true);
+        var meta = PerturbedCurvature(mc, theta);
+        var rates = mc.LearningRates(meta);
+        var matrices = mc.Matrices(meta);
+        var fast = theta.unsqueeze(0).expand(2, -1);
+        for (var s = 0; s < 4; s++)
+        {
+            var point = fast.detach().requires_grad_(true);
+            var gradient = torch.autograd.grad([TaskLoss.MeanSquaredErrorLoss.Summed(network.Forward(point, episode.SupportX), episode.SupportY)], [point])[0];
+            var perParameter = cat(network.Layout.Slots.Select(slot => rates[Math.Min(s, 1), slot.Layer].expand(slot.Size)).ToArray(), 0);
+            fast = fast - perParameter * mc.TransformGradient(gradient, matrices);
+        }
+        Assert.True(MaxAbs(Values(mc.Adapt(meta, episode.SupportX, episode.SupportY, 4)), Values(fast)) <= 1e-14);
     }
 
     private static void AssertParts(MetaCurvature mc, Tensor theta, double[] analytic, double[] numeric)
@@ -143,23 +199,29 @@ public sealed class MetaCurvatureTests
         var m = p + (int)mc.MatrixCount;
         AssertClose(analytic[..p], numeric[..p], 1e-6, "θ part");
         AssertClose(analytic[p..m], numeric[p..m], 1e-6, "matrix part");
-        Assert.Equal(m, analytic.Length);
+        if (mc.LearnedLearningRates) AssertClose(analytic[m..], numeric[m..], 1e-6, "learning-rate part");
+        Assert.Equal(m + (mc.LearnedLearningRates ? mc.InnerSteps * mc.Layers : 0), analytic.Length);
     }
 
-    /// <summary>θ followed by I + 0.1·noise for every matrix.</summary>
+    /// <summary>θ followed by I + 0.1·noise for every matrix (and rates α ± 20 % with LSLR).</summary>
     private static Tensor PerturbedCurvature(MetaCurvature mc, Tensor theta)
     {
         using var g = new Generator(21);
         var meta = mc.InitialMetaParameters(theta);
         var p = theta.shape[0];
         meta.narrow(0, p, mc.MatrixCount).add_(0.1 * randn([mc.MatrixCount], ScalarType.Float64, generator: g));
+        if (mc.LearnedLearningRates)
+        {
+            var rates = mc.LearningRates(meta);
+            rates.mul_(1 + 0.2 * (2 * rand(rates.shape, ScalarType.Float64, generator: g) - 1));
+        }
         return meta;
     }
 
     /// <summary>
     /// Per task: S steps, each slot's gradient multiplied out explicitly by its layer's matrices (linear M_in·G·M_out,
-    /// convolution by <c>einsum</c> over [out, in, taps], 1-D g·M_out) and scaled by the inner rate; then the mean query
-    /// loss.
+    /// convolution by <c>einsum</c> over [out, in, taps], 1-D g·M_out) and scaled by its layer's rate for that step;
+    /// then the mean query loss.
     /// </summary>
     private static double ReferenceObjective(IFunctionalNetwork network, MetaCurvature mc, Tensor meta, Episode episode, int steps)
     {
@@ -176,6 +238,8 @@ public sealed class MetaCurvatureTests
             ofLayer[slot.Layer] = [.. matrices.Skip(next).Take(count)];
             next += count;
         }
+        var layers = slots.Select(s => s.Layer).Distinct().Order().ToList();
+        double Rate(int s, int layer) => mc.LearnedLearningRates ? mc.LearningRates(meta)[s, layers.IndexOf(layer)].ToDouble() : mc.InnerLr;
         var total = 0.0;
         for (var t = 0; t < episode.Tasks; t++)
         {
@@ -196,7 +260,7 @@ public sealed class MetaCurvatureTests
                         2 => mm(mm(m[0], g.view(slot.Shape[0], slot.Shape[1])), m[1]).flatten(),
                         _ => einsum("po,cd,kl,pdl->ock", m[0], m[1], m[2], g.view(slot.Shape[0], slot.Shape[1], -1)).flatten(),
                     };
-                    step.Add(mc.InnerLr * transformed);
+                    step.Add(Rate(s, slot.Layer) * transformed);
                 }
                 phi = phi - cat(step, 0);
             }
