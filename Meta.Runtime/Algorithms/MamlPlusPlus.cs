@@ -8,7 +8,8 @@ namespace Meta.Algorithms;
 /// <summary>
 /// Options of <see cref="MamlPlusPlus"/>: every improvement of Antoniou et al. (2019) is a switch. Cosine annealing of
 /// the meta learning rate is a schedule applied to the meta-optimiser (<see cref="Training.CosineAnnealing"/>), and
-/// per-step batch normalisation comes with the network (<see cref="BatchNormMlp"/>).
+/// per-step batch normalisation comes with the network (<see cref="BatchNormMlp"/>, or <see cref="ConvNet"/> with
+/// <c>perStepBatchNorm</c>).
 /// </summary>
 public sealed record MamlPlusPlusOptions
 {
@@ -45,7 +46,8 @@ public sealed record MamlPlusPlusOptions
 /// <item>LSLR: inner step s updates layer l with its own learned rate, φ ← φ − lr[s, l]·∇L; the rates follow θ in the
 /// meta-parameters ([θ, lr] with lr [N × layers], row s = step s, starting at the inner rate);</item>
 /// <item>derivative-order annealing: first order for the first epochs, then second order;</item>
-/// <item>per-step batch norm when the network is an <see cref="IStepwiseNetwork"/> (e.g. <see cref="BatchNormMlp"/>):
+/// <item>per-step batch norm when the network is an <see cref="IStepwiseNetwork"/> with at least one step set (e.g.
+/// <see cref="BatchNormMlp"/>, or <see cref="ConvNet"/> built with <c>perStepBatchNorm</c>):
 /// the support pass of step s uses BN set s with batch statistics and tracks the running statistics; the query pass after
 /// step s uses set s with batch statistics; the BN weights are meta-learned and not adapted in the inner loop;</item>
 /// <item>meta-gradient clamping to ±c, element-wise.</item>
@@ -79,7 +81,7 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
         if (options.GradientClamp is { } clamp && (!(clamp > 0) || !double.IsFinite(clamp)))
             throw new ArgumentOutOfRangeException(nameof(options), clamp, "the meta-gradient clamp must be finite and > 0 (null disables it)");
         InnerLoop.Positive(options.InnerLr, nameof(options), "the inner learning rate");
-        _stepwise = network as IStepwiseNetwork;
+        _stepwise = network is IStepwiseNetwork { StepSets: > 0 } stepwise ? stepwise : null;   // 0 sets: per-step BN is off
         if (_stepwise is not null && _stepwise.StepSets < options.InnerSteps)
             throw new ArgumentException($"the network has {_stepwise.StepSets} per-step sets but MAML++ runs {options.InnerSteps} inner steps", nameof(network));
 

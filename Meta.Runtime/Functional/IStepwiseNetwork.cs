@@ -20,7 +20,11 @@ public enum NormalizationStatistics
 /// </summary>
 public interface IStepwiseNetwork : IFunctionalNetwork
 {
-    /// <summary>Number of per-step sets; steps beyond the last use the last set.</summary>
+    /// <summary>
+    /// Number of per-step sets; steps beyond the last use the last set. 0 when the network's per-step normalisation is
+    /// switched off (e.g. <see cref="ConvNet"/> without <c>perStepBatchNorm</c>): the forward pass then ignores the step,
+    /// every parameter adapts, and algorithms treat the network as a plain <see cref="IFunctionalNetwork"/>.
+    /// </summary>
     int StepSets { get; }
 
     /// <summary>The statistics a plain <see cref="IFunctionalNetwork.Forward"/> and test-time adaptation use.</summary>

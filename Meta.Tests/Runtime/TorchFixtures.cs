@@ -20,6 +20,25 @@ internal static class TorchFixtures
         return (network, theta, episode);
     }
 
+    /// <summary>
+    /// A tiny conv net (2 blocks × 4 filters on 8 × 8 grey images, <paramref name="ways"/> ways), θ in float64 (PyTorch
+    /// init plus a little noise, so that γ and β are not exactly 1 and 0), and an episode of <paramref name="tasks"/>
+    /// tasks with 2 support and 2 query images per class. <paramref name="batchNorm"/> and
+    /// <paramref name="perStepBatchNorm"/> are passed to the network (each per-step set gets its own noise).
+    /// </summary>
+    public static (ConvNet Network, Tensor Theta, Episode Episode) TinyConvProblem(int tasks, int ways = 2, bool batchNorm = true, int perStepBatchNorm = 0, ulong seed = 17)
+    {
+        var network = new ConvNet(ways, channels: 1, height: 8, width: 8, filters: 4, blocks: 2, batchNorm: batchNorm, perStepBatchNorm: perStepBatchNorm);
+        using var g = new Generator(seed);
+        var theta = network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64);
+        theta = theta + randn(theta.shape, ScalarType.Float64, generator: g) * 0.1;
+        var labels = arange(ways, ScalarType.Int64).repeat_interleave(2).unsqueeze(0).expand(tasks, 2 * ways).contiguous();
+        var episode = new Episode(
+            rand([tasks, 2 * ways, 1, 8, 8], ScalarType.Float64, generator: g), labels,
+            rand([tasks, 2 * ways, 1, 8, 8], ScalarType.Float64, generator: g), labels.clone());
+        return (network, theta, episode);
+    }
+
     /// <summary>Central finite differences of a scalar function of θ, coordinate by coordinate.</summary>
     public static double[] FiniteDifferences(Func<Tensor, double> f, Tensor theta, double eps = 1e-6)
     {

@@ -15,7 +15,7 @@ public sealed class AlgorithmContractTests
 {
     public AlgorithmContractTests() => TorchRuntime.UseThreads(1);
 
-    public static TheoryData<string> Names => ["reptile", "imaml", "metasgd", "maml++", "maml++bn", "metacurvature", "anil"];
+    public static TheoryData<string> Names => ["reptile", "imaml", "metasgd", "maml++", "maml++bn", "metacurvature", "metacurvature-lslr", "anil"];
 
     private static IMetaAlgorithm Create(string name, IFunctionalNetwork mlp, Generator g) => name switch
     {
@@ -25,6 +25,7 @@ public sealed class AlgorithmContractTests
         "maml++" => new MamlPlusPlus(mlp, new MamlPlusPlusOptions { InnerSteps = 2, GradientClamp = 1 }),
         "maml++bn" => new MamlPlusPlus(new BatchNormMlp(2, 1, 8, 8, 1), new MamlPlusPlusOptions { InnerSteps = 2 }),
         "metacurvature" => new MetaCurvature(mlp, 2, 0.01),
+        "metacurvature-lslr" => new MetaCurvature(mlp, 2, 0.01, learnedLearningRates: true),
         "anil" => new Anil((Mlp)mlp, 2, 0.01, firstOrder: false),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown"),
     };

@@ -45,6 +45,23 @@ public sealed class AnilTests
         Assert.Contains(analytic.Take((int)network.HeadOffset), v => Math.Abs(v) > 1e-6);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Second_order_meta_gradient_on_a_conv_net_matches_central_finite_differences(int steps)
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = TinyConvProblem(tasks: 2);
+        var anil = new Anil(network, TaskLoss.CrossEntropyLoss, steps, 0.3, firstOrder: false);
+        var analytic = Values(anil.MetaStep(theta, episode).Gradient);
+        var numeric = FiniteDifferences(t => ReferenceObjective(network, TaskLoss.CrossEntropyLoss, t, episode, steps, 0.3), theta);
+        AssertClose(analytic, numeric, 1e-6);
+        Assert.Contains(analytic.Take((int)network.HeadOffset), v => Math.Abs(v) > 1e-6);
+        var fast = anil.Adapt(theta, episode.SupportX, episode.SupportY, steps);
+        var body = (int)network.HeadOffset;
+        Assert.True(MaxAbs(Values(fast.narrow(1, 0, body)), Values(theta.narrow(0, 0, body).unsqueeze(0).expand(2, -1))) == 0);
+    }
+
     [Fact]
     public void First_order_gradient_is_the_query_gradient_at_the_adapted_weights()
     {
@@ -88,7 +105,10 @@ public sealed class AnilTests
     }
 
     /// <summary>Per task: S steps of the whole network's gradient masked to the last layer, then the mean query loss.</summary>
-    private static double ReferenceObjective(Mlp network, Tensor theta, Episode episode, int steps, double lr)
+    private static double ReferenceObjective(Mlp network, Tensor theta, Episode episode, int steps, double lr) =>
+        ReferenceObjective(network, TaskLoss.MeanSquaredErrorLoss, theta, episode, steps, lr);
+
+    private static double ReferenceObjective(IHeadNetwork network, ITaskLoss loss, Tensor theta, Episode episode, int steps, double lr)
     {
         using var scope = NewDisposeScope();
         var mask = zeros_like(theta);
@@ -101,10 +121,10 @@ public sealed class AnilTests
             for (var s = 0; s < steps; s++)
             {
                 var point = phi.detach().requires_grad_(true);
-                var gradient = torch.autograd.grad([TaskLoss.MeanSquaredError(network.Forward(point, task.SupportX), task.SupportY).sum()], [point])[0];
+                var gradient = torch.autograd.grad([loss.PerTask(network.Forward(point, task.SupportX), task.SupportY).sum()], [point])[0];
                 phi = phi - lr * mask * gradient;
             }
-            total += TaskLoss.MeanSquaredError(network.Forward(phi, task.QueryX), task.QueryY).ToDouble();
+            total += loss.PerTask(network.Forward(phi, task.QueryX), task.QueryY).ToDouble();
         }
         return total / episode.Tasks;
     }

@@ -114,6 +114,55 @@ public sealed class MamlPlusPlusTests
     }
 
     [Fact]
+    public void Meta_gradient_through_a_per_step_batch_norm_conv_net_matches_central_finite_differences()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = TinyConvProblem(tasks: 2, perStepBatchNorm: 3);         // distinct noise on every set
+        using var owned = network;
+        var mpp = new MamlPlusPlus(network, TaskLoss.CrossEntropyLoss,
+            new MamlPlusPlusOptions { InnerSteps = 3, InnerLr = 0.3, MultiStepLossEpochs = 10, IterationsPerEpoch = 100 });
+        mpp.BeginIteration(250);
+        var meta = PerturbedRates(mpp, theta);
+
+        var analytic = Values(mpp.MetaStep(meta, episode).Gradient);
+        var numeric = FiniteDifferences(m => ReferenceObjective(network, mpp, m, episode, mpp.StepWeights()), meta);
+        AssertClose(analytic, numeric, 1e-6, "per-step batch-norm conv net");
+        foreach (var slot in network.Layout.Slots.Where(s => !network.AdaptsInInnerLoop(s)))
+            Assert.Contains(analytic.Skip((int)slot.Offset).Take((int)slot.Size), v => Math.Abs(v) > 1e-8);
+        var fast = mpp.Adapt(meta, episode.SupportX, episode.SupportY, 4);
+        foreach (var slot in network.Layout.Slots.Where(s => !network.AdaptsInInnerLoop(s)))
+            Assert.True(MaxAbs(Values(fast.narrow(1, slot.Offset, slot.Size)), Values(theta.narrow(0, slot.Offset, slot.Size).unsqueeze(0).expand(2, -1))) == 0);
+    }
+
+    [Fact]
+    public void Per_step_batch_norm_conv_net_batched_meta_step_equals_the_per_task_computation()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = TinyConvProblem(tasks: 4, perStepBatchNorm: 2);
+        using var owned = network;
+        var mpp = new MamlPlusPlus(network, TaskLoss.CrossEntropyLoss, new MamlPlusPlusOptions { InnerSteps = 2, InnerLr = 0.3 });
+        var meta = PerturbedRates(mpp, theta);
+        var batched = mpp.MetaStep(meta, episode);
+        var single = Enumerable.Range(0, 4).Select(t => mpp.MetaStep(meta, episode.Slice(t, 1))).ToList();
+        Assert.True(MaxAbs(Values(batched.Gradient), Values(stack(single.Select(s => s.Gradient)).mean([0]))) <= 1e-10);
+        Assert.True(MaxAbs(Values(batched.TaskLosses), Values(cat(single.Select(s => s.TaskLosses).ToArray(), 0))) <= 1e-10);
+    }
+
+    [Fact]
+    public void A_conv_net_without_per_step_batch_norm_is_a_plain_network_to_maml_plus_plus()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = TinyConvProblem(tasks: 3);
+        var mpp = new MamlPlusPlus(network, TaskLoss.CrossEntropyLoss, new MamlPlusPlusOptions
+        {
+            InnerSteps = 3, InnerLr = 0.3, MultiStepLoss = false, LearnedLearningRates = false,
+        });
+        var ours = mpp.MetaStep(mpp.InitialMetaParameters(theta), episode);
+        var maml = new Maml(network, TaskLoss.CrossEntropyLoss, 3, 0.3, firstOrder: false).MetaStep(theta, episode);
+        AssertClose(Values(ours.Gradient), Values(maml.Gradient), 1e-12);
+    }
+
+    [Fact]
     public void Batch_norm_statistics_are_per_task_and_running_statistics_track_the_task_mean()
     {
         using var scope = NewDisposeScope();
@@ -223,12 +272,12 @@ public sealed class MamlPlusPlusTests
             for (var s = 0; s < stepWeights.Length; s++)
             {
                 var point = phi.detach().requires_grad_(true);
-                var gradient = torch.autograd.grad([TaskLoss.MeanSquaredError(Forward(point, task.SupportX, s), task.SupportY).sum()], [point])[0];
+                var gradient = torch.autograd.grad([mpp.Loss.PerTask(Forward(point, task.SupportX, s), task.SupportY).sum()], [point])[0];
                 var step = zeros_like(theta);
                 foreach (var slot in network.Layout.Slots.Where(x => stepwise?.AdaptsInInnerLoop(x) ?? true))
                     step.narrow(0, slot.Offset, slot.Size).copy_(gradient[0].narrow(0, slot.Offset, slot.Size) * rates[s, adaptedLayers.IndexOf(slot.Layer)]);
                 phi = phi - step;
-                total += stepWeights[s] * TaskLoss.MeanSquaredError(Forward(phi, task.QueryX, s), task.QueryY).ToDouble();
+                total += stepWeights[s] * mpp.Loss.PerTask(Forward(phi, task.QueryX, s), task.QueryY).ToDouble();
             }
         }
         return total / episode.Tasks;

@@ -47,6 +47,104 @@ public sealed class ConvNetTests
         }
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Forward_is_head_of_features_and_the_head_is_the_last_layer(bool batchNorm)
+    {
+        using var scope = NewDisposeScope();
+        var network = new ConvNet(ways: 3, channels: 2, height: 8, width: 8, filters: 3, blocks: 2, batchNorm: batchNorm);
+        using var g = new Generator(12);
+        var weights = stack(Enumerable.Range(0, 3).Select(_ => network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64)).ToArray());
+        weights = weights + randn(weights.shape, ScalarType.Float64, generator: g) * 0.1;
+        var x = rand([3, 5, 2, 8, 8], ScalarType.Float64, generator: g);
+
+        var offset = network.HeadOffset;
+        Assert.Equal(network.Layout.Slots.Single(s => s.Name == "head.weight").Offset, offset);
+        Assert.Equal(network.Features * 3 + 3, network.Layout.Count - offset);
+        var features = ((IHeadNetwork)network).Features(weights.narrow(1, 0, offset), x);
+        Assert.Equal([3L, 5, network.Features], features.shape);
+        var split = network.Head(weights.narrow(1, offset, network.Layout.Count - offset), features);
+        Assert.True(MaxAbs(split, network.Forward(weights, x)) == 0, $"{MaxAbs(split, network.Forward(weights, x)):E2}");
+        Assert.Throws<ArgumentException>(() => ((IHeadNetwork)network).Features(weights, x));
+        Assert.Throws<ArgumentException>(() => network.Head(weights, features));
+    }
+
+    [Fact]
+    public void Per_step_forward_with_step_s_uses_batch_norm_set_s_and_only_those_sets_skip_the_inner_loop()
+    {
+        using var scope = NewDisposeScope();
+        using var stepwise = new ConvNet(ways: 3, channels: 1, height: 8, width: 8, filters: 3, blocks: 2, perStepBatchNorm: 3);
+        var plain = new ConvNet(ways: 3, channels: 1, height: 8, width: 8, filters: 3, blocks: 2);
+        Assert.Equal(3, stepwise.StepSets);
+        Assert.Equal(0, plain.StepSets);
+        Assert.Equal(["conv1.weight", "norm1.step0.weight", "norm1.step0.bias", "norm1.step1.weight"], stepwise.Layout.Slots.Take(4).Select(s => s.Name));
+        Assert.Equal(plain.Layout.Count + 2 * 2 * 2 * 3, stepwise.Layout.Count);
+        Assert.All(stepwise.Layout.Slots, s => Assert.Equal(!s.Name.Contains(".step", StringComparison.Ordinal), stepwise.AdaptsInInnerLoop(s)));
+        Assert.All(plain.Layout.Slots, s => Assert.True(plain.AdaptsInInnerLoop(s)));
+
+        using var g = new Generator(13);
+        var weights = stack(Enumerable.Range(0, 2).Select(_ => stepwise.Initialize(WeightInit.PyTorch, g, ScalarType.Float64)).ToArray());
+        weights = weights + randn(weights.shape, ScalarType.Float64, generator: g) * 0.3;            // distinct sets
+        var x = rand([2, 5, 1, 8, 8], ScalarType.Float64, generator: g);
+        for (var step = 0; step < 5; step++)
+        {
+            var set = Math.Min(step, 2);
+            // The plain network's weights: every slot from the stepwise layout, batch norm from set `set`.
+            var pieces = plain.Layout.Slots.Select(slot =>
+            {
+                var name = slot.Name.StartsWith("norm", StringComparison.Ordinal) ? slot.Name.Insert(slot.Name.IndexOf('.', StringComparison.Ordinal), $".step{set}") : slot.Name;
+                var source = stepwise.Layout.Slots.Single(s => s.Name == name);
+                return weights.narrow(1, source.Offset, source.Size);
+            });
+            var expected = plain.Forward(cat(pieces.ToArray(), 1), x);
+            Assert.True(MaxAbs(stepwise.Forward(weights, x, step, NormalizationStatistics.Batch), expected) <= 1e-14, $"step {step}");
+        }
+        Assert.True(MaxAbs(stepwise.Forward(weights, x), stepwise.Forward(weights, x, 2, NormalizationStatistics.Batch)) == 0, "plain forward uses the last set");
+        Assert.True(MaxAbs(plain.Forward(weights.narrow(1, 0, plain.Layout.Count), x, 4, NormalizationStatistics.BatchAndTrack), plain.Forward(weights.narrow(1, 0, plain.Layout.Count), x)) == 0);
+    }
+
+    [Fact]
+    public void Per_step_running_statistics_track_the_mean_over_tasks_of_each_tasks_statistics()
+    {
+        using var scope = NewDisposeScope();
+        using var network = new ConvNet(ways: 2, channels: 1, height: 8, width: 8, filters: 3, blocks: 2, perStepBatchNorm: 2);
+        using var g = new Generator(14);
+        var weights = stack(Enumerable.Range(0, 4).Select(_ => network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64)).ToArray());
+        var x = rand([4, 5, 1, 8, 8], ScalarType.Float64, generator: g);
+        Assert.Null(network.RunningMean(0));
+
+        // One tracked pass at step 1: set 1's running mean = 0.9·0 + 0.1·(mean over tasks of each task's channel means
+        // of the first convolution's output), its variance 0.9·1 + 0.1·(mean of the unbiased per-task variances).
+        network.Forward(weights, x, 1, NormalizationStatistics.BatchAndTrack);
+        var kernel = network.Layout.Slots[0];
+        var pre = stack(Enumerable.Range(0, 4).Select(t =>
+            nn.functional.conv2d(x[t], weights[t].narrow(0, kernel.Offset, kernel.Size).view(kernel.Shape), padding: [1, 1])).ToArray());  // [T, N, F, 8, 8]
+        var mean = pre.mean([1, 3, 4]);
+        var variance = (pre - mean.view(4, 1, 3, 1, 1)).square().sum([1, 3, 4]) / (5 * 64 - 1);
+        Assert.True(MaxAbs(network.RunningMean(0)![1], 0.1 * mean.mean([0])) <= 1e-14);
+        Assert.True(MaxAbs(network.RunningVariance(0)![1], 0.9 + 0.1 * variance.mean([0])) <= 1e-14);
+        Assert.True(network.RunningMean(0)![0].abs().max().ToDouble() == 0, "set 0 is untouched");
+        Assert.True(MaxAbs(network.RunningVariance(0)![0], ones(3, ScalarType.Float64)) == 0);
+        Assert.True(network.RunningMean(1)![1].abs().max().ToDouble() > 0, "the second block tracks too");
+
+        // Running statistics normalise every image on its own.
+        var running = network.Forward(weights, x, 1, NormalizationStatistics.Running);
+        var alone = network.Forward(weights, x.narrow(1, 2, 1), 1, NormalizationStatistics.Running);
+        Assert.True(MaxAbs(running.narrow(1, 2, 1), alone) <= 1e-12);
+        network.UseRunningStatistics = true;
+        Assert.Equal(NormalizationStatistics.Running, network.InferenceStatistics);
+        Assert.True(MaxAbs(network.Forward(weights, x), running) == 0);
+        network.ResetRunningStatistics();
+        Assert.Null(network.RunningVariance(1));
+
+        var plain = new ConvNet(ways: 2, channels: 1, height: 8, width: 8, filters: 3, blocks: 2);
+        Assert.Throws<InvalidOperationException>(() => plain.UseRunningStatistics = true);
+        Assert.Throws<InvalidOperationException>(() => plain.Forward(weights.narrow(1, 0, plain.Layout.Count), x, 0, NormalizationStatistics.Running));
+        Assert.ThrowsAny<ArgumentException>(() => new ConvNet(2, 1, 8, 8, filters: 3, blocks: 2, batchNorm: false, perStepBatchNorm: 2));
+        Assert.ThrowsAny<ArgumentException>(() => new ConvNet(2, 1, 8, 8, filters: 3, blocks: 2, perStepBatchNorm: -1));
+    }
+
     [Fact]
     public void Single_task_forward_is_conv_batchnorm_relu_maxpool_then_linear()
     {
