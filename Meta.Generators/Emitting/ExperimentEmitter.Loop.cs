@@ -113,7 +113,7 @@ internal static partial class ExperimentEmitter
     private static string NetworkDeclaration(ExperimentSpec experiment) =>
         experiment.Algorithm.Kind == AlgorithmKind.MamlPlusPlus && !experiment.Family.IsImage
             ? "global::Meta.Functional.IFunctionalNetwork network"
-            : "var network";
+            : experiment.Family.IsImage ? "using var network" : "var network";
 
     /// <summary>The family's functional network: the 1-40-40-1 MLP (with per-step batch norm for MAML++ if asked), or conv-4.</summary>
     private static string NetworkConstruction(ExperimentSpec experiment) => experiment.Family.Kind switch
@@ -121,6 +121,9 @@ internal static partial class ExperimentEmitter
         TaskFamilyKind.Sinusoid or TaskFamilyKind.Sinusoid3D when experiment.Algorithm.Kind == AlgorithmKind.MamlPlusPlus =>
             "options.PerStepBatchNorm ? new global::Meta.Functional.BatchNormMlp(options.InnerSteps, 1, 40, 40, 1) : global::Meta.Functional.Mlp.ForSinusoid()",
         TaskFamilyKind.Sinusoid or TaskFamilyKind.Sinusoid3D => "global::Meta.Functional.Mlp.ForSinusoid()",
+        _ when experiment.Family.IsImage && experiment.Algorithm.Kind == AlgorithmKind.MamlPlusPlus =>
+            "new global::Meta.Functional.ConvNet(options.Ways, data.Train.Channels, data.Train.Height, data.Train.Width, options.Filters,\n" +
+            "    perStepBatchNorm: options.PerStepBatchNorm ? options.InnerSteps : 0)",
         _ when experiment.Family.IsImage =>
             "new global::Meta.Functional.ConvNet(options.Ways, data.Train.Channels, data.Train.Height, data.Train.Width, options.Filters)",
         _ => Unknown(experiment.Family.Kind),
@@ -180,7 +183,8 @@ internal static partial class ExperimentEmitter
             AlgorithmKind.Maml => $"new {Algorithms}Maml(network, {loss}, options.InnerSteps, options.InnerLr, options.FirstOrder)",
             AlgorithmKind.MetaSgd => $"new {Algorithms}MetaSgd(network, {loss}, options.InnerSteps, options.InnerLr, options.FirstOrder)",
             AlgorithmKind.Anil => $"new {Algorithms}Anil(network, {loss}, options.InnerSteps, options.InnerLr, options.FirstOrder)",
-            AlgorithmKind.MetaCurvature => $"new {Algorithms}MetaCurvature(network, {loss}, options.InnerSteps, options.InnerLr, options.FirstOrder)",
+            AlgorithmKind.MetaCurvature =>
+                $"new {Algorithms}MetaCurvature(network, {loss}, options.InnerSteps, options.InnerLr, options.FirstOrder, options.LearnedLearningRates)",
             AlgorithmKind.Reptile => $$"""
                 new {{Algorithms}}Reptile(network, {{loss}}, new {{Algorithms}}ReptileOptions
                 {

@@ -218,7 +218,7 @@ partial class Omniglot5Way1Shot
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
             using var data = global::Meta.Tasks.Images.OmniglotLoader.Load(options.Data, options.Split, "--data");
             var family = new global::Meta.Tasks.Images.FewShotFamily(data.Train, options.Ways, options.Shots, options.QueryShots, source: "meta-training classes");
-            var network = new global::Meta.Functional.ConvNet(options.Ways, data.Train.Channels, data.Train.Height, data.Train.Width, options.Filters);
+            using var network = new global::Meta.Functional.ConvNet(options.Ways, data.Train.Channels, data.Train.Height, data.Train.Width, options.Filters);
             var algorithm = new global::Meta.Algorithms.Maml(network, global::Meta.Algorithms.TaskLoss.CrossEntropyLoss, options.InnerSteps, options.InnerLr, options.FirstOrder);
             using var theta = network.Initialize(options.Init, seeds.Weights);
             using var meta = algorithm.InitialMetaParameters(theta);

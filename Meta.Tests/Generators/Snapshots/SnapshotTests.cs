@@ -121,8 +121,11 @@ public sealed partial class SnapshotTests
             public partial class Omniglot5Way1Shot;
 
             [Experiment("mini-5w5s"), MiniImageNet, Reptile, Shots(5)] public partial class Mini;
-            [Experiment("glyphs-5w1s"), Glyphs, MamlPlusPlus, InnerSteps(2)] public partial class GlyphsPlus;
+            [Experiment("glyphs-5w1s"), Glyphs, MamlPlusPlus(PerStepBatchNorm = true), InnerSteps(2)] public partial class GlyphsPlus;
             [Experiment("fashion-5w1s"), FashionMnist, Imaml] public partial class Fashion;
+            [Experiment("fashion-anil"), FashionMnist, Anil] public partial class FashionAnil;
+            [Experiment("fashion-curvature"), FashionMnist, MetaCurvature(LearnedLearningRates = true)] public partial class FashionCurvature;
+            [Experiment("fashion-meta-sgd"), FashionMnist, MetaSgd] public partial class FashionMetaSgd;
             """);
         Approvals.VerifyWithExtension(output.Sources["Meta.Experiments.Omniglot5Way1Shot.g.cs"], ".cs", Scrub);
     }
