@@ -66,6 +66,12 @@ public static class KnownTypeNames
     /// <summary>Omniglot's class splits, the <c>--split</c> choices.</summary>
     public const string OmniglotSplit = "Meta.Tasks.Images.OmniglotSplit";
 
+    /// <summary>The from-scratch learning curve beside meta-training (seed 002).</summary>
+    public const string ScratchCurveAttribute = "Meta.ScratchCurveAttribute";
+
+    /// <summary>The weight initialisation.</summary>
+    public const string InitAttribute = "Meta.InitAttribute";
+
     /// <summary>Inner SGD steps.</summary>
     public const string InnerStepsAttribute = "Meta.InnerStepsAttribute";
 

@@ -27,7 +27,7 @@ internal static partial class ExperimentEmitter
                     using var meta = algorithm.InitialMetaParameters(theta);
                     using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
                     var schedule = global::Meta.Training.MetaOptimizers.Schedule(options.MetaLrSchedule, options.MetaLr, options.MetaLrMin, options.Iterations);
-                    var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);{{SamplerConstruction(experiment)}}
+                    var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);{{SamplerConstruction(experiment)}}{{ScratchConstruction(experiment)}}
 
                     var settings = new {{Hosting}}RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)
                     {
@@ -41,7 +41,7 @@ internal static partial class ExperimentEmitter
                     [
                         ("meta.", new global::Meta.Checkpoints.TensorState(meta)),
                         ("optimiser.", optimiser),
-                        ("seeds.", seeds),{{SamplerState(experiment)}}
+                        ("seeds.", seeds),{{SamplerState(experiment)}}{{ScratchState(experiment)}}
                     ]);
                     for (; iteration < options.Iterations; iteration++)
                     {
@@ -58,7 +58,7 @@ internal static partial class ExperimentEmitter
                     if (iteration < options.Iterations || !run.IsWriter)
                         return run.Finish(iteration < options.Iterations ? {{Hosting}}RunOutcome.Stopped : {{Hosting}}RunOutcome.Completed, iteration, report: null);
 
-                    {{Indent(Evaluation(experiment), 0)}}
+                    {{ScratchFinish(experiment)}}{{Indent(Evaluation(experiment), 0)}}
                     return run.Finish({{Hosting}}RunOutcome.Completed, iteration, report);
                     """);
             }
@@ -144,13 +144,31 @@ internal static partial class ExperimentEmitter
         _ => Unknown(experiment.Family.Kind),
     };
 
-    /// <summary>Records the iteration; with <c>[Sampler]</c>, first feeds the tasks' losses back to the sampler.</summary>
-    private static string Observe(ExperimentSpec experiment) => experiment.Sampler is null
+    /// <summary>
+    /// Records the iteration; with <c>[Sampler]</c>, first feeds the tasks' losses back to the sampler; with
+    /// <c>[ScratchCurve]</c>, first trains the from-scratch network on the episode.
+    /// </summary>
+    private static string Observe(ExperimentSpec experiment) => (experiment.ScratchCurve ? "scratch.Observe(episode);\n" : "") + (experiment.Sampler is null
         ? "run.Record(iteration, step, started);"
         : """
             sampling.Observe(draw, step.TaskLosses);
             run.Record(iteration, step, started, sampling);
-            """;
+            """);
+
+    /// <summary>With <c>[ScratchCurve]</c>: the from-scratch learner (its curve is part of a checkpoint).</summary>
+    private static string ScratchConstruction(ExperimentSpec experiment) => !experiment.ScratchCurve ? "" : """
+
+        using var scratch = global::Meta.Evaluation.ScratchCurve.Create(network, algorithm.Loss, options.Init, seeds, options.ScratchSteps, options.ScratchLr);
+        """.TrimEnd();
+
+    /// <summary>With <c>[ScratchCurve]</c>: the curve's checkpoint entry.</summary>
+    private static string ScratchState(ExperimentSpec experiment) => !experiment.ScratchCurve ? "" : """
+
+            ("scratch.", scratch),
+        """.TrimEnd();
+
+    /// <summary>With <c>[ScratchCurve]</c>: writes both learning curves before the evaluation.</summary>
+    private static string ScratchFinish(ExperimentSpec experiment) => !experiment.ScratchCurve ? "" : "scratch.Finish(run, options.ScratchWindow);\n";
 
     /// <summary>The family's final evaluation, returning the report of the run summary.</summary>
     private static string Evaluation(ExperimentSpec experiment)

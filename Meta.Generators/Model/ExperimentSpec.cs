@@ -11,6 +11,7 @@ namespace Meta.Generators.Model;
 /// <param name="Algorithm">The meta-learning algorithm the loop steps.</param>
 /// <param name="Options">Every option of the generated <c>Options</c> type, in declaration order.</param>
 /// <param name="Sampler">The task sampler declared by <c>[Sampler]</c>, or null (the family's own uniform sampling).</param>
+/// <param name="ScratchCurve"><c>[ScratchCurve]</c>: a from-scratch learning curve is trained beside meta-training.</param>
 /// <param name="Requirements">Checks across options that the generated <c>Validate()</c> makes after the per-option ones.</param>
 internal sealed record ExperimentSpec(
     HierarchyInfo Type,
@@ -20,7 +21,8 @@ internal sealed record ExperimentSpec(
     AlgorithmSpec Algorithm,
     EquatableArray<OptionSpec> Options,
     SamplerSpec? Sampler,
-    EquatableArray<RequirementSpec> Requirements);
+    EquatableArray<RequirementSpec> Requirements,
+    bool ScratchCurve);
 
 /// <summary>A check of the generated <c>Validate()</c>: <paramref name="Condition"/> must hold, or <paramref name="Message"/> is the error.</summary>
 /// <param name="Condition">A C# boolean expression over the option properties.</param>

@@ -35,10 +35,11 @@ internal static partial class ExperimentParser
         AddTrainingOptions(options, declaration, family);
         AddMetaOptimizerOptions(options, declaration, algorithm, choices, required);
         AddAlgorithmOptions(options, declaration, algorithm, choices, required);
-        AddRunOptions(options, declaration, family, choices.Init);
+        AddRunOptions(options, declaration, family, choices.Init, choices.InitNames);
         AddFamilyOptions(options, declaration, family, choices, required);
         if (sampler is not null) AddSamplerOptions(options, declaration, family, sampler, choices.Sampler);
         AddEvaluationOptions(options, family);
+        if (declaration.Attribute(KnownTypeNames.ScratchCurveAttribute) is not null) AddScratchCurveOptions(options, declaration);
         AddHostingOptions(options, choices.NonFinite, choices.Distributed);
         requirements = required.ToEquatableArray();
         return options.ToEquatableArray();
@@ -152,11 +153,13 @@ internal static partial class ExperimentParser
         }
     }
 
-    private static void AddRunOptions(OptionListBuilder options, ExperimentDeclaration d, TaskFamilySpec family, ImmutableArray<string> initChoices)
+    private static void AddRunOptions(OptionListBuilder options, ExperimentDeclaration d, TaskFamilySpec family, ImmutableArray<string> initChoices,
+        ImmutableArray<string> initNames)
     {
         var seed = d.Argument<long>(KnownTypeNames.SeedAttribute);
         options.Long("Seed", seed is { } s ? CSharpLiteral.Int64(s) : Defaults + "Seed", "The run seed.");
-        options.Choice("Init", new TypeRef(WeightInitType), initChoices, WeightInitType + (family.IsImage ? ".PyTorch" : ".Finn"), "Weight initialisation.");
+        var init = d.Argument<int>(KnownTypeNames.InitAttribute) is { } i ? EnumMember(initNames, i) : family.IsImage ? "PyTorch" : "Finn";
+        options.Choice("Init", new TypeRef(WeightInitType), initChoices, WeightInitType + "." + init, "Weight initialisation.");
     }
 
     private static void AddFamilyOptions(OptionListBuilder options, ExperimentDeclaration d, TaskFamilySpec family, EnumChoiceSet choices,
@@ -270,6 +273,14 @@ internal static partial class ExperimentParser
         }
     }
 
+    private static void AddScratchCurveOptions(OptionListBuilder options, ExperimentDeclaration d)
+    {
+        const string A = KnownTypeNames.ScratchCurveAttribute;
+        options.Integer("ScratchSteps", CSharpLiteral.Int32(d.Named<int>(A, "Steps") ?? 10), "Adam steps per episode of the from-scratch curve.", OptionCheck.AtLeast(1));
+        options.Number("ScratchLr", CSharpLiteral.Double(d.Named<double>(A, "LearningRate") ?? 0.001), "Adam learning rate of the from-scratch curve.", OptionCheck.Positive);
+        options.Integer("ScratchWindow", CSharpLiteral.Int32(d.Named<int>(A, "Window") ?? 300), "Iterations per window mean of the learning curves.", OptionCheck.AtLeast(1));
+    }
+
     private static void AddHostingOptions(OptionListBuilder options, ImmutableArray<string> nonFiniteChoices, ImmutableArray<string> distributedChoices)
     {
         options.Integer("Threads", Defaults + "Threads", "libtorch CPU threads.", OptionCheck.AtLeast(1));
@@ -333,6 +344,6 @@ internal static partial class ExperimentParser
 
 /// <summary>The command-line choices (kebab case) and member names (by value) of the runtime enums options use.</summary>
 internal sealed record EnumChoiceSet(
-    ImmutableArray<string> Init, ImmutableArray<string> NonFinite, ImmutableArray<string> Distributed, ImmutableArray<string> Sampler,
+    ImmutableArray<string> Init, ImmutableArray<string> InitNames, ImmutableArray<string> NonFinite, ImmutableArray<string> Distributed, ImmutableArray<string> Sampler,
     ImmutableArray<string> MetaOptimizer, ImmutableArray<string> MetaOptimizerNames, ImmutableArray<string> Schedule, ImmutableArray<string> ScheduleNames,
     ImmutableArray<string> InnerOptimizer, ImmutableArray<string> InnerOptimizerNames, ImmutableArray<string> OmniglotSplit, ImmutableArray<string> OmniglotSplitNames);

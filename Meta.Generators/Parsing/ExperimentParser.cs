@@ -34,6 +34,7 @@ internal static partial class ExperimentParser
     internal static ExperimentSpec? Build(ExperimentDeclaration declaration, Compilation compilation, CancellationToken cancel)
     {
         if (EnumChoices(compilation, KnownTypeNames.WeightInit) is not { } initChoices
+            || EnumNames(compilation, KnownTypeNames.WeightInit) is not { } initNames
             || EnumChoices(compilation, KnownTypeNames.NonFinitePolicy) is not { } nonFiniteChoices
             || EnumChoices(compilation, KnownTypeNames.DistributedMode) is not { } distributedChoices
             || EnumChoices(compilation, KnownTypeNames.SamplerKind) is not { } samplerChoices
@@ -63,11 +64,12 @@ internal static partial class ExperimentParser
             _ => null,
         } ?? false;
         var algorithm = new AlgorithmSpec(algorithmKind, firstOrder);
-        var choices = new EnumChoiceSet(initChoices, nonFiniteChoices, distributedChoices, samplerChoices, optimizerChoices, optimizerNames,
+        var choices = new EnumChoiceSet(initChoices, initNames, nonFiniteChoices, distributedChoices, samplerChoices, optimizerChoices, optimizerNames,
             scheduleChoices, scheduleNames, innerChoices, innerNames, splitChoices, splitNames);
         var options = BuildOptions(declaration, family, algorithm, sampler, choices, out var requirements);
         var description = declaration.Description ?? Sentence($"{algorithm.DisplayName} on {family.DisplayName}.");
-        return new ExperimentSpec(Hierarchy(declaration.Type), declaration.Name!, description, family, algorithm, options, sampler, requirements);
+        return new ExperimentSpec(Hierarchy(declaration.Type), declaration.Name!, description, family, algorithm, options, sampler, requirements,
+            declaration.Attribute(KnownTypeNames.ScratchCurveAttribute) is not null);
     }
 
     /// <summary>The task-family attributes and their kinds, in the order they are named in messages.</summary>

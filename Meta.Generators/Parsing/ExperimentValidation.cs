@@ -29,6 +29,7 @@ internal static class ExperimentValidation
         CheckSampler(declaration, issues);
         CheckAlgorithmSettings(declaration, issues);
         CheckImageFamily(declaration, issues);
+        CheckScratchCurve(declaration, issues);
         return issues;
     }
 
@@ -154,6 +155,19 @@ internal static class ExperimentValidation
             var where = declaration.Attribute(KnownTypeNames.InnerStepsAttribute) is { } inner ? ExperimentIssue.AtArgument(inner, 0) : ExperimentIssue.AtAttribute(plus);
             issues.Add(new(Descriptors.MultiStepLossNeedsSteps, where, declaration.Name ?? declaration.Type.Name, ExperimentIssue.Display(steps)));
         }
+    }
+
+    private static void CheckScratchCurve(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
+    {
+        const string A = KnownTypeNames.ScratchCurveAttribute;
+        if (declaration.Attribute(A) is not { } curve) return;
+        foreach (var property in new[] { "Steps", "Window" })
+        {
+            if (declaration.Named<int>(A, property) is < 1 and var count)
+                issues.Add(new(Descriptors.CountTooSmall, ExperimentIssue.AtNamedArgument(curve, property), "ScratchCurve's " + property, ExperimentIssue.Display(count), "1"));
+        }
+        if (declaration.Named<double>(A, "LearningRate") is { } rate && !IsValidLearningRate(rate))
+            issues.Add(new(Descriptors.LearningRateNotPositive, ExperimentIssue.AtNamedArgument(curve, "LearningRate"), "ScratchCurve's LearningRate", ExperimentIssue.Display(rate)));
     }
 
     private static void CheckImageFamily(ExperimentDeclaration declaration, List<ExperimentIssue> issues)

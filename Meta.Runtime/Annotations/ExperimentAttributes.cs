@@ -135,3 +135,29 @@ public sealed class Sinusoid3DAttribute : Attribute
     /// <summary>Upper bound of the input x (default 5).</summary>
     public double InputMax { get; set; } = Sinusoid3DRanges.Default.InputMax;
 }
+
+/// <summary>
+/// Trains a fixed random initialisation from scratch on every training episode beside meta-training and writes both
+/// learning curves (seed 002's comparison with "TrainFromScratch"): <c>learning-curve.png</c> and <c>.csv</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class ScratchCurveAttribute : Attribute
+{
+    /// <summary>Adam steps per episode (seed 002: 10).</summary>
+    public int Steps { get; set; } = 10;
+
+    /// <summary>Adam's learning rate (PyTorch's default 1e-3).</summary>
+    public double LearningRate { get; set; } = 0.001;
+
+    /// <summary>Iterations per plotted window mean (seed 002: 300); also the span of the summary's final means.</summary>
+    public int Window { get; set; } = 300;
+}
+
+/// <summary>The weight initialisation (default: Finn et al.'s for sinusoids, PyTorch's for conv-4).</summary>
+/// <param name="scheme">The scheme.</param>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
+public sealed class InitAttribute(Meta.Functional.WeightInit scheme) : Attribute
+{
+    /// <summary>The scheme.</summary>
+    public Meta.Functional.WeightInit Scheme { get; } = scheme;
+}

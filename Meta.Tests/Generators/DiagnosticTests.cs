@@ -155,6 +155,15 @@ public sealed class DiagnosticTests
         public partial class Both;
         """);
 
+    [Theory]
+    [InlineData("Steps = 0", "META103")]
+    [InlineData("Window = -3", "META103")]
+    [InlineData("LearningRate = 0", "META102")]
+    public Task ScratchCurveSettingsAreChecked(string property, string id) => AssertReports(id, property, $$"""
+        [Experiment("curve"), Sinusoid, Maml, ScratchCurve({{property}})]
+        public partial class Curve;
+        """);
+
     [Fact]
     public Task META010_SeveralAlgorithms_SecondOrderReptile() => AssertReports(DiagnosticIds.SeveralAlgorithms, "TwoAlgorithms", """
         [Experiment("two-algorithms"), Sinusoid, Reptile, Maml(FirstOrder = false)]

@@ -34,6 +34,8 @@ public sealed class RuntimeContractTests
         { KnownTypeNames.DistributedMode, typeof(Meta.Distributed.DistributedMode) },
         { KnownTypeNames.ExperimentDescriptor, typeof(ExperimentDescriptor) },
         { KnownTypeNames.ReptileAttribute, typeof(ReptileAttribute) },
+        { KnownTypeNames.ScratchCurveAttribute, typeof(ScratchCurveAttribute) },
+        { KnownTypeNames.InitAttribute, typeof(InitAttribute) },
         { KnownTypeNames.ImamlAttribute, typeof(ImamlAttribute) },
         { KnownTypeNames.MetaSgdAttribute, typeof(MetaSgdAttribute) },
         { KnownTypeNames.MamlPlusPlusAttribute, typeof(MamlPlusPlusAttribute) },

@@ -132,6 +132,23 @@ public sealed partial class SnapshotTests
 
     [Fact]
     [MethodImpl(MethodImplOptions.NoInlining)]
+    public void AssignmentWithScratchCurve()
+    {
+        var output = GenerateValid("""
+            using Meta;
+            using Meta.Functional;
+
+            namespace Meta.Experiments;
+
+            [Experiment("seed002-maml-s1"), Sinusoid, Maml, ScratchCurve(Window = 300), Init(WeightInit.PyTorch)]
+            [Shots(10, Query = 40), MetaBatch(1), Iterations(40_000)]
+            public partial class Assignment;
+            """);
+        Approvals.VerifyWithExtension(output.Sources["Meta.Experiments.Assignment.g.cs"], ".cs", Scrub);
+    }
+
+    [Fact]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public void CatalogOfTwoExperiments()
     {
         var output = GenerateValid(Samples.SineMaml, Samples.AnotherExperiment);
