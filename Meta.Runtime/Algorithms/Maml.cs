@@ -66,10 +66,9 @@ public sealed class Maml : IMetaAlgorithm
     public Tensor Adapt(Tensor theta, Tensor supportX, Tensor supportY, int steps, bool differentiable)
     {
         CheckTheta(theta);
-        var fast = theta.unsqueeze(0).expand(supportX.shape[0], theta.shape[0]);
-        for (var s = 0; s < steps; s++)
-            fast = InnerStep(fast, supportX, supportY, differentiable);
-        return fast;
+        // Each step in its own dispose scope (InnerLoop.Iterate): a first-order loop keeps nothing of earlier steps, so
+        // its memory does not grow with the steps; a second-order loop keeps only what autograd saved.
+        return InnerLoop.Iterate(InnerLoop.Expand(theta, supportX.shape[0]), steps, (fast, _) => InnerStep(fast, supportX, supportY, differentiable));
     }
 
     /// <inheritdoc />
@@ -97,21 +96,8 @@ public sealed class Maml : IMetaAlgorithm
     /// One SGD step of every task's fast weights [T, P] on its own loss: φ ← φ − α·∇φ L(φ). Differentiable keeps the
     /// graph through the gradient (second order); otherwise the gradient is taken at a detached copy (first order).
     /// </summary>
-    public Tensor InnerStep(Tensor fast, Tensor x, Tensor y, bool differentiable)
-    {
-        if (differentiable)
-        {
-            var loss = Loss.Summed(Network.Forward(fast, x), y);
-            var grad = torch.autograd.grad([loss], [fast], retain_graph: true, create_graph: true)[0];
-            return fast.add(grad, -InnerLr);
-        }
-
-        using var enabled = enable_grad();
-        var point = fast.detach().requires_grad_(true);
-        var pointLoss = Loss.Summed(Network.Forward(point, x), y);
-        var pointGrad = torch.autograd.grad([pointLoss], [point])[0];
-        return fast.add(pointGrad, -InnerLr);
-    }
+    public Tensor InnerStep(Tensor fast, Tensor x, Tensor y, bool differentiable) =>
+        fast.add(InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable), -InnerLr);
 
     private void CheckTheta(Tensor theta)
     {
