@@ -35,6 +35,38 @@ public sealed class DataParallelTests
         }
     }
 
+    [Theory]
+    [InlineData("reptile")]
+    [InlineData("imaml")]
+    [InlineData("metasgd")]
+    [InlineData("maml++")]
+    [InlineData("metacurvature")]
+    [InlineData("anil")]
+    public void Every_algorithm_on_two_ranks_follows_the_single_process_trajectory(string name)
+    {
+        var episodes = Episodes();
+        var single = Train(new SingleProcess(), episodes, name);
+        using var group = new InProcessGroup(2, TimeSpan.FromSeconds(30));
+        var results = new double[2][];
+        var threads = Enumerable.Range(0, 2).Select(r => new Thread(() => results[r] = Train(group.Rank(r), episodes, name))).ToArray();
+        foreach (var t in threads) t.Start();
+        foreach (var t in threads) t.Join();
+        Assert.Equal(results[0], results[1]);
+        Assert.True(single.Zip(results[1], (a, b) => Math.Abs(a - b)).Max() <= 1e-12, $"{name}: two ranks depart from the single-process run");
+    }
+
+    private static IMetaAlgorithm Create(string name, Meta.Functional.Mlp network) => name switch
+    {
+        "maml" => new Maml(network, 2, 0.05, firstOrder: false),
+        "reptile" => new Reptile(network, new ReptileOptions { InnerSteps = 2, InnerLr = 0.05 }),
+        "imaml" => new ImplicitMaml(network, new ImplicitMamlOptions { InnerSteps = 2, InnerLr = 0.05, Lambda = 5 }),
+        "metasgd" => new MetaSgd(network, 2, 0.05),
+        "maml++" => new MamlPlusPlus(network, new MamlPlusPlusOptions { InnerSteps = 2, InnerLr = 0.05 }),
+        "metacurvature" => new MetaCurvature(network, 2, 0.05, learnedLearningRates: true),
+        "anil" => new Anil(network, 2, 0.05, firstOrder: false),
+        _ => throw new ArgumentOutOfRangeException(nameof(name), name, "unknown"),
+    };
+
     [Fact]
     public void Shares_split_the_meta_batch_evenly_with_the_remainder_on_the_first_ranks()
     {
@@ -85,12 +117,12 @@ public sealed class DataParallelTests
         return list;
     }
 
-    private static double[] Train(IAllReducer reducer, List<(Tensor SX, Tensor SY, Tensor QX, Tensor QY)> episodes)
+    private static double[] Train(IAllReducer reducer, List<(Tensor SX, Tensor SY, Tensor QX, Tensor QY)> episodes, string algorithm = "maml")
     {
         var network = new Meta.Functional.Mlp(1, 8, 8, 1);
         using var g = new Generator(5);
         using var theta = network.Initialize(Meta.Functional.WeightInit.PyTorch, g, ScalarType.Float64);
-        var maml = new Maml(network, 2, 0.05, firstOrder: false);
+        var maml = Create(algorithm, network);
         using var meta = maml.InitialMetaParameters(theta);
         using var adam = new Adam(meta, 0.01);
         var share = reducer.Share(Tasks);
@@ -99,6 +131,7 @@ public sealed class DataParallelTests
         {
             using var scope = NewDisposeScope();
             var local = new Episode(sx, sy, qx, qy).Slice(offset, share);
+            maml.BeginIteration(episodes.IndexOf((sx, sy, qx, qy)));
             var step = maml.MetaStep(meta, local);
             reducer.AverageGradient(step.Gradient, share);
             adam.Step(step.Gradient);
