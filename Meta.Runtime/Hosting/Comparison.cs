@@ -71,44 +71,54 @@ public static class Comparison
         var folder = Path.GetFullPath(Path.Combine(root, "compare", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
         Directory.CreateDirectory(folder);
         var results = new List<RunResult>();
+        var failures = new List<string>();
         foreach (var name in names)
         {
             for (var seed = 1; seed <= seeds; seed++)
             {
                 output.WriteLine($"compare: {name}, seed {seed} of {seeds}");
                 var runRoot = Path.Combine(folder, "runs");
-                var code = RunChild([name, .. rest, "--seed", seed.ToString(CultureInfo.InvariantCulture), "--output", runRoot, "--log-every", "1000000"], error);
+                var (code, reason) = RunChild([name, .. rest, "--seed", seed.ToString(CultureInfo.InvariantCulture), "--output", runRoot, "--log-every", "1000000"], error);
+                if (code == ExperimentExitCode.Stopped) return code;   // Ctrl+C: stop the comparison too
                 if (code != 0)
                 {
-                    error.WriteLine($"error: {name} with seed {seed} exited {code}; the comparison stops (finished runs are in {runRoot})");
-                    return ExperimentExitCode.Failure;
+                    // A run that fails (a NaN, a crash) is a result of the comparison, not the end of it.
+                    failures.Add($"{name}, seed {seed}: exit {code}{(reason.Length > 0 ? ": " + reason : "")}");
+                    error.WriteLine($"compare: {name} with seed {seed} exited {code}; continuing");
+                    continue;
                 }
                 var newest = Directory.GetDirectories(Path.Combine(runRoot, name)).OrderBy(d => d, StringComparer.Ordinal).Last();
                 results.Add(JsonSerializer.Deserialize<RunResult>(File.ReadAllText(Path.Combine(newest, RunResult.FileName)), ExperimentRun.JsonOptions)!);
             }
         }
-        var markdown = Table(names, results, rest);
+        var markdown = Table(names, results, rest, seeds, failures);
         File.WriteAllText(Path.Combine(folder, "comparison.md"), markdown);
         Chart(Path.Combine(folder, "comparison.png"), names, results);
         output.Write(markdown);
         output.WriteLine($"compare: wrote {Path.Combine(folder, "comparison.md")} and comparison.png");
-        return ExperimentExitCode.Success;
+        return failures.Count == 0 ? ExperimentExitCode.Success : ExperimentExitCode.Failure;
     }
 
-    private static int RunChild(string[] args, TextWriter error)
+    private static (int Code, string Reason) RunChild(string[] args, TextWriter error)
     {
         var self = Environment.GetCommandLineArgs()[0];
-        var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true };
+        var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         // Started as 'dotnet Meta.Experiments.dll' the process is the muxer and needs the dll; started through the apphost
         // (dotnet run, ./Meta.Experiments) it is the program itself.
         var muxer = Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet";
         if (muxer && self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) info.ArgumentList.Add(self);
         foreach (var a in args) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
+        var errors = process.StandardError.ReadToEndAsync();
         process.StandardOutput.ReadToEnd();
         process.WaitForExit();
-        if (process.ExitCode != 0) error.WriteLine($"compare: {string.Join(' ', args)} failed");
-        return process.ExitCode;
+        var firstError = errors.Result.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("error:", StringComparison.Ordinal)) ?? "";
+        if (process.ExitCode != 0)
+        {
+            error.WriteLine($"compare: {string.Join(' ', args)} failed");
+            error.Write(errors.Result);
+        }
+        return (process.ExitCode, firstError.Length > 0 ? firstError["error:".Length..].Trim() : "");
     }
 
     private static (double Mean, double Ci) Stat(IReadOnlyList<double> values)
@@ -125,13 +135,12 @@ public static class Comparison
         double.IsNaN(s.Mean) ? "–" : double.IsNaN(s.Ci) ? s.Mean.ToString("0.000", CultureInfo.InvariantCulture)
             : string.Create(CultureInfo.InvariantCulture, $"{s.Mean:0.000} ± {s.Ci:0.000}");
 
-    private static string Table(List<string> names, List<RunResult> results, List<string> shared)
+    private static string Table(List<string> names, List<RunResult> results, List<string> shared, int seeds, List<string> failures)
     {
         var evalColumns = results.SelectMany(r => r.Evaluation).Where(r => r.Model == Models.MetaLearned)
             .Select(r => (r.Shots, r.Steps)).Where(c => c.Steps is 1 or 10).Distinct().Order().ToList();
         var hasGrid = results.Any(r => r.Results.ContainsKey("grid.mean"));
         var sb = new StringBuilder();
-        var seeds = results.Count / Math.Max(1, names.Count);
         sb.AppendLine(CultureInfo.InvariantCulture, $"Comparison over seeds 1–{seeds} (mean ± 95 % CI over seeds); shared options: `{(shared.Count == 0 ? "(defaults)" : string.Join(' ', shared))}`.");
         sb.AppendLine();
         sb.Append("| experiment | algorithm |");
@@ -145,7 +154,13 @@ public static class Comparison
         foreach (var name in names)
         {
             var runs = results.Where(r => r.Experiment == name).ToList();
-            sb.Append(CultureInfo.InvariantCulture, $"| {name} | {runs[0].Algorithm} |");
+            if (runs.Count == 0)
+            {
+                sb.AppendLine(CultureInfo.InvariantCulture, $"| {name} | every run failed (below) |");
+                continue;
+            }
+            var label = runs.Count == seeds ? name : string.Create(CultureInfo.InvariantCulture, $"{name} ({runs.Count} of {seeds} seeds)");
+            sb.Append(CultureInfo.InvariantCulture, $"| {label} | {runs[0].Algorithm} |");
             foreach (var (k, s) in evalColumns)
                 sb.Append(' ').Append(Cell(Stat([.. runs.Select(r => r.Evaluation.FirstOrDefault(e => e.Model == Models.MetaLearned && e.Shots == k && e.Steps == s)?.Mean ?? double.NaN)]))).Append(" |");
             if (hasGrid)
@@ -155,6 +170,13 @@ public static class Comparison
                 sb.Append(' ').Append(Cell(Stat([.. runs.Select(r => r.Results.GetValueOrDefault("grid.worst10", double.NaN))]))).Append(" |");
             }
             sb.AppendLine(string.Create(CultureInfo.InvariantCulture, $" {runs.Average(r => r.IterationsPerSecond):0} | {runs.Max(r => r.PeakMegabytes):0} |"));
+        }
+        if (failures.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("Failed runs (left out of the means):");
+            sb.AppendLine();
+            foreach (var failure in failures) sb.AppendLine("- " + failure);
         }
         return sb.ToString();
     }
@@ -169,6 +191,12 @@ public static class Comparison
             foreach (var name in names)
             {
                 var runs = results.Where(r => r.Experiment == name).ToList();
+                if (runs.Count == 0)
+                {
+                    values.Add(0);
+                    errors.Add(0);
+                    continue;
+                }
                 var metric = runs.Any(r => r.Evaluation.Count > 0)
                     ? runs.Select(r => r.Evaluation.FirstOrDefault(e => e.Model == Models.MetaLearned && e.Shots == 10 && e.Steps == 10)?.Mean ?? double.NaN).ToList()
                     : runs.Select(r => r.Results.GetValueOrDefault("grid.mean", double.NaN)).ToList();
