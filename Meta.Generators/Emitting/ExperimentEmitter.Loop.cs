@@ -93,7 +93,8 @@ internal static partial class ExperimentEmitter
             TaskFamilyKind.FashionMnist => Images + "FashionMnist.LoadSplit(options.Data, \"--data\")",
             _ => null,
         };
-        return load is null ? "" : "\nusing var data = " + load + ";";
+        return load is null ? "" : "\nusing var data = " + load + ";" +
+            "\nglobal::Meta.Evaluation.FewShotBenchmark.CheckTestClasses(data.Test, options.Ways, options.Shots, options.QueryShots);";
     }
 
     /// <summary>With <c>[Sampler]</c>: the sampler session, drawing whole meta-batches identically on every rank.</summary>

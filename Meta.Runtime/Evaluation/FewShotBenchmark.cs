@@ -14,6 +14,13 @@ namespace Meta.Evaluation;
 /// </summary>
 public static class FewShotBenchmark
 {
+    /// <summary>
+    /// Checks before training that the meta-test classes can make the test episodes (enough classes for N ways, enough
+    /// images per class for K + Q); throws <see cref="DatasetException"/> otherwise.
+    /// </summary>
+    public static void CheckTestClasses(ImageClassDataset testClasses, int ways, int shots, int queries) =>
+        _ = new FewShotFamily(testClasses, ways, shots, queries, source: "the meta-test classes");
+
     /// <summary>Builds the report; also records <c>accuracy</c> and <c>accuracy.ci95</c> (percent) as run results.</summary>
     public static EvaluationReport Evaluate(ExperimentRun run, IMetaAlgorithm algorithm, ImageClassDataset testClasses, Tensor metaParameters,
         RunSeeds seeds, int ways, int shots, int queries, int steps, int episodes, double innerLr, WeightInit init, CancellationToken cancel)

@@ -30,6 +30,8 @@ public sealed class CommandLineTests
     [InlineData(new[] { "fashion-5w1s", "--ways", "6" }, "--ways", "2 to 5")]
     [InlineData(new[] { "omniglot-5w1s", "--data", "/nonexistent/omniglot" }, "--data", "images_background")]
     [InlineData(new[] { "glyphs-5w1s", "--fonts", "/nonexistent/fonts" }, "--fonts", "*.ttf")]
+    [InlineData(new[] { "glyphs-5w1s", "--ways", "5000" }, "5000-way", "classes")]
+    [InlineData(new[] { "glyphs-5w1s", "--shots", "15", "--query-shots", "10" }, "images", "need 25")]
     public void Bad_command_lines_exit_2_with_one_line(string[] args, string names, string accepted)
     {
         var output = Path.Combine(Path.GetTempPath(), "meta-bad-" + Guid.NewGuid().ToString("N"));

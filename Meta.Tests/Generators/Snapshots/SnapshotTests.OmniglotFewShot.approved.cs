@@ -217,6 +217,7 @@ partial class Omniglot5Way1Shot
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
             using var data = global::Meta.Tasks.Images.OmniglotLoader.Load(options.Data, options.Split, "--data");
+            global::Meta.Evaluation.FewShotBenchmark.CheckTestClasses(data.Test, options.Ways, options.Shots, options.QueryShots);
             var family = new global::Meta.Tasks.Images.FewShotFamily(data.Train, options.Ways, options.Shots, options.QueryShots, source: "meta-training classes");
             using var network = new global::Meta.Functional.ConvNet(options.Ways, data.Train.Channels, data.Train.Height, data.Train.Width, options.Filters);
             var algorithm = new global::Meta.Algorithms.Maml(network, global::Meta.Algorithms.TaskLoss.CrossEntropyLoss, options.InnerSteps, options.InnerLr, options.FirstOrder);
