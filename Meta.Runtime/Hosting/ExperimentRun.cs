@@ -231,7 +231,7 @@ public sealed partial class ExperimentRun : IDisposable
         sb.AppendLine(_descriptor.Description);
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"- outcome: **{outcome.ToString().ToLowerInvariant()}** after {done} of {_iterations} meta-iterations");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"- wall time: {seconds:0.0} s ({done / Math.Max(seconds, 1e-9):0} meta-iterations/s including evaluation)");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"- wall time: {seconds:0.0} s ({done / Math.Max(seconds, 1e-9):0.##} meta-iterations/s including evaluation)");
         if (_losses.Count > 0)
         {
             var tail = _losses.Skip(Math.Max(0, _losses.Count - 100)).Average();
