@@ -10,7 +10,9 @@ namespace Meta.Evaluation;
 /// <param name="Mean">Mean test loss over the tasks.</param>
 /// <param name="Ci95">Half-width of the 95 % confidence interval of the mean (1.96·sd/√n).</param>
 /// <param name="Tasks">Number of test tasks.</param>
-public sealed record EvaluationRow(string Model, int Shots, int Steps, double Mean, double Ci95, int Tasks);
+/// <param name="Median">Median test loss over the tasks (NaN where not measured); robust where a few tasks diverge.</param>
+/// <param name="Diverged">Tasks whose test loss is not finite or above 1e6 (diverged adaptation).</param>
+public sealed record EvaluationRow(string Model, int Shots, int Steps, double Mean, double Ci95, int Tasks, double Median = double.NaN, int Diverged = 0);
 
 /// <summary>An evaluation table and the protocol that produced it.</summary>
 /// <param name="Protocol">One sentence stating the test protocol.</param>
@@ -22,6 +24,14 @@ public sealed record EvaluationReport(string Protocol, IReadOnlyList<EvaluationR
         Rows.FirstOrDefault(r => r.Model == model && r.Shots == shots && r.Steps == steps);
 
     /// <summary>A Markdown table: one row per model and K, one column per step count, "mean ± ci".</summary>
+    /// <summary>
+    /// One cell: mean ± CI; where some tasks diverged (the mean then says little), the median over tasks and how many
+    /// diverged follow in brackets.
+    /// </summary>
+    public static string Cell(EvaluationRow row) => row.Diverged == 0
+        ? string.Create(CultureInfo.InvariantCulture, $" {row.Mean:0.000} ± {row.Ci95:0.000}")
+        : string.Create(CultureInfo.InvariantCulture, $" {row.Mean:0.###e+0} (median {row.Median:0.000}; {row.Diverged} of {row.Tasks} tasks diverged)");
+
     public string ToMarkdown()
     {
         var steps = Rows.Select(r => r.Steps).Distinct().Order().ToArray();
@@ -38,7 +48,7 @@ public sealed record EvaluationReport(string Protocol, IReadOnlyList<EvaluationR
             foreach (var s in steps)
             {
                 var row = group.FirstOrDefault(r => r.Steps == s);
-                sb.Append(row is null ? " – |" : string.Create(CultureInfo.InvariantCulture, $" {row.Mean:0.000} ± {row.Ci95:0.000} |"));
+                sb.Append(row is null ? " – |" : Cell(row));
             }
             sb.AppendLine();
         }

@@ -69,6 +69,12 @@ public sealed class SinusoidEvaluation : IDisposable
         $"{Tasks} fixed test tasks; adapt by SGD at α from each initialisation with K ∈ {{{string.Join(", ", Shots)}}} support points; " +
         $"MSE on {Points} evenly spaced points in [{_family.Ranges.InputMin:0.##}, {_family.Ranges.InputMax:0.##}]; mean ± 95 % CI over tasks.";
 
+    /// <summary>A task whose test MSE is above this (or not finite) counts as diverged.</summary>
+    public const double DivergedLoss = 1e6;
+
+    private static double Median(double[] sorted) =>
+        sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+
     /// <summary>
     /// Adapts <paramref name="metaParameters"/> with <paramref name="algorithm"/>'s own test-time rule for each K and scores
     /// the fast weights after each requested number of steps.
@@ -87,7 +93,11 @@ public sealed class SinusoidEvaluation : IDisposable
                 var losses = algorithm.Loss.PerTask(algorithm.Network.Forward(fast, _testX), _testY).to_type(ScalarType.Float64);
                 var mean = losses.mean().ToDouble();
                 var ci = 1.96 * losses.std().ToDouble() / Math.Sqrt(Tasks);
-                rows.Add(new EvaluationRow(model, k, steps, mean, ci, (int)Tasks));
+                // A diverged task (NaN included) counts as the largest loss, so the median stays meaningful.
+                var values = losses.data<double>().Select(v => v <= DivergedLoss ? v : double.PositiveInfinity).Order().ToArray();
+                var diverged = values.Count(double.IsPositiveInfinity);
+                var median = Median(values);
+                rows.Add(new EvaluationRow(model, k, steps, mean, ci, (int)Tasks, median, diverged));
             }
         }
         return rows;

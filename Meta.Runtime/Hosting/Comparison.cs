@@ -162,7 +162,15 @@ public static class Comparison
             var label = runs.Count == seeds ? name : string.Create(CultureInfo.InvariantCulture, $"{name} ({runs.Count} of {seeds} seeds)");
             sb.Append(CultureInfo.InvariantCulture, $"| {label} | {runs[0].Algorithm} |");
             foreach (var (k, s) in evalColumns)
-                sb.Append(' ').Append(Cell(Stat([.. runs.Select(r => r.Evaluation.FirstOrDefault(e => e.Model == Models.MetaLearned && e.Shots == k && e.Steps == s)?.Mean ?? double.NaN)]))).Append(" |");
+            {
+                var cells = runs.Select(r => r.Evaluation.FirstOrDefault(e => e.Model == Models.MetaLearned && e.Shots == k && e.Steps == s)).ToList();
+                var diverging = cells.Count(c => c is { Diverged: > 0 });
+                // Where some test tasks diverged the mean says little: the median over tasks (mean over seeds) instead.
+                sb.Append(' ').Append(diverging == 0
+                    ? Cell(Stat([.. cells.Select(c => c?.Mean ?? double.NaN)]))
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"median {Cell(Stat([.. cells.Select(c => c?.Median ?? double.NaN)]))} (tasks diverged in {diverging} of {cells.Count} runs)")).Append(" |");
+            }
             if (hasGrid)
             {
                 sb.Append(' ').Append(Cell(Stat([.. runs.Select(r => r.Results.GetValueOrDefault("grid.mean", double.NaN))]))).Append(" |");

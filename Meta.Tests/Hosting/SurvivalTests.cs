@@ -46,7 +46,10 @@ public sealed class SurvivalTests : IDisposable
             using var process = ExperimentProcess.Start(["sine-maml", .. Quick, .. run, .. resume, "--output", killed]);
             var output = process.StandardOutput.ReadToEndAsync();
             _ = process.StandardError.ReadToEndAsync();
-            await Task.Delay(random.Next(1200, 2400));
+            // Start the clock when training has begun (start-up alone can take seconds on a loaded machine).
+            var begun = System.Diagnostics.Stopwatch.StartNew();
+            while (!TrainingHasBegun(killed) && !process.HasExited && begun.Elapsed < TimeSpan.FromSeconds(90)) await Task.Delay(50);
+            await Task.Delay(random.Next(100, 1500));
             process.Kill();                                                   // SIGKILL: no shutdown code runs
             process.WaitForExit();
             if (!(await output).Contains("completed after", StringComparison.Ordinal)) interrupted++;
@@ -59,6 +62,10 @@ public sealed class SurvivalTests : IDisposable
         Assert.Equal(FinalMeta(straight, 4000), FinalMeta(killed, 4000));
         Assert.Equal(Losses(straight), Losses(killed));
     }
+
+    private static bool TrainingHasBegun(string output) =>
+        Directory.Exists(Path.Combine(output, "sine-maml"))
+        && Directory.GetDirectories(Path.Combine(output, "sine-maml")).Any(d => File.Exists(Path.Combine(d, "metrics.csv")));
 
     [Fact]
     public void A_NaN_stops_the_run_naming_the_iteration_and_keeping_the_last_good_checkpoint()
