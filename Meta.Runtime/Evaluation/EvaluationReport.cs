@@ -48,7 +48,7 @@ public sealed record EvaluationReport(string Protocol, IReadOnlyList<EvaluationR
             foreach (var s in steps)
             {
                 var row = group.FirstOrDefault(r => r.Steps == s);
-                sb.Append(row is null ? " – |" : Cell(row));
+                sb.Append(row is null ? " – |" : Cell(row) + " |");
             }
             sb.AppendLine();
         }
