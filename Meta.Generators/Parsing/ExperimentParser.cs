@@ -110,7 +110,9 @@ internal static partial class ExperimentParser
     }
 
     /// <summary>Capitalises the first letter: the fallback description is shown as a sentence in <c>--help</c>.</summary>
-    private static string Sentence(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text.Substring(1);
+    /// <remarks>A word already cased on purpose (<c>iMAML</c>: a capital follows) is left alone.</remarks>
+    private static string Sentence(string text) =>
+        text.Length == 0 || (text.Length > 1 && char.IsUpper(text[1])) ? text : char.ToUpperInvariant(text[0]) + text.Substring(1);
 
     /// <summary>The namespace and the chain of (partial) types down to <paramref name="type"/>.</summary>
     internal static HierarchyInfo Hierarchy(INamedTypeSymbol type)

@@ -219,7 +219,7 @@ partial class SineImaml
     /// <summary>How the host finds, parses and registers <c>sine-imaml</c>.</summary>
     public static global::Meta.Hosting.ExperimentDescriptor Descriptor { get; } = new(
         ExperimentName,
-        "IMAML on sinusoid regression.",
+        "iMAML on sinusoid regression.",
         "imaml",
         Options.Descriptors,
         static (services, section) =>
