@@ -26,7 +26,7 @@ internal static partial class ExperimentEmitter
                     using var theta = network.Initialize(options.Init, seeds.Weights);
                     using var meta = algorithm.InitialMetaParameters(theta);
                     using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
-                    var schedule = global::Meta.Training.MetaOptimizers.Schedule(options.MetaLrSchedule, options.MetaLr, options.MetaLrMin, options.Iterations);
+                    var schedule = global::Meta.Training.MetaOptimizers.Schedule(options.MetaLrSchedule, options.MetaLr, options.MetaLrMin, options.Iterations);{{LearnedRateScale(experiment)}}
                     var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);{{SamplerConstruction(experiment)}}{{ScratchConstruction(experiment)}}
 
                     var settings = new {{Hosting}}RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)
@@ -240,6 +240,12 @@ internal static partial class ExperimentEmitter
             _ => Unknown(experiment.Algorithm.Kind),
         };
     }
+
+    /// <summary>Algorithms with learned inner rates: their own meta learning rate (a multiple of the meta rate).</summary>
+    private static string LearnedRateScale(ExperimentSpec experiment) =>
+        experiment.Algorithm.Kind is AlgorithmKind.MetaSgd or AlgorithmKind.MamlPlusPlus or AlgorithmKind.MetaCurvature
+            ? "\nglobal::Meta.Training.MetaOptimizers.ScaleLearnedRates(optimiser, algorithm, options.LearnedRateScale);"
+            : "";
 
     /// <summary>MAML++: announces the iteration (its loss weights and derivative order follow the epoch).</summary>
     private static string BeginIteration(ExperimentSpec experiment) =>

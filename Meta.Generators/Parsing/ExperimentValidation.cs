@@ -148,6 +148,7 @@ internal static class ExperimentValidation
         var rate = declaration.Argument<double>(MetaLr);
         Check(MetaLr, "MetaLr", "Minimum", Number(MetaLr, "Minimum"), v => v >= 0 && (rate is not { } r || v < r || !IsValidLearningRate(r)),
             "it must be at least 0 and below the rate");
+        Check(MetaLr, "MetaLr", "LearnedRateScale", Number(MetaLr, "LearnedRateScale"), IsValidLearningRate, "it must be a finite number above 0");
 
         if (declaration.Attribute(Plus) is { } plus && (declaration.Named<bool>(Plus, "MultiStepLoss") ?? true)
             && (declaration.Argument<int>(KnownTypeNames.InnerStepsAttribute) ?? 1) is var steps and >= 1 and < 2)

@@ -43,4 +43,11 @@ public interface IMetaAlgorithm
     /// nothing, so algorithms with a fixed objective need not implement it.
     /// </summary>
     void BeginIteration(long iteration) { }
+
+    /// <summary>
+    /// Where the meta-parameters hold learned inner learning rates (Meta-SGD's α, the per-layer-per-step rates of MAML++
+    /// and Meta-Curvature): (offset, count) ranges of the flat vector. A trainer may give them their own meta learning
+    /// rate (<see cref="Training.IMetaOptimizer.ScaleLearningRate"/>). Empty for algorithms that learn no rates.
+    /// </summary>
+    IReadOnlyList<(long Offset, long Count)> LearnedRateRanges => [];
 }

@@ -162,6 +162,9 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
     /// <inheritdoc />
     public Tensor Weights(Tensor metaParameters) => metaParameters.narrow(0, 0, Network.Layout.Count);
 
+    /// <inheritdoc />
+    public IReadOnlyList<(long Offset, long Count)> LearnedRateRanges => RateCount == 0 ? [] : [(Network.Layout.Count, RateCount)];
+
     /// <summary>The learned rates [N, layers] (a view); throws when LSLR is off.</summary>
     public Tensor LearningRates(Tensor metaParameters)
     {

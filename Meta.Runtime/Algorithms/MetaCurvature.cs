@@ -160,6 +160,9 @@ public sealed class MetaCurvature : IMetaAlgorithm
         return [.. flat.Select((m, i) => m.view(_matrixSides[i], _matrixSides[i]))];
     }
 
+    /// <inheritdoc />
+    public IReadOnlyList<(long Offset, long Count)> LearnedRateRanges => RateCount == 0 ? [] : [(P + MatrixCount, RateCount)];
+
     /// <summary>The learned rates [S, layers] (a view); throws when <see cref="LearnedLearningRates"/> is off.</summary>
     public Tensor LearningRates(Tensor metaParameters)
     {

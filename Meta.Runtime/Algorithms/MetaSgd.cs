@@ -59,6 +59,9 @@ public sealed class MetaSgd : IMetaAlgorithm
     /// <inheritdoc />
     public Tensor Weights(Tensor metaParameters) => metaParameters.narrow(0, 0, P);
 
+    /// <inheritdoc />
+    public IReadOnlyList<(long Offset, long Count)> LearnedRateRanges => [(P, P)];
+
     /// <summary>The learned learning rates α [P] (a view).</summary>
     public Tensor LearningRates(Tensor metaParameters) => metaParameters.narrow(0, P, P);
 

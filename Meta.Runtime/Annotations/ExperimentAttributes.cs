@@ -75,6 +75,12 @@ public sealed class MetaLrAttribute(double rate) : Attribute
 
     /// <summary>The lowest rate of a cosine schedule (at least 0, below the rate).</summary>
     public double Minimum { get; set; } = AlgorithmDefaults.MetaLrMinimum;
+
+    /// <summary>
+    /// Meta-SGD, MAML++ and Meta-Curvature: the learned inner learning rates get the meta rate times this (above 0;
+    /// default 1, the same rate as the weights).
+    /// </summary>
+    public double LearnedRateScale { get; set; } = 1.0;
 }
 
 /// <summary>Tasks per meta-batch (at least 1).</summary>

@@ -11,6 +11,7 @@ namespace Meta.Training;
 public sealed class Adam : IMetaOptimizer
 {
     private readonly Tensor _parameters;
+    private Tensor? _scale;                       // per-entry step multipliers, null while all are 1
     private readonly Tensor _m;
     private readonly Tensor _v;
 
@@ -55,7 +56,19 @@ public sealed class Adam : IMetaOptimizer
         _m.mul_(Beta1).add_(gradient, alpha: 1 - Beta1);
         _v.mul_(Beta2).addcmul_(gradient, gradient, value: 1 - Beta2);
         var denominator = _v.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
-        _parameters.addcdiv_(_m, denominator, value: -LearningRate / correction1);
+        if (_scale is null) _parameters.addcdiv_(_m, denominator, value: -LearningRate / correction1);
+        else _parameters.addcdiv_(_m * _scale, denominator, value: -LearningRate / correction1);
+    }
+
+    /// <inheritdoc />
+    public void ScaleLearningRate(long offset, long count, double factor)
+    {
+        if (!(factor > 0) || !double.IsFinite(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "the factor must be finite and > 0");
+        if (offset < 0 || count < 0 || offset + count > _parameters.shape[0])
+            throw new ArgumentOutOfRangeException(nameof(count), $"entries {offset}..{offset + count} are outside 0..{_parameters.shape[0]}");
+        using var noGrad = no_grad();
+        _scale ??= ones_like(_parameters).DetachFromDisposeScope();
+        _scale.narrow(0, offset, count).mul_(factor);
     }
 
     /// <inheritdoc />
@@ -81,5 +94,6 @@ public sealed class Adam : IMetaOptimizer
     {
         _m.Dispose();
         _v.Dispose();
+        _scale?.Dispose();
     }
 }

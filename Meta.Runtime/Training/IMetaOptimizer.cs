@@ -16,4 +16,11 @@ public interface IMetaOptimizer : IDisposable, Meta.Checkpoints.ICheckpointable
 
     /// <summary>Applies one update with <paramref name="gradient"/> (same shape as the parameters).</summary>
     void Step(Tensor gradient);
+
+    /// <summary>
+    /// Multiplies the step size of entries [offset, offset + count) by <paramref name="factor"/> (> 0), e.g. to give
+    /// learned inner learning rates a smaller meta learning rate than the weights. Part of the configuration, not of a
+    /// checkpoint: a trainer sets it before training and again on resume.
+    /// </summary>
+    void ScaleLearningRate(long offset, long count, double factor);
 }

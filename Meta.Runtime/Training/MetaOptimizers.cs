@@ -13,6 +13,19 @@ public static class MetaOptimizers
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "adam or sgd"),
     };
 
+    /// <summary>
+    /// Gives the learned inner learning rates of <paramref name="algorithm"/> (if any) the meta learning rate times
+    /// <paramref name="factor"/>: Adam moves every entry by up to its rate per step, which is large next to a learned
+    /// rate of 0.01, so learned rates often want a smaller one.
+    /// </summary>
+    public static void ScaleLearnedRates(IMetaOptimizer optimizer, Meta.Algorithms.IMetaAlgorithm algorithm, double factor)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        ArgumentNullException.ThrowIfNull(algorithm);
+        if (factor == 1) return;
+        foreach (var (offset, count) in algorithm.LearnedRateRanges) optimizer.ScaleLearningRate(offset, count, factor);
+    }
+
     /// <summary>The schedule of kind <paramref name="kind"/> from <paramref name="learningRate"/> over <paramref name="iterations"/>.</summary>
     public static ILearningRateSchedule Schedule(LrSchedule kind, double learningRate, double minimum, long iterations) => kind switch
     {

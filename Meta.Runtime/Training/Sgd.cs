@@ -9,6 +9,7 @@ namespace Meta.Training;
 public sealed class Sgd : IMetaOptimizer
 {
     private readonly Tensor _parameters;
+    private Tensor? _scale;                       // per-entry step multipliers, null while all are 1
     private double _learningRate;
 
     /// <summary>Creates the optimiser for <paramref name="parameters"/> (a flat tensor it will update in place).</summary>
@@ -40,7 +41,19 @@ public sealed class Sgd : IMetaOptimizer
             throw new ArgumentException($"gradient shape [{string.Join(", ", gradient.shape)}] differs from the parameters' [{string.Join(", ", _parameters.shape)}]");
         using var noGrad = no_grad();
         Steps++;
-        _parameters.add_(gradient, alpha: -LearningRate);
+        if (_scale is null) _parameters.add_(gradient, alpha: -LearningRate);
+        else _parameters.addcmul_(gradient, _scale, value: -LearningRate);
+    }
+
+    /// <inheritdoc />
+    public void ScaleLearningRate(long offset, long count, double factor)
+    {
+        if (!(factor > 0) || !double.IsFinite(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "the factor must be finite and > 0");
+        if (offset < 0 || count < 0 || offset + count > _parameters.shape[0])
+            throw new ArgumentOutOfRangeException(nameof(count), $"entries {offset}..{offset + count} are outside 0..{_parameters.shape[0]}");
+        using var noGrad = no_grad();
+        _scale ??= ones_like(_parameters).DetachFromDisposeScope();
+        _scale.narrow(0, offset, count).mul_(factor);
     }
 
     /// <inheritdoc />
@@ -58,5 +71,5 @@ public sealed class Sgd : IMetaOptimizer
     }
 
     /// <inheritdoc />
-    public void Dispose() { }
+    public void Dispose() => _scale?.Dispose();
 }

@@ -181,6 +181,7 @@ public sealed class DiagnosticTests
     [InlineData("MamlPlusPlus(IterationsPerEpoch = 0), InnerSteps(5)", "IterationsPerEpoch = 0")]
     [InlineData("MamlPlusPlus(GradientClamp = -1), InnerSteps(5)", "GradientClamp = -1")]
     [InlineData("Maml, MetaLr(0.001, Schedule = LrSchedule.Cosine, Minimum = 0.01)", "Minimum = 0.01")]
+    [InlineData("MetaSgd, MetaLr(0.001, LearnedRateScale = 0)", "LearnedRateScale = 0")]
     public Task META106_InvalidAlgorithmSetting(string attributes, string where) => AssertReports(DiagnosticIds.InvalidAlgorithmSetting, where, $$"""
         [Experiment("bad-knob"), Sinusoid, {{attributes}}]
         public partial class BadKnob;

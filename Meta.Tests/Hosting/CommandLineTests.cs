@@ -28,6 +28,7 @@ public sealed class CommandLineTests
     [InlineData(new[] { "cmp-reptile", "--meta-optimizer", "rmsprop" }, "--meta-optimizer", "sgd")]
     [InlineData(new[] { "cmp-maml", "--meta-lr-schedule", "cosine", "--meta-lr-min", "0.01" }, "--meta-lr-min", "--meta-lr")]
     [InlineData(new[] { "fashion-5w1s", "--ways", "6" }, "--ways", "2 to 5")]
+    [InlineData(new[] { "cmp-meta-sgd", "--learned-rate-scale", "-1" }, "--learned-rate-scale", "> 0")]
     [InlineData(new[] { "omniglot-5w1s", "--data", "/nonexistent/omniglot" }, "--data", "images_background")]
     [InlineData(new[] { "glyphs-5w1s", "--fonts", "/nonexistent/fonts" }, "--fonts", "*.ttf")]
     [InlineData(new[] { "glyphs-5w1s", "--ways", "5000" }, "5000-way", "classes")]

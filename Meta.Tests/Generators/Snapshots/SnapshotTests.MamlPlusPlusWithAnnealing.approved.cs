@@ -32,6 +32,8 @@ partial class SineMamlPlusPlus
         public global::Meta.LrSchedule MetaLrSchedule { get; set; } = global::Meta.LrSchedule.Cosine;
         /// <summary>Lowest meta learning rate of the cosine schedule.</summary>
         public double MetaLrMin { get; set; } = global::Meta.AlgorithmDefaults.MetaLrMinimum;
+        /// <summary>Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.</summary>
+        public double LearnedRateScale { get; set; } = 1.0;
         /// <summary>Weighted sum of the query losses after every inner step.</summary>
         public bool MultiStepLoss { get; set; } = global::Meta.AlgorithmDefaults.MultiStepLoss;
         /// <summary>Epochs over which the per-step loss weights anneal.</summary>
@@ -98,6 +100,7 @@ partial class SineMamlPlusPlus
             new("meta-optimizer", "MetaOptimizer", global::Meta.Hosting.OptionKind.Choice, "Meta-optimiser.", ["adam", "sgd"]),
             new("meta-lr-schedule", "MetaLrSchedule", global::Meta.Hosting.OptionKind.Choice, "How the meta learning rate changes over the run.", ["constant", "linear-decay", "cosine"]),
             new("meta-lr-min", "MetaLrMin", global::Meta.Hosting.OptionKind.Number, "Lowest meta learning rate of the cosine schedule."),
+            new("learned-rate-scale", "LearnedRateScale", global::Meta.Hosting.OptionKind.Number, "Meta learning rate of the learned inner rates, as a multiple of the meta learning rate."),
             new("multi-step-loss", "MultiStepLoss", global::Meta.Hosting.OptionKind.Boolean, "Weighted sum of the query losses after every inner step."),
             new("multi-step-loss-epochs", "MultiStepLossEpochs", global::Meta.Hosting.OptionKind.Integer, "Epochs over which the per-step loss weights anneal."),
             new("iterations-per-epoch", "IterationsPerEpoch", global::Meta.Hosting.OptionKind.Integer, "Meta-iterations per epoch (the unit of MAML++'s schedules)."),
@@ -141,6 +144,7 @@ partial class SineMamlPlusPlus
             options.MetaOptimizer = reader.Choice("MetaOptimizer", options.MetaOptimizer);
             options.MetaLrSchedule = reader.Choice("MetaLrSchedule", options.MetaLrSchedule);
             options.MetaLrMin = reader.Number("MetaLrMin", options.MetaLrMin);
+            options.LearnedRateScale = reader.Number("LearnedRateScale", options.LearnedRateScale);
             options.MultiStepLoss = reader.Boolean("MultiStepLoss", options.MultiStepLoss);
             options.MultiStepLossEpochs = reader.Integer("MultiStepLossEpochs", options.MultiStepLossEpochs);
             options.IterationsPerEpoch = reader.Integer("IterationsPerEpoch", options.IterationsPerEpoch);
@@ -182,6 +186,7 @@ partial class SineMamlPlusPlus
             global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
             global::Meta.Hosting.OptionChecks.Positive(MetaLr, "meta-lr");
             global::Meta.Hosting.OptionChecks.NonNegative(MetaLrMin, "meta-lr-min");
+            global::Meta.Hosting.OptionChecks.Positive(LearnedRateScale, "learned-rate-scale");
             global::Meta.Hosting.OptionChecks.AtLeast(MultiStepLossEpochs, 1, "multi-step-loss-epochs");
             global::Meta.Hosting.OptionChecks.AtLeast(IterationsPerEpoch, 1, "iterations-per-epoch");
             global::Meta.Hosting.OptionChecks.AtLeast(FirstOrderEpochs, 0, "first-order-epochs");
@@ -215,6 +220,7 @@ partial class SineMamlPlusPlus
             new("MetaOptimizer", global::Meta.Hosting.OptionChecks.Format(MetaOptimizer)),
             new("MetaLrSchedule", global::Meta.Hosting.OptionChecks.Format(MetaLrSchedule)),
             new("MetaLrMin", global::Meta.Hosting.OptionChecks.Format(MetaLrMin)),
+            new("LearnedRateScale", global::Meta.Hosting.OptionChecks.Format(LearnedRateScale)),
             new("MultiStepLoss", global::Meta.Hosting.OptionChecks.Format(MultiStepLoss)),
             new("MultiStepLossEpochs", global::Meta.Hosting.OptionChecks.Format(MultiStepLossEpochs)),
             new("IterationsPerEpoch", global::Meta.Hosting.OptionChecks.Format(IterationsPerEpoch)),
@@ -286,6 +292,7 @@ partial class SineMamlPlusPlus
             using var meta = algorithm.InitialMetaParameters(theta);
             using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
             var schedule = global::Meta.Training.MetaOptimizers.Schedule(options.MetaLrSchedule, options.MetaLr, options.MetaLrMin, options.Iterations);
+            global::Meta.Training.MetaOptimizers.ScaleLearnedRates(optimiser, algorithm, options.LearnedRateScale);
             var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);
 
             var settings = new global::Meta.Hosting.RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)

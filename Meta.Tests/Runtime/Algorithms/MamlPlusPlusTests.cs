@@ -298,6 +298,8 @@ public sealed class MamlPlusPlusTests
             _adam.Step(gradient);
         }
 
+        public void ScaleLearningRate(long offset, long count, double factor) => _adam.ScaleLearningRate(offset, count, factor);
+
         public void Save(string prefix, Meta.Checkpoints.CheckpointWriter writer) => _adam.Save(prefix, writer);
 
         public void Load(string prefix, Meta.Checkpoints.CheckpointReader reader) => _adam.Load(prefix, reader);
