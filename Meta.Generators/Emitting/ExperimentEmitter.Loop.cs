@@ -243,7 +243,7 @@ internal static partial class ExperimentEmitter
 
     /// <summary>Algorithms with learned inner rates: their own meta learning rate (a multiple of the meta rate).</summary>
     private static string LearnedRateScale(ExperimentSpec experiment) =>
-        experiment.Algorithm.Kind is AlgorithmKind.MetaSgd or AlgorithmKind.MamlPlusPlus or AlgorithmKind.MetaCurvature
+        experiment.Algorithm.LearnsRates
             ? "\nglobal::Meta.Training.MetaOptimizers.ScaleLearnedRates(optimiser, algorithm, options.LearnedRateScale);"
             : "";
 

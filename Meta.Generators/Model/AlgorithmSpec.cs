@@ -34,6 +34,9 @@ internal sealed record AlgorithmSpec(AlgorithmKind Kind, bool FirstOrder)
         _ => Kind.ToString().ToLowerInvariant(),
     };
 
+    /// <summary>Whether the meta-parameters hold learned inner learning rates (they get <c>--learned-rate-scale</c>).</summary>
+    public bool LearnsRates => Kind is AlgorithmKind.MetaSgd or AlgorithmKind.MamlPlusPlus or AlgorithmKind.MetaCurvature;
+
     /// <summary>How the algorithm reads in prose.</summary>
     public string DisplayName => Kind switch
     {

@@ -82,7 +82,7 @@ internal static partial class ExperimentParser
             LrScheduleType + "." + EnumMember(choices.ScheduleNames, schedule), "How the meta learning rate changes over the run.");
         options.Number("MetaLrMin", DoubleOr(d.Named<double>(KnownTypeNames.MetaLrAttribute, "Minimum"), AlgorithmDefaults + "MetaLrMinimum"),
             "Lowest meta learning rate of the cosine schedule.", OptionCheck.NonNegative);
-        if (algorithm.Kind is AlgorithmKind.MetaSgd or AlgorithmKind.MamlPlusPlus or AlgorithmKind.MetaCurvature)
+        if (algorithm.LearnsRates)
             options.Number("LearnedRateScale", DoubleOr(d.Named<double>(KnownTypeNames.MetaLrAttribute, "LearnedRateScale"), "1.0"),
                 "Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.", OptionCheck.Positive);
         required.Add(new("MetaLrSchedule != " + LrScheduleType + ".Cosine || MetaLrMin < MetaLr",

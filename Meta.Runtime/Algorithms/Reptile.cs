@@ -135,12 +135,10 @@ public sealed class Reptile : IMetaAlgorithm
         var tasks = x.shape[0];
         var points = x.shape[1];
         var fast = InnerLoop.Expand(theta, tasks).clone();
-        Tensor? m = null, v = null;
-        if (Options.Optimizer == InnerOptimizer.Adam)
-        {
-            m = zeros_like(fast);
-            v = zeros_like(fast);
-        }
+        // Adam works elementwise, so one optimiser over [T, P] is every task's own Adam; new moments for every call.
+        using var adam = Options.Optimizer == InnerOptimizer.Adam
+            ? new Training.Adam(fast, Options.InnerLr, Options.AdamBeta1, Options.AdamBeta2, Options.AdamEpsilon)
+            : null;
         for (var s = 1; s <= steps; s++)
         {
             using var scope = NewDisposeScope();                                            // fast, m, v change in place
@@ -153,16 +151,8 @@ public sealed class Reptile : IMetaAlgorithm
                 var norm = gradient.norm(1, keepdim: true);
                 gradient = gradient * (clip / norm.clamp_min(clip));
             }
-            if (m is null || v is null)
-            {
-                fast.add_(gradient, alpha: -Options.InnerLr);
-                continue;
-            }
-            var (beta1, beta2) = (Options.AdamBeta1, Options.AdamBeta2);
-            m.mul_(beta1).add_(gradient, alpha: 1 - beta1);
-            v.mul_(beta2).addcmul_(gradient, gradient, value: 1 - beta2);
-            var denominator = v.sqrt().div_(Math.Sqrt(1 - Math.Pow(beta2, s))).add_(Options.AdamEpsilon);
-            fast.addcdiv_(m, denominator, value: -Options.InnerLr / (1 - Math.Pow(beta1, s)));
+            if (adam is null) fast.add_(gradient, alpha: -Options.InnerLr);
+            else adam.Step(gradient);
         }
         return fast;
     }

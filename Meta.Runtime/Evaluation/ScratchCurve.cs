@@ -19,7 +19,6 @@ namespace Meta.Evaluation;
 /// </summary>
 public sealed class ScratchCurve : ICheckpointable, IDisposable
 {
-    private const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8;
     private readonly IFunctionalNetwork _network;
     private readonly ITaskLoss _loss;
     private readonly Tensor _initial;
@@ -63,17 +62,9 @@ public sealed class ScratchCurve : ICheckpointable, IDisposable
         ArgumentNullException.ThrowIfNull(episode);
         using var scope = NewDisposeScope();
         var weights = InnerLoop.Expand(_initial, episode.Tasks).to_type(episode.SupportX.dtype).clone();
-        var m = zeros_like(weights);
-        var v = zeros_like(weights);
+        using var adam = new Adam(weights, LearningRate);   // elementwise: every task its own Adam, fresh moments
         for (var t = 1; t <= Steps; t++)
-        {
-            var gradient = InnerLoop.Gradient(_network, _loss, weights, episode.SupportX, episode.SupportY, differentiable: false);
-            using var noGrad = no_grad();
-            m.mul_(Beta1).add_(gradient, alpha: 1 - Beta1);
-            v.mul_(Beta2).addcmul_(gradient, gradient, value: 1 - Beta2);
-            var denominator = v.div(1 - Math.Pow(Beta2, t)).sqrt_().add_(Epsilon);
-            weights.addcdiv_(m, denominator, value: -LearningRate / (1 - Math.Pow(Beta1, t)));
-        }
+            adam.Step(InnerLoop.Gradient(_network, _loss, weights, episode.SupportX, episode.SupportY, differentiable: false));
         using var noGradQuery = no_grad();
         var loss = _loss.PerTask(_network.Forward(weights, episode.QueryX), episode.QueryY).mean().to_type(ScalarType.Float64).item<double>();
         _losses.Add(loss);

@@ -61,15 +61,7 @@ public sealed class Adam : IMetaOptimizer
     }
 
     /// <inheritdoc />
-    public void ScaleLearningRate(long offset, long count, double factor)
-    {
-        if (!(factor > 0) || !double.IsFinite(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "the factor must be finite and > 0");
-        if (offset < 0 || count < 0 || offset + count > _parameters.shape[0])
-            throw new ArgumentOutOfRangeException(nameof(count), $"entries {offset}..{offset + count} are outside 0..{_parameters.shape[0]}");
-        using var noGrad = no_grad();
-        _scale ??= ones_like(_parameters).DetachFromDisposeScope();
-        _scale.narrow(0, offset, count).mul_(factor);
-    }
+    public void ScaleLearningRate(long offset, long count, double factor) => StepScale.Apply(ref _scale, _parameters, offset, count, factor);
 
     /// <inheritdoc />
     public void Save(string prefix, Meta.Checkpoints.CheckpointWriter writer)
