@@ -14,7 +14,7 @@ using static TorchSharp.torch;
 namespace Meta.Tests.Runtime.Data;
 
 [Collection(TorchCollection.Name)]
-public sealed class CsvRegressionTasksTests : IDisposable
+public sealed class CsvRegressionTasksTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly TempFolder _folder = new();
 
@@ -206,6 +206,7 @@ public sealed class CsvRegressionTasksTests : IDisposable
             optimiser.Step(step.Gradient);
             losses.Add(step.MetaLoss.ToDouble());
         }
+        output.WriteLine($"meta-loss: first 10 {losses.Take(10).Average():0.000}, last 10 {losses.TakeLast(10).Average():0.000}");
         AlgorithmFixtures.AssertFalls(losses, 0.5, window: 10);
 
         var sgd = new Maml(network, family.Loss, 1, 0.05, firstOrder: true);
@@ -214,6 +215,7 @@ public sealed class CsvRegressionTasksTests : IDisposable
         Assert.Equal(6, report.Rows.Count); // 2 models × steps {1, 5, 10}
         var learned = report.Find(Models.MetaLearned, 5, 5)!;
         var scratch = report.Find(Models.Scratch, 5, 5)!;
+        output.WriteLine(report.ToMarkdown());
         Assert.Equal(10, learned.Tasks);
         Assert.True(learned.Mean < scratch.Mean, $"meta-learned {learned.Mean:0.000} should beat scratch {scratch.Mean:0.000}");
         Assert.Equal(learned.Mean, family.Score(algorithm, meta, sgd, theta, steps: 1, seed: 11).Find(Models.MetaLearned, 5, 5)!.Mean);

@@ -42,7 +42,7 @@ internal static class ImageFolders
 }
 
 [Collection(TorchCollection.Name)]
-public sealed class ImageFolderTasksTests : IDisposable
+public sealed class ImageFolderTasksTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     private readonly TempFolder _folder = new();
 
@@ -212,6 +212,7 @@ public sealed class ImageFolderTasksTests : IDisposable
             optimiser.Step(step.Gradient);
             losses.Add(step.MetaLoss.ToDouble());
         }
+        output.WriteLine($"meta-loss: first 8 {losses.Take(8).Average():0.000}, last 8 {losses.TakeLast(8).Average():0.000}");
         AlgorithmFixtures.AssertFalls(losses, 0.7, window: 8);
     }
 }
