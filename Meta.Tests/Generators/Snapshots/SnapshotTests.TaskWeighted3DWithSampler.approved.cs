@@ -66,6 +66,8 @@ partial class TaskWeighted
         public double FrequencyBlock { get; set; } = 0.25;
         /// <summary>Hidden layer widths of the MLP, e.g. 40,40.</summary>
         public int[] Hidden { get; set; } = [.. NetworkDefaults.Hidden];
+        /// <summary>Nonlinearity between the MLP's layers.</summary>
+        public global::Meta.Functional.Activation Activation { get; set; } = NetworkDefaults.Activation;
         /// <summary>Task sampling regime (seed 000).</summary>
         public global::Meta.SamplerKind Sampler { get; set; } = global::Meta.SamplerKind.ImportanceDelta;
         /// <summary>ε at the first draw (ε-greedy).</summary>
@@ -131,6 +133,7 @@ partial class TaskWeighted
             new("phase-block", "PhaseBlock", global::Meta.Hosting.OptionKind.Number, "Queue block of the phase φ (radians)."),
             new("frequency-block", "FrequencyBlock", global::Meta.Hosting.OptionKind.Number, "Queue block of the frequency ω."),
             new("hidden", "Hidden", global::Meta.Hosting.OptionKind.IntegerList, "Hidden layer widths of the MLP, e.g. 40,40."),
+            new("activation", "Activation", global::Meta.Hosting.OptionKind.Choice, "Nonlinearity between the MLP's layers.", ["relu", "tanh", "silu", "sigmoid"]),
             new("sampler", "Sampler", global::Meta.Hosting.OptionKind.Choice, "Task sampling regime (seed 000).", ["uniform", "epsilon-greedy", "weighted", "importance-weighted", "delta", "importance-delta"]),
             new("epsilon-start", "EpsilonStart", global::Meta.Hosting.OptionKind.Number, "ε at the first draw (ε-greedy)."),
             new("epsilon-final", "EpsilonFinal", global::Meta.Hosting.OptionKind.Number, "Lowest ε (ε-greedy)."),
@@ -181,6 +184,7 @@ partial class TaskWeighted
             options.PhaseBlock = reader.Number("PhaseBlock", options.PhaseBlock);
             options.FrequencyBlock = reader.Number("FrequencyBlock", options.FrequencyBlock);
             options.Hidden = reader.IntegerList("Hidden", options.Hidden);
+            options.Activation = reader.Choice("Activation", options.Activation);
             options.Sampler = reader.Choice("Sampler", options.Sampler);
             options.EpsilonStart = reader.Number("EpsilonStart", options.EpsilonStart);
             options.EpsilonFinal = reader.Number("EpsilonFinal", options.EpsilonFinal);
@@ -254,6 +258,7 @@ partial class TaskWeighted
         public global::Meta.Functional.MlpNetwork CreateNetwork() => new()
         {
             Hidden = [.. Hidden],
+            Activation = Activation,
         };
 
         /// <summary>A new MAML (algorithm) with these options.</summary>
@@ -308,6 +313,7 @@ partial class TaskWeighted
             new("PhaseBlock", global::Meta.Hosting.OptionChecks.Format(PhaseBlock)),
             new("FrequencyBlock", global::Meta.Hosting.OptionChecks.Format(FrequencyBlock)),
             new("Hidden", global::Meta.Hosting.OptionChecks.Format(Hidden)),
+            new("Activation", global::Meta.Hosting.OptionChecks.Format(Activation)),
             new("Sampler", global::Meta.Hosting.OptionChecks.Format(Sampler)),
             new("EpsilonStart", global::Meta.Hosting.OptionChecks.Format(EpsilonStart)),
             new("EpsilonFinal", global::Meta.Hosting.OptionChecks.Format(EpsilonFinal)),
