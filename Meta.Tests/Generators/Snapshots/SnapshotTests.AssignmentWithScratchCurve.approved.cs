@@ -62,6 +62,8 @@ partial class Assignment
         public int PretrainIterations { get; set; } = TasksDefaults.PretrainIterations;
         /// <summary>Hidden layer widths of the MLP, e.g. 40,40.</summary>
         public int[] Hidden { get; set; } = [.. NetworkDefaults.Hidden];
+        /// <summary>Nonlinearity between the MLP's layers.</summary>
+        public global::Meta.Functional.Activation Activation { get; set; } = NetworkDefaults.Activation;
         /// <summary>Adam steps per episode of the from-scratch curve.</summary>
         public int ScratchSteps { get; set; } = 10;
         /// <summary>Adam learning rate of the from-scratch curve.</summary>
@@ -111,6 +113,7 @@ partial class Assignment
             new("eval-points", "EvalPoints", global::Meta.Hosting.OptionKind.Integer, "Evenly spaced test points per evaluation task."),
             new("pretrain-iterations", "PretrainIterations", global::Meta.Hosting.OptionKind.Integer, "Adam iterations of the jointly pre-trained baseline (0 skips it)."),
             new("hidden", "Hidden", global::Meta.Hosting.OptionKind.IntegerList, "Hidden layer widths of the MLP, e.g. 40,40."),
+            new("activation", "Activation", global::Meta.Hosting.OptionKind.Choice, "Nonlinearity between the MLP's layers.", ["relu", "tanh", "silu", "sigmoid"]),
             new("scratch-steps", "ScratchSteps", global::Meta.Hosting.OptionKind.Integer, "Adam steps per episode of the from-scratch curve."),
             new("scratch-lr", "ScratchLr", global::Meta.Hosting.OptionKind.Number, "Adam learning rate of the from-scratch curve."),
             new("scratch-window", "ScratchWindow", global::Meta.Hosting.OptionKind.Integer, "Iterations per window mean of the learning curves."),
@@ -152,6 +155,7 @@ partial class Assignment
             options.EvalPoints = reader.Integer("EvalPoints", options.EvalPoints);
             options.PretrainIterations = reader.Integer("PretrainIterations", options.PretrainIterations);
             options.Hidden = reader.IntegerList("Hidden", options.Hidden);
+            options.Activation = reader.Choice("Activation", options.Activation);
             options.ScratchSteps = reader.Integer("ScratchSteps", options.ScratchSteps);
             options.ScratchLr = reader.Number("ScratchLr", options.ScratchLr);
             options.ScratchWindow = reader.Integer("ScratchWindow", options.ScratchWindow);
@@ -217,6 +221,7 @@ partial class Assignment
         public global::Meta.Functional.MlpNetwork CreateNetwork() => new()
         {
             Hidden = [.. Hidden],
+            Activation = Activation,
         };
 
         /// <summary>A new MAML (algorithm) with these options.</summary>
@@ -253,6 +258,7 @@ partial class Assignment
             new("EvalPoints", global::Meta.Hosting.OptionChecks.Format(EvalPoints)),
             new("PretrainIterations", global::Meta.Hosting.OptionChecks.Format(PretrainIterations)),
             new("Hidden", global::Meta.Hosting.OptionChecks.Format(Hidden)),
+            new("Activation", global::Meta.Hosting.OptionChecks.Format(Activation)),
             new("ScratchSteps", global::Meta.Hosting.OptionChecks.Format(ScratchSteps)),
             new("ScratchLr", global::Meta.Hosting.OptionChecks.Format(ScratchLr)),
             new("ScratchWindow", global::Meta.Hosting.OptionChecks.Format(ScratchWindow)),
@@ -291,10 +297,11 @@ partial class Assignment
             global::Meta.TorchRuntime.UseThreads(options.Threads);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-            var family = options.CreateTasks();
+            var tasks = options.CreateTasks();
+            global::Meta.ITaskFamily family = tasks;
             family.Prepare(new global::Meta.FamilyContext(options.Seed));
-            var definition = options.CreateAlgorithm();
-            var architecture = options.CreateNetwork();
+            global::Meta.IAlgorithmDefinition definition = options.CreateAlgorithm();
+            global::Meta.INetworkDefinition architecture = options.CreateNetwork();
             var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
             using var networkLifetime = network as global::System.IDisposable;
             var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));

@@ -62,6 +62,8 @@ partial class FirstOrderDefaults
         public int PretrainIterations { get; set; } = TasksDefaults.PretrainIterations;
         /// <summary>Hidden layer widths of the MLP, e.g. 40,40.</summary>
         public int[] Hidden { get; set; } = [.. NetworkDefaults.Hidden];
+        /// <summary>Nonlinearity between the MLP's layers.</summary>
+        public global::Meta.Functional.Activation Activation { get; set; } = NetworkDefaults.Activation;
         /// <summary>libtorch CPU threads.</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
         /// <summary>Root folder of run folders.</summary>
@@ -105,6 +107,7 @@ partial class FirstOrderDefaults
             new("eval-points", "EvalPoints", global::Meta.Hosting.OptionKind.Integer, "Evenly spaced test points per evaluation task."),
             new("pretrain-iterations", "PretrainIterations", global::Meta.Hosting.OptionKind.Integer, "Adam iterations of the jointly pre-trained baseline (0 skips it)."),
             new("hidden", "Hidden", global::Meta.Hosting.OptionKind.IntegerList, "Hidden layer widths of the MLP, e.g. 40,40."),
+            new("activation", "Activation", global::Meta.Hosting.OptionKind.Choice, "Nonlinearity between the MLP's layers.", ["relu", "tanh", "silu", "sigmoid"]),
             new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "libtorch CPU threads."),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
@@ -143,6 +146,7 @@ partial class FirstOrderDefaults
             options.EvalPoints = reader.Integer("EvalPoints", options.EvalPoints);
             options.PretrainIterations = reader.Integer("PretrainIterations", options.PretrainIterations);
             options.Hidden = reader.IntegerList("Hidden", options.Hidden);
+            options.Activation = reader.Choice("Activation", options.Activation);
             options.Threads = reader.Integer("Threads", options.Threads);
             options.Output = reader.Text("Output", options.Output);
             options.LogEvery = reader.Integer("LogEvery", options.LogEvery);
@@ -202,6 +206,7 @@ partial class FirstOrderDefaults
         public global::Meta.Functional.MlpNetwork CreateNetwork() => new()
         {
             Hidden = [.. Hidden],
+            Activation = Activation,
         };
 
         /// <summary>A new MAML (algorithm) with these options.</summary>
@@ -238,6 +243,7 @@ partial class FirstOrderDefaults
             new("EvalPoints", global::Meta.Hosting.OptionChecks.Format(EvalPoints)),
             new("PretrainIterations", global::Meta.Hosting.OptionChecks.Format(PretrainIterations)),
             new("Hidden", global::Meta.Hosting.OptionChecks.Format(Hidden)),
+            new("Activation", global::Meta.Hosting.OptionChecks.Format(Activation)),
             new("Threads", global::Meta.Hosting.OptionChecks.Format(Threads)),
             new("Output", global::Meta.Hosting.OptionChecks.Format(Output)),
             new("LogEvery", global::Meta.Hosting.OptionChecks.Format(LogEvery)),
@@ -273,10 +279,11 @@ partial class FirstOrderDefaults
             global::Meta.TorchRuntime.UseThreads(options.Threads);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-            var family = options.CreateTasks();
+            var tasks = options.CreateTasks();
+            global::Meta.ITaskFamily family = tasks;
             family.Prepare(new global::Meta.FamilyContext(options.Seed));
-            var definition = options.CreateAlgorithm();
-            var architecture = options.CreateNetwork();
+            global::Meta.IAlgorithmDefinition definition = options.CreateAlgorithm();
+            global::Meta.INetworkDefinition architecture = options.CreateNetwork();
             var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
             using var networkLifetime = network as global::System.IDisposable;
             var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));

@@ -66,6 +66,8 @@ partial class TaskWeighted
         public double FrequencyBlock { get; set; } = 0.25;
         /// <summary>Hidden layer widths of the MLP, e.g. 40,40.</summary>
         public int[] Hidden { get; set; } = [.. NetworkDefaults.Hidden];
+        /// <summary>Nonlinearity between the MLP's layers.</summary>
+        public global::Meta.Functional.Activation Activation { get; set; } = NetworkDefaults.Activation;
         /// <summary>Task sampling regime (seed 000).</summary>
         public global::Meta.SamplerKind Sampler { get; set; } = global::Meta.SamplerKind.ImportanceDelta;
         /// <summary>ε at the first draw (ε-greedy).</summary>
@@ -131,6 +133,7 @@ partial class TaskWeighted
             new("phase-block", "PhaseBlock", global::Meta.Hosting.OptionKind.Number, "Queue block of the phase φ (radians)."),
             new("frequency-block", "FrequencyBlock", global::Meta.Hosting.OptionKind.Number, "Queue block of the frequency ω."),
             new("hidden", "Hidden", global::Meta.Hosting.OptionKind.IntegerList, "Hidden layer widths of the MLP, e.g. 40,40."),
+            new("activation", "Activation", global::Meta.Hosting.OptionKind.Choice, "Nonlinearity between the MLP's layers.", ["relu", "tanh", "silu", "sigmoid"]),
             new("sampler", "Sampler", global::Meta.Hosting.OptionKind.Choice, "Task sampling regime (seed 000).", ["uniform", "epsilon-greedy", "weighted", "importance-weighted", "delta", "importance-delta"]),
             new("epsilon-start", "EpsilonStart", global::Meta.Hosting.OptionKind.Number, "ε at the first draw (ε-greedy)."),
             new("epsilon-final", "EpsilonFinal", global::Meta.Hosting.OptionKind.Number, "Lowest ε (ε-greedy)."),
@@ -181,6 +184,7 @@ partial class TaskWeighted
             options.PhaseBlock = reader.Number("PhaseBlock", options.PhaseBlock);
             options.FrequencyBlock = reader.Number("FrequencyBlock", options.FrequencyBlock);
             options.Hidden = reader.IntegerList("Hidden", options.Hidden);
+            options.Activation = reader.Choice("Activation", options.Activation);
             options.Sampler = reader.Choice("Sampler", options.Sampler);
             options.EpsilonStart = reader.Number("EpsilonStart", options.EpsilonStart);
             options.EpsilonFinal = reader.Number("EpsilonFinal", options.EpsilonFinal);
@@ -229,7 +233,7 @@ partial class TaskWeighted
             global::Meta.Hosting.OptionChecks.AtLeast(CheckpointEvery, 0, "checkpoint-every");
             global::Meta.Hosting.OptionChecks.AtLeast(KeepCheckpoints, 1, "keep-checkpoints");
             global::Meta.Hosting.OptionChecks.Requires(MetaLrSchedule != global::Meta.LrSchedule.Cosine || MetaLrMin < MetaLr, "--meta-lr-min must be below --meta-lr when --meta-lr-schedule is cosine");
-            global::Meta.Hosting.OptionChecks.Valid(() => SamplerOptions().Validate(CreateTasks().Space.Parameters));
+            global::Meta.Hosting.OptionChecks.Valid(() => SamplerOptions().Validate(((global::Meta.ISampledTaskFamily)CreateTasks()).Space.Parameters));
         }
 
         /// <summary>A new 3-D sinusoid regression (tasks) with these options.</summary>
@@ -254,6 +258,7 @@ partial class TaskWeighted
         public global::Meta.Functional.MlpNetwork CreateNetwork() => new()
         {
             Hidden = [.. Hidden],
+            Activation = Activation,
         };
 
         /// <summary>A new MAML (algorithm) with these options.</summary>
@@ -277,7 +282,7 @@ partial class TaskWeighted
             InitialChange = InitialChange,
             InitialConstant = InitialConstant,
             TruncateCells = TruncateCells,
-            BlockSizes = CreateTasks().QueueBlocks,
+            BlockSizes = ((global::Meta.ISampledTaskFamily)CreateTasks()).QueueBlocks,
         };
 
         /// <inheritdoc />
@@ -308,6 +313,7 @@ partial class TaskWeighted
             new("PhaseBlock", global::Meta.Hosting.OptionChecks.Format(PhaseBlock)),
             new("FrequencyBlock", global::Meta.Hosting.OptionChecks.Format(FrequencyBlock)),
             new("Hidden", global::Meta.Hosting.OptionChecks.Format(Hidden)),
+            new("Activation", global::Meta.Hosting.OptionChecks.Format(Activation)),
             new("Sampler", global::Meta.Hosting.OptionChecks.Format(Sampler)),
             new("EpsilonStart", global::Meta.Hosting.OptionChecks.Format(EpsilonStart)),
             new("EpsilonFinal", global::Meta.Hosting.OptionChecks.Format(EpsilonFinal)),
@@ -353,10 +359,11 @@ partial class TaskWeighted
             global::Meta.TorchRuntime.UseThreads(options.Threads);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-            var family = options.CreateTasks();
+            var tasks = options.CreateTasks();
+            global::Meta.ISampledTaskFamily family = tasks;
             family.Prepare(new global::Meta.FamilyContext(options.Seed));
-            var definition = options.CreateAlgorithm();
-            var architecture = options.CreateNetwork();
+            global::Meta.IAlgorithmDefinition definition = options.CreateAlgorithm();
+            global::Meta.INetworkDefinition architecture = options.CreateNetwork();
             var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
             using var networkLifetime = network as global::System.IDisposable;
             var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));
