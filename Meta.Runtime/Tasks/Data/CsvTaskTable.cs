@@ -92,7 +92,8 @@ public sealed partial class CsvTaskTable
         var columns = string.Join(", ", header);
         var task = Array.IndexOf(header, taskColumn);
         if (task < 0)
-            throw new DatasetException($"'{file}': the header has no task column '{taskColumn}' (--task-column); its columns are {columns}");
+            throw new DatasetException($"'{file}': the header has no task column '{taskColumn}' (--task-column); its columns are {columns}"
+                + (header.Length == 1 && header[0].IndexOfAny([';', '\t']) >= 0 ? " (cells are separated by commas, not semicolons or tabs)" : ""));
 
         var named = (Inputs: Names(inputs), Targets: Names(targets));
         foreach (var (list, flag) in new[] { (named.Inputs, "--inputs"), (named.Targets, "--targets") })

@@ -143,6 +143,7 @@ public sealed class CsvRegressionTasksTests(Xunit.Abstractions.ITestOutputHelper
         { "few rows", "task,x,y\n" + string.Concat(Enumerable.Range(0, 7).Select(i => $"a,{i},1\n")) + "small,1,1\nsmall,2,2\n", ["task 'small' has 2 rows", "--shots 3", "--query-shots 4", "need at least 7"] },
         { "one task", "task,x,y\n" + string.Concat(Enumerable.Range(0, 7).Select(i => $"a,{i},1\n")), ["has 1 task", "at least 2"] },
         { "only a task column", "task\na\n", ["one input and one target"] },
+        { "semicolons", "task;x;y\na;1;2\n", ["no task column 'task'", "separated by commas"] },
         { "duplicate column", "task,x,x\na,1,2\n", ["names column 'x' twice"] },
     };
 
