@@ -19,9 +19,8 @@ internal static class ResourceLimits
     private const double BytesPerTask = 1761 * 4 * 4;
     // Per image and inner step of conv-4, a lower bound: the first convolution's output at 28 × 28 per filter.
     private const double BytesPerImageFilter = 28 * 28 * 4;
-    // The sinusoid evaluation's largest support size K and step count (ExperimentDefaults.EvalShots / EvalSteps).
+    // The sinusoid evaluation's largest support size K (ExperimentDefaults.EvalShots); its steps are not kept in a graph.
     private const double EvalShots = 20;
-    private const double EvalSteps = 10;
 
     /// <summary>Throws <see cref="OptionException"/> when the sizes cannot fit; <paramref name="available"/> overrides the measured memory.</summary>
     public static void Check(IEnumerable<KeyValuePair<string, string>> resolved, double? available = null)
@@ -51,7 +50,7 @@ internal static class ResourceLimits
 
         if (Get(o, "EvalTasks") is { } tasks)
         {
-            var evaluation = tasks * (EvalSteps + 1) * ((EvalShots + (Get(o, "EvalPoints") ?? 1)) * BytesPerPoint + BytesPerTask);
+            var evaluation = tasks * ((EvalShots + (Get(o, "EvalPoints") ?? 1)) * BytesPerPoint + BytesPerTask);
             if (evaluation > memory)
                 throw new OptionException($"{Describe(o, ["--eval-tasks", "--eval-points"])} need at least {ConfigurationSources.Bytes(evaluation)} of memory for the evaluation, more than the {ConfigurationSources.Bytes(memory)} available; lower them");
         }
