@@ -172,7 +172,7 @@ public static class CheckpointFile
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
             throw;
         }
-        Durability.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        Posix.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     /// <summary>Reads and verifies a checkpoint; throws <see cref="CheckpointException"/> naming the file and the fault.</summary>

@@ -1,12 +1,12 @@
 using System.Runtime.InteropServices;
 
-namespace Meta.Checkpoints;
+namespace Meta;
 
 /// <summary>
-/// Makes a rename durable: after a file is renamed into a folder, the folder's entry is only on disk once the folder
+/// The few POSIX calls .NET does not offer. Making a rename durable: after a file is renamed into a folder, the folder's entry is only on disk once the folder
 /// itself is fsynced (POSIX). Without it a power cut right after the rename can lose the new name.
 /// </summary>
-internal static class Durability
+internal static class Posix
 {
     private const int ReadOnly = 0;          // O_RDONLY
     private const int DirectoryFlag = 0x10000; // O_DIRECTORY on Linux (x86-64 and arm64)
@@ -27,6 +27,23 @@ internal static class Durability
             // No libc to call: the rename is still atomic, only not yet durable.
         }
     }
+
+    /// <summary>Sends SIGTERM to process <paramref name="pid"/> (a clean stop request); does nothing off Unix.</summary>
+    public static void Terminate(int pid)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        try
+        {
+            _ = Kill(pid, 15);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // No libc: the child runs on to its end.
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "kill")]
+    private static extern int Kill(int pid, int signal);
 
     [DllImport("libc", EntryPoint = "open")]
     private static extern int Open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags);
