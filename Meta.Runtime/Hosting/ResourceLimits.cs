@@ -13,10 +13,8 @@ internal static class ResourceLimits
     /// <summary>The largest accepted <c>--threads</c>.</summary>
     public const int MaxThreads = 256;
 
-    // Per point and inner step of the 1-40-40-1 MLP: two hidden layers of 40 floats, with gradients and the graph (×4).
-    private const double BytesPerPoint = 80 * 4 * 4;
-    // Per task and inner step: the fast weights (1,761 floats) with their gradient and graph (×4).
-    private const double BytesPerTask = 1761 * 4 * 4;
+    // Per float of activations or fast weights, per inner step: the value, its gradient and the graph (4 bytes × 4).
+    private const double BytesPerFloat = 4 * 4;
     // Per image and inner step of conv-4, a lower bound: the first convolution's output at 28 × 28 per filter.
     private const double BytesPerImageFilter = 28 * 28 * 4;
     // The sinusoid evaluation's largest support size K (ExperimentDefaults.EvalShots); its steps are not kept in a graph.
@@ -30,6 +28,17 @@ internal static class ResourceLimits
             throw OptionException.Rejected("--threads", Format(threads), $"a whole number from 1 to {MaxThreads} (this machine has {Environment.ProcessorCount} cores)");
 
         var memory = available ?? AvailableBytes();
+        // The MLP (1 → hidden widths → 1 for sinusoids): activations per point, and weights P per task.
+        var hidden = o.TryGetValue("Hidden", out var list)
+            ? list.Split(',', StringSplitOptions.TrimEntries).Select(w => double.TryParse(w, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : 0).ToArray()
+            : [40.0, 40.0];
+        double[] widths = [1, .. hidden, 1];
+        var weights = 0.0;
+        for (var i = 0; i + 1 < widths.Length; i++) weights += (widths[i] + 1) * widths[i + 1];
+        var bytesPerPoint = hidden.Sum() * BytesPerFloat;
+        var bytesPerTask = weights * BytesPerFloat;
+        if (weights * BytesPerFloat > memory)
+            throw new OptionException($"--hidden {list} makes {weights:0} weights, which need at least {ConfigurationSources.Bytes(weights * BytesPerFloat)} of memory, more than the {ConfigurationSources.Bytes(memory)} available; use narrower layers");
         var batch = Get(o, "MetaBatch") ?? 1;
         var points = (Get(o, "Shots") ?? 1) + (Get(o, "QueryShots") ?? 1);
         var steps = (Get(o, "InnerSteps") ?? 1) + 1;
@@ -42,7 +51,7 @@ internal static class ResourceLimits
         }
         else
         {
-            training = batch * steps * (points * BytesPerPoint + BytesPerTask);
+            training = batch * steps * (points * bytesPerPoint + bytesPerTask);
             involved = ["--meta-batch", "--shots", "--query-shots", "--inner-steps"];
         }
         if (training > memory)
@@ -50,7 +59,7 @@ internal static class ResourceLimits
 
         if (Get(o, "EvalTasks") is { } tasks)
         {
-            var evaluation = tasks * ((EvalShots + (Get(o, "EvalPoints") ?? 1)) * BytesPerPoint + BytesPerTask);
+            var evaluation = tasks * ((EvalShots + (Get(o, "EvalPoints") ?? 1)) * bytesPerPoint + bytesPerTask);
             if (evaluation > memory)
                 throw new OptionException($"{Describe(o, ["--eval-tasks", "--eval-points"])} need at least {ConfigurationSources.Bytes(evaluation)} of memory for the evaluation, more than the {ConfigurationSources.Bytes(memory)} available; lower them");
         }
