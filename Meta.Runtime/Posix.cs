@@ -42,6 +42,30 @@ internal static class Posix
         }
     }
 
+    /// <summary>
+    /// Creates <paramref name="path"/> only if it does not exist (mkdir(2), atomic): true when this call created it, false
+    /// when it already existed; elsewhere than Unix, a check-then-create fallback. Throws <see cref="IOException"/> on
+    /// other failures.
+    /// </summary>
+    public static bool CreateNewDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            if (Directory.Exists(path)) return false;
+            Directory.CreateDirectory(path);
+            return true;
+        }
+        if (MakeDirectory(path, Convert.ToInt32("777", 8)) == 0) return true;
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno == AlreadyExists) return false;
+        throw new IOException($"cannot create '{path}': {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+    }
+
+    private const int AlreadyExists = 17;   // EEXIST
+
+    [DllImport("libc", EntryPoint = "mkdir", SetLastError = true)]
+    private static extern int MakeDirectory([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
+
     [DllImport("libc", EntryPoint = "kill")]
     private static extern int Kill(int pid, int signal);
 

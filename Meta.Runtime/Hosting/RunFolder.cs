@@ -19,10 +19,11 @@ public sealed class RunFolder
         var stamp = now.UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         var basePath = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, experiment, stamp));
         var path = basePath;
-        for (var n = 2; Directory.Exists(path); n++) path = $"{basePath}-{n}";
         try
         {
-            Directory.CreateDirectory(path);
+            // Atomic: two runs started in the same second never share a folder (mkdir fails for the second, which moves on).
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(basePath)!);
+            for (var n = 2; !Posix.CreateNewDirectory(path); n++) path = $"{basePath}-{n}";
             var probe = System.IO.Path.Combine(path, ".write-test");
             System.IO.File.WriteAllText(probe, "");
             System.IO.File.Delete(probe);
