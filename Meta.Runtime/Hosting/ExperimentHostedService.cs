@@ -37,6 +37,7 @@ public sealed class ExperimentHostedService(
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
     {
+        run.Stopping = stoppingToken;
         try
         {
             var outcome = trainer.Run(stoppingToken);

@@ -54,6 +54,9 @@ public sealed partial class ExperimentRun : IDisposable
         _logger = logger;
     }
 
+    /// <summary>The host's stop request (set by <see cref="ExperimentHostedService"/>).</summary>
+    internal CancellationToken Stopping { get; set; }
+
     /// <summary>The run folder, once <see cref="Begin"/> has created it.</summary>
     public RunFolder Folder => _folder ?? throw new InvalidOperationException("the run has not begun");
 
@@ -255,10 +258,18 @@ public sealed partial class ExperimentRun : IDisposable
 
     /// <summary>
     /// Ends the run: writes <c>summary.md</c> (with <paramref name="report"/> when the run completed), the loss plot,
-    /// and logs where the folder is. Returns <paramref name="outcome"/>.
+    /// and logs where the folder is. Returns <paramref name="outcome"/> — or <see cref="RunOutcome.Stopped"/> when an
+    /// evaluation returned while a stop was requested (its table may be cut short, so it is not written).
     /// </summary>
     public RunOutcome Finish(RunOutcome outcome, int iterationsDone, EvaluationReport? report)
     {
+        if (outcome == RunOutcome.Completed && report is not null && Stopping.IsCancellationRequested)
+        {
+            // An evaluation that returned early on a stop request (rather than throwing) may be cut short: the run is
+            // stopped, not completed, and --resume evaluates it again from the checkpoint written below.
+            outcome = RunOutcome.Stopped;
+            report = null;
+        }
         _finished = true;
         _clock.Stop();
         if (Settings.Group.Size > 1 && iterationsDone > 0) Settings.Group.VerifyIdentical(_metaParameters!, iterationsDone);
