@@ -137,6 +137,27 @@ public sealed class HardeningTests : IDisposable
     }
 
     [Fact]
+    public async Task SIGTERM_to_compare_stops_its_run_cleanly_and_compare_exits_130()
+    {
+        var output = Path.Combine(_root, "out");
+        using var process = ExperimentProcess.Start(["compare", "sine-maml", "--seeds", "2", "--iterations", "1000000", "--eval-tasks", "8", "--output", output]);
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        var waited = Stopwatch.StartNew();
+        string[] Csvs() => Directory.Exists(output) ? Directory.GetFiles(output, "metrics.csv", SearchOption.AllDirectories) : [];
+        while (Csvs().Length == 0 && !process.HasExited && waited.Elapsed < TimeSpan.FromSeconds(90)) await Task.Delay(100);
+        await Task.Delay(500);
+        Signal("-TERM", process.Id);
+        Assert.True(process.WaitForExit(40_000), "compare stops within the child's shutdown timeout");
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.DoesNotContain("   at ", await stdout + await stderr, StringComparison.Ordinal);
+        var summary = Path.Combine(Path.GetDirectoryName(Assert.Single(Csvs()))!, "summary.md");
+        Assert.Contains("outcome: **stopped**", File.ReadAllText(summary), StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(output, "comparison.md", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public void Resume_names_the_changed_option_refuses_fewer_iterations_and_continues_a_copied_checkpoint_under_output()
     {
         var output = Path.Combine(_root, "out");
