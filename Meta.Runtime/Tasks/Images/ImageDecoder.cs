@@ -9,6 +9,9 @@ namespace Meta.Tasks.Images;
 /// </summary>
 internal static class ImageDecoder
 {
+    /// <summary>The largest image accepted, in pixels (a header claiming more is refused before anything is allocated).</summary>
+    public const long MaxPixels = 8192L * 8192;
+
     /// <summary>
     /// Decodes <paramref name="path"/> into <paramref name="destination"/> (C·size·size bytes): C = 1 grey, C = 3 RGB.
     /// With <paramref name="invert"/> a value v is stored as 255 − v. Throws <see cref="DatasetException"/> naming the file.
@@ -30,6 +33,8 @@ internal static class ImageDecoder
         if (codec is null) throw DatasetException.Corrupt(path, "not a readable image (corrupt or unsupported format)");
         var (width, height) = (codec.Info.Width, codec.Info.Height);
         if (width < 1 || height < 1) throw DatasetException.Corrupt(path, "the image is empty");
+        if ((long)width * height > MaxPixels)
+            throw DatasetException.Corrupt(path, $"the image claims {width}×{height} pixels; images up to {MaxPixels / 1_000_000} megapixels (e.g. 8192×8192) are accepted");
         // Skia converts grey sources to Gray8 but refuses colour sources (InvalidConversion): those are decoded as RGBA
         // and reduced to their luma (ITU-R BT.601: 0.299 R + 0.587 G + 0.114 B).
         var greySource = codec.Info.ColorType == SKColorType.Gray8;
