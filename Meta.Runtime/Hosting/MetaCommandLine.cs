@@ -23,6 +23,13 @@ public static class MetaCommandLine
     public static ParsedCommandLine Parse(string[] args, IReadOnlyList<ExperimentDescriptor> experiments, TextWriter output, TextWriter error)
     {
         var root = new RootCommand("Meta: meta-learning experiments. Run one by name; every option can also be set in appsettings.json or as an environment variable Experiments__<name>__<Key>.");
+        var metricsPort = new Option<string>("--metrics-port")
+        {
+            Description = "Serve Prometheus metrics on http://127.0.0.1:<port>/metrics while the run lasts (configuration Telemetry:PrometheusPort; Telemetry:PrometheusHost for another address).",
+            HelpName = "port",
+            Recursive = true,
+        };
+        root.Options.Add(metricsPort);
         var options = new Dictionary<ExperimentDescriptor, List<(OptionDescriptor Descriptor, Option<string> Option)>>();
         foreach (var experiment in experiments)
         {
@@ -75,6 +82,7 @@ public static class MetaCommandLine
             if (result.GetResult(option) is null) continue;
             overrides[$"{chosen.ConfigurationSection}:{descriptor.Key}"] = result.GetValue(option);
         }
+        if (result.GetResult(metricsPort) is not null) overrides[Meta.Telemetry.PrometheusEndpoint.PortKey] = result.GetValue(metricsPort);
         return new ParsedCommandLine(chosen, overrides, null);
     }
 

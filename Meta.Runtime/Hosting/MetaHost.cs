@@ -79,7 +79,10 @@ public static class MetaHost
     /// <summary>
     /// Registers <see cref="MetaTrainingMetrics"/> and OpenTelemetry metrics for the <see cref="MetaTelemetry.MeterName"/>
     /// meter. Exporters are configuration: <c>Telemetry:Console=true</c> for the console exporter; OTLP when the standard
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c>) variable is set.
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c>) variable is set; a Prometheus
+    /// scrape endpoint when <c>Telemetry:PrometheusPort</c> (<c>--metrics-port</c>) is set, on
+    /// <c>Telemetry:PrometheusHost</c> (loopback unless configured). Throws <see cref="OptionException"/> for a bad port
+    /// or one already in use.
     /// </summary>
     public static void AddMetaTelemetry(HostApplicationBuilder builder, ExperimentDescriptor experiment)
     {
@@ -87,6 +90,7 @@ public static class MetaHost
         var console = builder.Configuration.GetValue("Telemetry:Console", false);
         var otlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
                    || !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
+        var prometheus = PrometheusEndpoint.From(builder.Configuration);
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("meta", serviceInstanceId: Environment.MachineName)
                 .AddAttributes([new(MetaTelemetry.ExperimentTag, experiment.Name)]))
@@ -95,6 +99,12 @@ public static class MetaHost
                 metrics.AddMeter(MetaTelemetry.MeterName);
                 if (console) metrics.AddConsoleExporter();
                 if (otlp) metrics.AddOtlpExporter();
+                if (prometheus is { } p)
+                    metrics.AddPrometheusHttpListener(o =>
+                    {
+                        o.Host = p.Host;
+                        o.Port = p.Port;
+                    });
             });
     }
 }

@@ -30,6 +30,7 @@ public sealed class CommandLineTests
     [InlineData(new[] { "fashion-5w1s", "--ways", "6" }, "--ways", "2 to 5")]
     [InlineData(new[] { "cmp-meta-sgd", "--learned-rate-scale", "-1" }, "--learned-rate-scale", "> 0")]
     [InlineData(new[] { "omniglot-5w1s", "--data", "/nonexistent/omniglot" }, "--data", "images_background")]
+    [InlineData(new[] { "sine-maml", "--metrics-port", "70000" }, "--metrics-port", "1 to 65535")]
     [InlineData(new[] { "glyphs-5w1s", "--fonts", "/nonexistent/fonts" }, "--fonts", "*.ttf")]
     public void Bad_command_lines_exit_2_with_one_line(string[] args, string names, string accepted) => ExpectBadInput(args, names, accepted);
 
