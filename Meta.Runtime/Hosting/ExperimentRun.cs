@@ -106,7 +106,7 @@ public sealed partial class ExperimentRun : IDisposable
             _store = new CheckpointStore(_folder!.Path, settings.KeepCheckpoints);
             var config = _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value);
             _folder.WriteText("config.json", JsonSerializer.Serialize(new { experiment = _descriptor.Name, algorithm = settings.Algorithm, configurationHash = _configurationHash, options = config }, JsonOptions));
-            _csv = new StreamWriter(_folder.File("metrics.csv"), append: start > 0, Encoding.UTF8);
+            _csv = new StreamWriter(_folder.File("metrics.csv"), append: start > 0, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
             if (start == 0) _csv.WriteLine("iteration,meta_loss,elapsed_s");
         }
         _metrics.Active(_tags, +1);

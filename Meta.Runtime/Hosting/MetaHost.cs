@@ -25,7 +25,8 @@ public static class MetaHost
         Action<HostApplicationBuilder>? configure = null,
         CancellationToken cancel = default)
     {
-        if (args.Length > 0 && args[0] == "compare") return Comparison.Run(args, experiments, Console.Out, Console.Error);
+        if (args.Length > 0 && args[0] == MetaCommandLine.CompareCommand && !args.Skip(1).Any(a => a is "--help" or "-h" or "-?"))
+            return Comparison.Run(args, experiments, Console.Out, Console.Error);
         var parsed = MetaCommandLine.Parse(args, experiments, Console.Out, Console.Error);
         if (parsed.ExitCode is { } code) return code;
         var experiment = parsed.Experiment!;
