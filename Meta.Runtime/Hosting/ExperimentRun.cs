@@ -209,7 +209,7 @@ public sealed partial class ExperimentRun : IDisposable
         {
             foreach (var row in report.Rows.Where(r => r.Model == Models.MetaLearned)) _metrics.Evaluation(_tags, row.Mean);
         }
-        var plot = LossPlot.TryWrite(Folder.File("loss.png"), _losses);
+        var plot = LossPlot.TryWrite(Folder.File("loss.png"), _losses, _descriptor.Name);
         Folder.WriteText("summary.md", Summary(outcome, iterationsDone, report, plot));
         Folder.WriteText(RunResult.FileName, JsonSerializer.Serialize(new RunResult(
             _descriptor.Name, Settings.Algorithm, outcome.ToString().ToLowerInvariant(), iterationsDone,
