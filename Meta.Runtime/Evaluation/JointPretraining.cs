@@ -14,7 +14,8 @@ public static class JointPretraining
 {
     /// <summary>Trains from <paramref name="initial"/> (not modified) and returns the pre-trained weights [P].</summary>
     public static Tensor Train(IFunctionalNetwork network, SinusoidFamily family, Tensor initial, int iterations,
-        int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel = default)
+        int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel = default,
+        Meta.Hosting.PhaseProgress? progress = null)
     {
         var theta = initial.detach().clone().DetachFromDisposeScope();
         using var adam = new Adam(theta, learningRate);
@@ -27,6 +28,7 @@ public static class JointPretraining
             var weights = leaf.unsqueeze(0).expand(tasksPerBatch, leaf.shape[0]);
             var loss = TaskLoss.MeanSquaredErrorLoss.PerTask(network.Forward(weights, x), family.Target(tasks, x)).mean();
             adam.Step(TorchSharp.torch.autograd.grad([loss], [leaf])[0]);
+            progress?.Advance();
         }
         return theta;
     }

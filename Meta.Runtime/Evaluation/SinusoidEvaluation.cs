@@ -79,7 +79,7 @@ public sealed class SinusoidEvaluation : IDisposable
     /// Adapts <paramref name="metaParameters"/> with <paramref name="algorithm"/>'s own test-time rule for each K and scores
     /// the fast weights after each requested number of steps.
     /// </summary>
-    public IReadOnlyList<EvaluationRow> Evaluate(string model, IMetaAlgorithm algorithm, Tensor metaParameters)
+    public IReadOnlyList<EvaluationRow> Evaluate(string model, IMetaAlgorithm algorithm, Tensor metaParameters, Meta.Hosting.PhaseProgress? progress = null)
     {
         var rows = new List<EvaluationRow>();
         foreach (var k in Shots)
@@ -98,6 +98,7 @@ public sealed class SinusoidEvaluation : IDisposable
                 var diverged = values.Count(double.IsPositiveInfinity);
                 var median = Median(values);
                 rows.Add(new EvaluationRow(model, k, steps, mean, ci, (int)Tasks, median, diverged));
+                progress?.Advance();
             }
         }
         return rows;

@@ -25,6 +25,7 @@ public sealed class ExperimentExitCode
 /// </summary>
 public sealed partial class ExperimentHostedService(
     IExperimentTrainer trainer,
+    ExperimentRun run,
     ExperimentExitCode exitCode,
     IHostApplicationLifetime lifetime,
     ILogger<ExperimentHostedService> logger) : BackgroundService
@@ -34,7 +35,15 @@ public sealed partial class ExperimentHostedService(
     {
         try
         {
-            var outcome = trainer.Run(stoppingToken);
+            RunOutcome outcome;
+            try
+            {
+                outcome = trainer.Run(stoppingToken);
+            }
+            finally
+            {
+                run.StopProgress();   // the live display ends before any error line is printed
+            }
             exitCode.Value = outcome == RunOutcome.Completed ? ExperimentExitCode.Success : ExperimentExitCode.Stopped;
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

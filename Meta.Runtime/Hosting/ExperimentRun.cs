@@ -42,6 +42,8 @@ public sealed partial class ExperimentRun : IDisposable
     private readonly Dictionary<string, double> _results = new(StringComparer.Ordinal);
     private double _trainingSeconds;
     private int _trainedIterations;
+    private readonly RunProgress _progress;
+    private PhaseProgress? _training;
 
     /// <summary>Created by the host for the experiment being run.</summary>
     public ExperimentRun(ExperimentDescriptor descriptor, IExperimentOptions options, MetaTrainingMetrics metrics, ILogger<ExperimentRun> logger)
@@ -50,6 +52,7 @@ public sealed partial class ExperimentRun : IDisposable
         _options = options;
         _metrics = metrics;
         _logger = logger;
+        _progress = new RunProgress(logger);
     }
 
     /// <summary>The run folder, once <see cref="Begin"/> has created it.</summary>
@@ -113,6 +116,7 @@ public sealed partial class ExperimentRun : IDisposable
         Log.Started(_logger, _descriptor.Name, settings.Algorithm, settings.Iterations, _folder?.Path ?? "(written by rank 0)");
         _clock.Start();
         _windowStart = Stopwatch.GetTimestamp();
+        if (IsWriter) _training = _progress.Begin("training", settings.Iterations, "it", start);
         return start;
     }
 
@@ -155,10 +159,14 @@ public sealed partial class ExperimentRun : IDisposable
         _trainingSeconds = _clock.Elapsed.TotalSeconds;
         _trainedIterations++;
         _windowIterations++;
+        _training?.Report(iteration + 1, loss);
         if (Settings.Group.Size > 1 && (iteration + 1) % Settings.VerifyEvery == 0)
             Settings.Group.VerifyIdentical(_metaParameters!, iteration + 1);
         if (Settings.CheckpointEvery > 0 && (iteration + 1) % Settings.CheckpointEvery == 0) Checkpoint(iteration + 1);
-        if (IsWriter && ((iteration + 1) % _logEvery == 0 || iteration + 1 == _iterations))
+        // A line every --log-every iterations, at the end, and (without a live display) at least every 10 s, so that
+        // slow experiments report early.
+        if (IsWriter && ((iteration + 1) % _logEvery == 0 || iteration + 1 == _iterations
+                         || !RunProgress.Live && Stopwatch.GetElapsedTime(_windowStart) >= RunProgress.PlainInterval))
         {
             var window = Stopwatch.GetElapsedTime(_windowStart).TotalSeconds;
             var recent = _losses.Skip(Math.Max(0, _losses.Count - _windowIterations)).Average();
@@ -192,12 +200,30 @@ public sealed partial class ExperimentRun : IDisposable
     public void Phase(string what) => Log.Phase(_logger, what);
 
     /// <summary>
+    /// Logs a phase of <paramref name="total"/> units (test tasks, episodes, baseline iterations) and returns its progress,
+    /// shown as a bar under a terminal and as a line at least every 10 s otherwise; the previous phase ends here.
+    /// </summary>
+    /// <param name="what">The log line (what the phase does).</param>
+    /// <param name="label">The bar's short name (evaluation, baseline, …).</param>
+    /// <param name="total">Units of work.</param>
+    /// <param name="unit">What a unit is.</param>
+    public PhaseProgress Progress(string what, string label, long total, string unit)
+    {
+        Log.Phase(_logger, what);
+        return _progress.Begin(label, total, unit);
+    }
+
+    /// <summary>Ends the live display (before an error is printed, or at the end of the run).</summary>
+    public void StopProgress() => _progress.Stop();
+
+    /// <summary>
     /// Ends the run: writes <c>summary.md</c> (with <paramref name="report"/> when the run completed), the loss plot,
     /// and logs where the folder is. Returns <paramref name="outcome"/>.
     /// </summary>
     public RunOutcome Finish(RunOutcome outcome, int iterationsDone, EvaluationReport? report)
     {
         _clock.Stop();
+        _progress.Stop();
         if (Settings.Group.Size > 1 && iterationsDone > 0) Settings.Group.VerifyIdentical(_metaParameters!, iterationsDone);
         if (iterationsDone > 0) Checkpoint(iterationsDone);
         _metrics.Active(_tags, -1);
@@ -232,6 +258,9 @@ public sealed partial class ExperimentRun : IDisposable
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"- outcome: **{outcome.ToString().ToLowerInvariant()}** after {done} of {_iterations} meta-iterations");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- wall time: {seconds:0.0} s ({done / Math.Max(seconds, 1e-9):0.##} meta-iterations/s including evaluation)");
+        var phases = _progress.Durations();
+        if (phases.Count > 1)
+            sb.AppendLine("- where the time went: " + string.Join("; ", phases.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.Seconds:0.0} s"))));
         if (_losses.Count > 0)
         {
             var tail = _losses.Skip(Math.Max(0, _losses.Count - 100)).Average();
@@ -286,7 +315,11 @@ public sealed partial class ExperimentRun : IDisposable
     };
 
     /// <inheritdoc />
-    public void Dispose() => _csv?.Dispose();
+    public void Dispose()
+    {
+        _progress.Dispose();
+        _csv?.Dispose();
+    }
 
     /// <summary>JSON settings of the run folder's files: indented, and NaN/∞ written as named literals (a diverged evaluation is a result too).</summary>
     internal static readonly JsonSerializerOptions JsonOptions = new()

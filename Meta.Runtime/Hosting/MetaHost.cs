@@ -69,11 +69,14 @@ public static class MetaHost
     private static void ConfigureLogging(HostApplicationBuilder builder)
     {
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+        // Under a live progress display, log lines go through Spectre.Console so that they appear above the bars.
+        if (RunProgress.Live) builder.Logging.AddProvider(new LiveConsoleLoggerProvider());
+        else
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
     }
 
