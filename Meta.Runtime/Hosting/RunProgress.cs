@@ -8,7 +8,7 @@ namespace Meta.Hosting;
 /// <summary>
 /// What a run is doing, for a person watching it. With standard output an interactive terminal, a live display
 /// (Spectre.Console) shows one bar per phase — training with iteration, it/s, meta-loss and resident memory, then the
-/// evaluation and baseline phases — refreshed five times a second by its own thread; log lines appear above it.
+/// evaluation and baseline phases — refreshed four times a second by its own thread; log lines appear above it.
 /// Otherwise (redirected, CI, <c>META_PROGRESS=plain</c>) every phase reports as plain log lines at least every
 /// <see cref="PlainInterval"/>. The training loop only writes two fields per iteration, so watching costs nothing
 /// measurable.
@@ -91,6 +91,7 @@ public sealed partial class RunProgress : IDisposable
         {
             AnsiConsole.Progress()
                 .AutoClear(false)
+                .AutoRefresh(false)   // one render per loop below (4 a second), not Spectre's own 10
                 .HideCompleted(false)
                 .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn { Width = 16 },
                     new PercentageColumn(), new RemainingTimeColumn())
@@ -116,7 +117,7 @@ public sealed partial class RunProgress : IDisposable
                         }
                         context.Refresh();
                         if (stopping) return;
-                        Thread.Sleep(200);
+                        Thread.Sleep(250);
                     }
                 });
         }
