@@ -107,8 +107,9 @@ public static class Heatmaps
             }
         }
         if (diverged > 0) notes.Add($"{diverged} diverged cell{(diverged == 1 ? "" : "s")} in red");
-        var bar = plot.Add.ColorBar(heatmap);
-        bar.Label = valueLabel;
+        // The colour bar has no label of its own (ScottPlot draws it over the tick labels); the title names the value.
+        plot.Add.ColorBar(heatmap);
+        if (!title.Contains(valueLabel, StringComparison.OrdinalIgnoreCase)) title += $" ({valueLabel})";
         plot.Title(title + marginal + (notes.Count > 0 ? "\n" + string.Join("; ", notes) : ""));
         plot.Axes.Title.Label.FontSize = 14;
         plot.XLabel(Label(parameters[0]));

@@ -118,6 +118,7 @@ public sealed class CommandLineTests
             var config = File.ReadAllText(Path.Combine(folder, "config.json"));
             Assert.Contains("\"FirstOrder\": \"true\"", config);
             Assert.Contains("\"InnerSteps\": \"2\"", config);
+            Assert.Contains("- where the time went: training ", File.ReadAllText(Path.Combine(folder, "summary.md")));
             var csv = File.ReadAllBytes(Path.Combine(folder, "metrics.csv"));
             Assert.Equal((byte)'i', csv[0]);   // no byte-order mark
         }
