@@ -29,12 +29,18 @@ public static class SinusoidBenchmark
         using (var scratch = network.Initialize(init, baselineStream))
         {
             rows.AddRange(evaluation.Evaluate(Models.Scratch, sgd, scratch, phase));
+            Tensor? pretrained = null;
             if (pretrainIterations > 0)
             {
                 var pretraining = run.Progress($"pre-training the joint baseline for {pretrainIterations} iterations", "baseline", pretrainIterations, "it");
-                using var pretrained = JointPretraining.Train(network, family, scratch, pretrainIterations, metaBatch, shots, metaLr, baselineStream, cancel, pretraining);
+                pretrained = JointPretraining.Train(network, family, scratch, pretrainIterations, metaBatch, shots, metaLr, baselineStream, cancel, pretraining);
                 var last = run.Progress("evaluating the pre-trained baseline", "evaluation", cells, "cells");
                 rows.AddRange(evaluation.Evaluate(Models.Pretrained, sgd, pretrained, last));
+            }
+            using (pretrained)
+            {
+                if (run.IsWriter && SinusoidFits.TryWrite(run.Folder.File(SinusoidFits.FileName), family, algorithm, metaParameters, sgd, pretrained, seeds.Seed, shots))
+                    run.AddSection("Fits", $"Three fixed test tasks with K = {shots} support points: the prediction before adaptation and after 1 and 10 steps, meta-learned (its own rule) {(pretrained is null ? "" : "above pre-trained (SGD at α)")}.\n\n![fits]({SinusoidFits.FileName})");
             }
         }
         return new EvaluationReport(evaluation.Protocol, rows);

@@ -119,6 +119,7 @@ public sealed class CommandLineTests
             Assert.Contains("\"FirstOrder\": \"true\"", config);
             Assert.Contains("\"InnerSteps\": \"2\"", config);
             Assert.Contains("- where the time went: training ", File.ReadAllText(Path.Combine(folder, "summary.md")));
+            Assert.True(new FileInfo(Path.Combine(folder, "fits.png")).Length > 10_000, "the MAML paper's figure of a few fitted test tasks");
             var csv = File.ReadAllBytes(Path.Combine(folder, "metrics.csv"));
             Assert.Equal((byte)'i', csv[0]);   // no byte-order mark
         }
