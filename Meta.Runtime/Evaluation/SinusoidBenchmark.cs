@@ -40,7 +40,7 @@ public static class SinusoidBenchmark
             using (pretrained)
             {
                 if (run.IsWriter && SinusoidFits.TryWrite(run.Folder.File(SinusoidFits.FileName), family, algorithm, metaParameters, sgd, pretrained, seeds.Seed, shots))
-                    run.AddSection("Fits", $"Three fixed test tasks with K = {shots} support points: the prediction before adaptation and after 1 and 10 steps, meta-learned (its own rule) {(pretrained is null ? "" : "above pre-trained (SGD at α)")}.\n\n![fits]({SinusoidFits.FileName})");
+                    run.AddSection("Fits", $"Three fixed test tasks with K = {shots} support points: the prediction before adaptation and after 1 and 10 steps, meta-learned (its own rule){(pretrained is null ? "" : " above pre-trained (SGD at α)")}.\n\n![fits]({SinusoidFits.FileName})");
             }
         }
         return new EvaluationReport(evaluation.Protocol, rows);

@@ -94,8 +94,9 @@ public static class Comparison
         var markdown = Table(names, results, rest, seeds, failures);
         File.WriteAllText(Path.Combine(folder, "comparison.md"), markdown);
         Chart(Path.Combine(folder, "comparison.png"), names, results);
+        ResultsPage.Write(folder, "comparison: " + string.Join(", ", names), "# Comparison\n\n" + markdown + "\n![comparison](comparison.png)\n");
         output.Write(markdown);
-        output.WriteLine($"compare: wrote {Path.Combine(folder, "comparison.md")} and comparison.png");
+        output.WriteLine($"compare: wrote {Path.Combine(folder, "comparison.md")}, comparison.png and index.html");
         return failures.Count == 0 ? ExperimentExitCode.Success : ExperimentExitCode.Failure;
     }
 

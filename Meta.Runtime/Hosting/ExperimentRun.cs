@@ -236,7 +236,9 @@ public sealed partial class ExperimentRun : IDisposable
             foreach (var row in report.Rows.Where(r => r.Model == Models.MetaLearned)) _metrics.Evaluation(_tags, row.Mean);
         }
         var plot = LossPlot.TryWrite(Folder.File("loss.png"), _losses, _descriptor.Name);
-        Folder.WriteText("summary.md", Summary(outcome, iterationsDone, report, plot));
+        var summary = Summary(outcome, iterationsDone, report, plot);
+        Folder.WriteText("summary.md", summary);
+        ResultsPage.Write(Folder.Path, $"{_descriptor.Name}: {outcome.ToString().ToLowerInvariant()}", summary);
         Folder.WriteText(RunResult.FileName, JsonSerializer.Serialize(new RunResult(
             _descriptor.Name, Settings.Algorithm, outcome.ToString().ToLowerInvariant(), iterationsDone,
             _trainingSeconds, _trainedIterations / Math.Max(_trainingSeconds, 1e-9), _clock.Elapsed.TotalSeconds,

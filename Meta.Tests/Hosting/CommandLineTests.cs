@@ -120,6 +120,16 @@ public sealed class CommandLineTests
             Assert.Contains("\"InnerSteps\": \"2\"", config);
             Assert.Contains("- where the time went: training ", File.ReadAllText(Path.Combine(folder, "summary.md")));
             Assert.True(new FileInfo(Path.Combine(folder, "fits.png")).Length > 10_000, "the MAML paper's figure of a few fitted test tasks");
+            // index.html: well-formed (XHTML), self-contained plots, a link to the CSV beside it.
+            using var reader = System.Xml.XmlReader.Create(Path.Combine(folder, "index.html"),
+                new System.Xml.XmlReaderSettings { DtdProcessing = System.Xml.DtdProcessing.Ignore });
+            var page = System.Xml.Linq.XDocument.Load(reader);
+            System.Xml.Linq.XNamespace html = "http://www.w3.org/1999/xhtml";
+            var images = page.Descendants(html + "img").Select(i => (string)i.Attribute("src")!).ToList();
+            Assert.Equal(2, images.Count);   // loss.png and fits.png
+            Assert.All(images, src => Assert.StartsWith("data:image/png;base64,", src));
+            Assert.Contains(page.Descendants(html + "a"), a => (string?)a.Attribute("href") == "metrics.csv");
+            Assert.Contains(page.Descendants(html + "th"), th => th.Value == "model");
             var csv = File.ReadAllBytes(Path.Combine(folder, "metrics.csv"));
             Assert.Equal((byte)'i', csv[0]);   // no byte-order mark
         }
