@@ -12,15 +12,35 @@ namespace Meta.Evaluation;
 /// </summary>
 public static class JointPretraining
 {
-    /// <summary>Trains from <paramref name="initial"/> (not modified) and returns the pre-trained weights [P].</summary>
+    /// <summary>
+    /// Trains from <paramref name="initial"/> (not modified) and returns the pre-trained weights [P]. Throws
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancel"/> fires: a cut-short baseline is no baseline.
+    /// </summary>
     public static Tensor Train(IFunctionalNetwork network, SinusoidFamily family, Tensor initial, int iterations,
         int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel = default,
         Meta.Hosting.PhaseProgress? progress = null)
     {
         var theta = initial.detach().clone().DetachFromDisposeScope();
-        using var adam = new Adam(theta, learningRate);
-        for (var i = 0; i < iterations && !cancel.IsCancellationRequested; i++)
+        try
         {
+            Fit(network, family, theta, iterations, tasksPerBatch, points, learningRate, generator, cancel, progress);
+        }
+        catch
+        {
+            theta.Dispose();
+            throw;
+        }
+        return theta;
+    }
+
+    private static void Fit(IFunctionalNetwork network, SinusoidFamily family, Tensor theta, int iterations,
+        int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel,
+        Meta.Hosting.PhaseProgress? progress)
+    {
+        using var adam = new Adam(theta, learningRate);
+        for (var i = 0; i < iterations; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var tasks = family.Sample(tasksPerBatch, generator);
             var x = family.Inputs(tasksPerBatch, points, generator);
@@ -30,6 +50,5 @@ public static class JointPretraining
             adam.Step(TorchSharp.torch.autograd.grad([loss], [leaf])[0]);
             progress?.Advance();
         }
-        return theta;
     }
 }
