@@ -30,6 +30,8 @@ if (args.Length > 0 && Meta.Benchmarks.ImageBenchmarks.Modes.Contains(args[0]))
 }
 
 var iterations = ReadInt(args, "--iterations", 1000);
+// What watching costs (ProgressBenchmark.cs): -- progress [--iterations N] [--pairs N]
+if (args.Length > 0 && args[0] == "progress") return Meta.Benchmarks.ProgressBenchmark.Run(iterations, ReadInt(args, "--pairs", 7));
 var threads = ReadInt(args, "--threads", 1);
 TorchRuntime.UseThreads(threads);
 

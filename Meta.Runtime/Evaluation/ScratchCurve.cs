@@ -122,8 +122,8 @@ public sealed class ScratchCurve : ICheckpointable, IDisposable
             plot.Title($"query MSE, mean per {window} iterations");
             plot.XLabel("meta-iteration");
             plot.YLabel("query loss");
-            plot.ShowLegend();
-            plot.SavePng(path, 800, 450);
+            plot.ShowLegend(ScottPlot.Edge.Bottom);   // below the axes: inside it covered the meta-learned curve
+            plot.SavePng(path, 800, 480);
             return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)
