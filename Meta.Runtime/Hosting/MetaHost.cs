@@ -100,10 +100,15 @@ public static class MetaHost
         HostApplicationBuilder builder;
         try
         {
+            // A run reads its configuration once: no file watcher on appsettings.json (each costs an inotify instance,
+            // of which Linux allows 128 per user, so parallel runs and test processes would exhaust them).
+            var configuration = new ConfigurationManager();
+            configuration["hostBuilder:reloadConfigOnChange"] = "false";
             builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
             {
                 Args = [],
                 ContentRootPath = contentRoot,
+                Configuration = configuration,
             });
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or InvalidOperationException or IOException or UnauthorizedAccessException)
