@@ -26,6 +26,7 @@ public static class MetaHost
         CancellationToken cancel = default)
     {
         if (args.Length > 0 && args[0] == "compare") return Comparison.Run(args, experiments, Console.Out, Console.Error);
+        if (ModelCommands.Handles(args)) return ModelCommands.Run(args, Console.Out, Console.Error);
         var parsed = MetaCommandLine.Parse(args, experiments, Console.Out, Console.Error);
         if (parsed.ExitCode is { } code) return code;
         var experiment = parsed.Experiment!;
