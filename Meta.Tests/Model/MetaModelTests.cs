@@ -28,7 +28,7 @@ public sealed class SineRunFixture : IDisposable
 }
 
 [Collection(TorchCollection.Name)]
-public sealed class MetaModelTests(SineRunFixture run, ITestOutputHelper log) : IClassFixture<SineRunFixture>
+public sealed partial class MetaModelTests(SineRunFixture run, ITestOutputHelper log) : IClassFixture<SineRunFixture>
 {
     /// <summary>A fresh task y = A·sin(x − φ) (the MAML paper's sign): 10 random support points and 100 evenly spaced test points.</summary>
     internal static (float[,] SupportX, float[,] SupportY, float[,] TestX, float[,] TestY) FreshTask(double amplitude = 3.7, double phase = 2.2, int seed = 7)
@@ -79,7 +79,7 @@ public sealed class MetaModelTests(SineRunFixture run, ITestOutputHelper log) : 
         Assert.Equal("sine-model", manifest.Experiment);
         Assert.StartsWith("Meta.Tasks.Sinusoids, Meta.Runtime", manifest.Family.Type, StringComparison.Ordinal);
         Assert.Equal(0.01, manifest.Algorithm.Options["InnerLr"].GetDouble());
-        Assert.Equal([40, 40], manifest.Network.Options["Hidden"].Deserialize<int[]>());
+        Assert.Equal([40, 40], manifest.Network.Options["Hidden"].Deserialize<int[]>()!);
         Assert.Equal(1761, manifest.NetworkParameters);
         Assert.Equal(1761, manifest.MetaParameters);
         Assert.Equal(["layer1.weight", "layer1.bias", "layer2.weight", "layer2.bias", "layer3.weight", "layer3.bias"], manifest.Layout.Select(t => t.Name));
