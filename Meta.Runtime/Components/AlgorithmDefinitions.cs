@@ -22,6 +22,7 @@ public abstract class InnerLoopDefinition : IAlgorithmDefinition
 }
 
 /// <summary>MAML (Finn et al. 2017): <c>[Maml]</c> or <c>[Algorithm&lt;MamlAlgorithm&gt;]</c>.</summary>
+[System.ComponentModel.DisplayName("MAML")]
 public class MamlAlgorithm : InnerLoopDefinition
 {
     /// <summary>Drop the second-order terms of the meta-gradient (FOMAML).</summary>
@@ -34,6 +35,7 @@ public class MamlAlgorithm : InnerLoopDefinition
 }
 
 /// <summary>Meta-SGD (Li et al. 2017): a learned inner rate per parameter.</summary>
+[System.ComponentModel.DisplayName("Meta-SGD")]
 public sealed class MetaSgdAlgorithm : InnerLoopDefinition, ILearnsInnerRates
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
@@ -50,6 +52,7 @@ public sealed class MetaSgdAlgorithm : InnerLoopDefinition, ILearnsInnerRates
 }
 
 /// <summary>ANIL (Raghu et al. 2020): only the head adapts in the inner loop. Needs a network with a head.</summary>
+[System.ComponentModel.DisplayName("ANIL")]
 public sealed class AnilAlgorithm : InnerLoopDefinition
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
@@ -64,6 +67,7 @@ public sealed class AnilAlgorithm : InnerLoopDefinition
 }
 
 /// <summary>Meta-Curvature (Park and Oliva 2019), optionally with learned per-layer-per-step rates (LSLR).</summary>
+[System.ComponentModel.DisplayName("Meta-Curvature")]
 public sealed class MetaCurvatureAlgorithm : InnerLoopDefinition, ILearnsInnerRates
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
@@ -85,6 +89,7 @@ public sealed class MetaCurvatureAlgorithm : InnerLoopDefinition, ILearnsInnerRa
 
 /// <summary>Reptile (Nichol et al. 2018): meta-trained by plain SGD on the pseudo-gradient θ − φ.</summary>
 [Default("MetaOptimizer", MetaOptimizerKind.Sgd)]
+[System.ComponentModel.DisplayName("Reptile")]
 public sealed class ReptileAlgorithm : InnerLoopDefinition, IValidatedComponent
 {
     /// <summary>Inner-loop optimiser.</summary>
@@ -123,6 +128,7 @@ public sealed class ReptileAlgorithm : InnerLoopDefinition, IValidatedComponent
 }
 
 /// <summary>Implicit MAML (Rajeswaran et al. 2019).</summary>
+[System.ComponentModel.DisplayName("iMAML")]
 public sealed class ImamlAlgorithm : InnerLoopDefinition
 {
     /// <summary>Proximal regularisation strength λ.</summary>
@@ -145,6 +151,7 @@ public sealed class ImamlAlgorithm : InnerLoopDefinition
 
 /// <summary>MAML++ (Antoniou et al. 2019) with every switch; its meta-learning rate follows a cosine schedule by default.</summary>
 [Default("MetaLrSchedule", LrSchedule.Cosine)]
+[System.ComponentModel.DisplayName("MAML++")]
 public sealed class MamlPlusPlusAlgorithm : InnerLoopDefinition, ILearnsInnerRates, IValidatedComponent
 {
     /// <summary>Multi-step loss.</summary>

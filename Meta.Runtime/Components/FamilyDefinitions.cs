@@ -12,6 +12,7 @@ namespace Meta.Tasks;
 /// scratch and one pre-trained jointly, on fixed test tasks. With a <c>[Sampler]</c> it is also validated on seed 000's grid.
 /// </summary>
 [DefaultNetwork<MlpNetwork>]
+[System.ComponentModel.DisplayName("sinusoid regression")]
 public sealed class Sinusoids : ISampledTaskFamily
 {
     private SinusoidFamily? _family;
@@ -49,12 +50,12 @@ public sealed class Sinusoids : ISampledTaskFamily
     public int QueryShots { get; set; } = ExperimentDefaults.Shots;
 
     /// <summary>Queue block of the amplitude (with a <c>[Sampler]</c>).</summary>
-    [Option("Queue block of the amplitude A.")]
+    [Option("Queue block of the amplitude A.", Positive = true)]
     [SamplerOnly]
     public double AmplitudeBlock { get; set; } = SamplerDefaults.AmplitudeBlock;
 
     /// <summary>Queue block of the phase (with a <c>[Sampler]</c>).</summary>
-    [Option("Queue block of the phase φ (radians).")]
+    [Option("Queue block of the phase φ (radians).", Positive = true)]
     [SamplerOnly]
     public double PhaseBlock { get; set; } = SamplerDefaults.PhaseBlock;
 
@@ -109,6 +110,7 @@ public sealed class Sinusoids : ISampledTaskFamily
 /// Seed 000's 3-D sinusoids y = A·sin(φ + ω·x), evaluated on the fixed validation grid over (A, φ, ω).
 /// </summary>
 [DefaultNetwork<MlpNetwork>]
+[System.ComponentModel.DisplayName("3-D sinusoid regression")]
 public sealed class Sinusoids3D : ISampledTaskFamily
 {
     private Sinusoid3DFamily? _family;
@@ -154,17 +156,17 @@ public sealed class Sinusoids3D : ISampledTaskFamily
     public int QueryShots { get; set; } = ExperimentDefaults.Shots;
 
     /// <summary>Queue block of the amplitude.</summary>
-    [Option("Queue block of the amplitude A.")]
+    [Option("Queue block of the amplitude A.", Positive = true)]
     [SamplerOnly]
     public double AmplitudeBlock { get; set; } = SamplerDefaults.AmplitudeBlock;
 
     /// <summary>Queue block of the phase.</summary>
-    [Option("Queue block of the phase φ (radians).")]
+    [Option("Queue block of the phase φ (radians).", Positive = true)]
     [SamplerOnly]
     public double PhaseBlock { get; set; } = SamplerDefaults.PhaseBlock;
 
     /// <summary>Queue block of the frequency.</summary>
-    [Option("Queue block of the frequency ω.")]
+    [Option("Queue block of the frequency ω.", Positive = true)]
     [SamplerOnly]
     public double FrequencyBlock { get; set; } = SamplerDefaults.FrequencyBlock;
 

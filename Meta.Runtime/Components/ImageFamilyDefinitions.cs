@@ -86,6 +86,7 @@ public abstract class FewShotImageTasks : ITaskFamily, IValidatedComponent, IDis
 }
 
 /// <summary>Omniglot (Lake et al. 2015) with its 1,200 / 423 or background / evaluation split.</summary>
+[System.ComponentModel.DisplayName("Omniglot few-shot classification")]
 public sealed class OmniglotTasks : FewShotImageTasks
 {
     /// <summary>The Omniglot folder.</summary>
@@ -102,6 +103,7 @@ public sealed class OmniglotTasks : FewShotImageTasks
 
 /// <summary>Mini-ImageNet (Vinyals et al. 2016; Ravi and Larochelle's split); conv-4 with 32 filters.</summary>
 [Default("Filters", 32)]
+[System.ComponentModel.DisplayName("Mini-ImageNet few-shot classification")]
 public sealed class MiniImageNetTasks : FewShotImageTasks
 {
     /// <summary>The Mini-ImageNet folder.</summary>
@@ -113,6 +115,7 @@ public sealed class MiniImageNetTasks : FewShotImageTasks
 }
 
 /// <summary>Glyphs rendered from the machine's TrueType fonts: an Omniglot-like family that needs no download.</summary>
+[System.ComponentModel.DisplayName("rendered-glyph few-shot classification")]
 public sealed class GlyphTasks : FewShotImageTasks
 {
     /// <summary>The font folder.</summary>
@@ -124,6 +127,7 @@ public sealed class GlyphTasks : FewShotImageTasks
 }
 
 /// <summary>Fashion-MNIST (Debian's dataset-fashion-mnist): 5 training and 5 test classes.</summary>
+[System.ComponentModel.DisplayName("Fashion-MNIST few-shot classification")]
 public sealed class FashionMnistTasks : FewShotImageTasks
 {
     /// <summary>The IDX folder.</summary>

@@ -3,21 +3,26 @@ using Meta.Hosting;
 namespace Meta.Functional;
 
 /// <summary>
-/// A fully connected ReLU network over flat features: inputs → <see cref="Hidden"/> widths → outputs, with per-step
+/// A fully connected network over flat features (ReLU unless <see cref="Activation"/> says otherwise): inputs → <see cref="Hidden"/> widths → outputs, with per-step
 /// batch norm (<see cref="BatchNormMlp"/>) when the algorithm asks for it (MAML++). <c>--hidden 64,64,64</c> changes its shape.
 /// </summary>
+[System.ComponentModel.DisplayName("MLP")]
 public sealed class MlpNetwork : INetworkDefinition
 {
     /// <summary>Widths of the hidden layers (default 40, 40: the MAML paper's sinusoid network).</summary>
     [Option("Hidden layer widths of the MLP, e.g. 40,40.", Minimum = 1)]
     public int[] Hidden { get; set; } = [40, 40];
 
+    /// <summary>The nonlinearity between layers.</summary>
+    [Option("Nonlinearity between the MLP's layers.")]
+    public Activation Activation { get; set; } = Activation.Relu;
+
     /// <inheritdoc />
     public IFunctionalNetwork Create(NetworkContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         int[] widths = [context.Shape.InputFeatures, .. Hidden, context.Shape.Outputs];
-        return context.StepSets > 0 ? new BatchNormMlp(context.StepSets, widths) : new Mlp(widths);
+        return context.StepSets > 0 ? new BatchNormMlp(context.StepSets, Activation, widths) : new Mlp(Activation, widths);
     }
 }
 
@@ -26,6 +31,7 @@ public sealed class MlpNetwork : INetworkDefinition
 /// 3 × 3 convolution with <see cref="Filters"/> filters, batch norm, ReLU and 2 × 2 max-pooling, then a linear head over
 /// the classes. Needs square images of at least 2^blocks pixels.
 /// </summary>
+[System.ComponentModel.DisplayName("conv-4")]
 public sealed class ConvNetwork : INetworkDefinition
 {
     /// <summary>Filters per block (64 for Omniglot, 32 for Mini-ImageNet in the MAML paper).</summary>

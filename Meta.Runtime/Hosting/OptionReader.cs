@@ -87,6 +87,12 @@ public static class OptionChecks
         if (value < minimum) throw OptionException.Rejected("--" + name, Format(value), $"a whole number ≥ {minimum}");
     }
 
+    /// <summary>Requires <paramref name="value"/> ≥ <paramref name="minimum"/> (64-bit).</summary>
+    public static void AtLeast(long value, long minimum, string name)
+    {
+        if (value < minimum) throw OptionException.Rejected("--" + name, Format(value), $"a whole number ≥ {minimum}");
+    }
+
     /// <summary>Requires a finite <paramref name="value"/> &gt; 0.</summary>
     public static void Positive(double value, string name)
     {
