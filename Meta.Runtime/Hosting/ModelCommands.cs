@@ -75,7 +75,8 @@ public static class ModelCommands
         if (options.TryGetValue("--output", out var file))
         {
             WriteAtomically(file, result);
-            output.WriteLine($"adapted {model.Experiment} ({model.Algorithm.Name}, {steps ?? model.DefaultSteps} steps); predictions written to {Path.GetFullPath(file)}");
+            var count = steps ?? model.DefaultSteps;
+            output.WriteLine($"adapted {model.Experiment} ({model.Algorithm.Name}, {count} step{(count == 1 ? "" : "s")}); predictions written to {Path.GetFullPath(file)}");
         }
         else
         {

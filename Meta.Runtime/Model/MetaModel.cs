@@ -342,7 +342,8 @@ public sealed class MetaModel : IDisposable
             case Mlp mlp:
                 metadata["meta.network.kind"] = "mlp";
                 metadata["meta.network.widths"] = string.Join(",", mlp.Widths);
-                metadata["meta.network.forward"] = "h = x; for each layer k: h = h @ layer{k}.weight + layer{k}.bias ([in, out] weights), ReLU between layers, none after the last";
+                metadata["meta.network.activation"] = mlp.Activation.ToString().ToLowerInvariant();
+                metadata["meta.network.forward"] = "h = x (flattened); for each layer k: h = h @ layer{k}.weight + layer{k}.bias ([in, out] weights), the activation between layers, none after the last";
                 break;
             case BatchNormMlp bn:
                 metadata["meta.network.kind"] = "batchnorm-mlp";

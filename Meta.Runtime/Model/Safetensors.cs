@@ -37,7 +37,7 @@ public static class Safetensors
             };
             offset += bytes.LongLength;
         }
-        var json = Encoding.UTF8.GetBytes(header.ToJsonString());
+        var json = Encoding.UTF8.GetBytes(header.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         var padded = (json.Length + 7) / 8 * 8;                   // the data starts 8-byte aligned; the header is padded with spaces
         var head = new byte[8 + padded];
         BinaryPrimitives.WriteUInt64LittleEndian(head, (ulong)padded);

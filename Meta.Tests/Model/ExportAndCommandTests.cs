@@ -24,6 +24,7 @@ public sealed partial class MetaModelTests
         }
         Assert.Equal("mlp", metadata["meta.network.kind"]);
         Assert.Equal("1,40,40,1", metadata["meta.network.widths"]);
+        Assert.Equal("relu", metadata["meta.network.activation"]);
         Assert.Equal("maml", metadata["meta.algorithm"]);
         Assert.Equal("1", metadata["meta.format_version"]);
         // The header is 8-byte aligned and starts with its little-endian length.
@@ -95,7 +96,7 @@ public sealed partial class MetaModelTests
         for k in range(1, layers + 1):
             h = h @ tensors[f"layer{k}.weight"] + tensors[f"layer{k}.bias"]
             if k < layers:
-                h = torch.relu(h)
+                h = {"relu": torch.relu, "tanh": torch.tanh, "silu": torch.nn.functional.silu, "sigmoid": torch.sigmoid}[metadata["meta.network.activation"]](h)
         print(json.dumps({"reader": reader, "y": h.reshape(-1).tolist()}))
         """;
 
