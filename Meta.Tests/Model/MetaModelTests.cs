@@ -190,3 +190,54 @@ public sealed class WideMlp : INetworkDefinition
     public IFunctionalNetwork Create(NetworkContext context) =>
         new Mlp([context.Shape.InputFeatures, .. Enumerable.Repeat(Width, Depth), context.Shape.Outputs]);
 }
+
+[Collection(TorchCollection.Name)]
+public sealed class EveryAlgorithmModelTests : IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "meta-model-algorithms-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root)) Directory.Delete(_root, recursive: true);
+    }
+
+    public static TheoryData<string> Algorithms() => ["maml", "fomaml", "meta-sgd", "anil", "meta-curvature", "reptile", "imaml", "maml++"];
+
+    private static IAlgorithmDefinition Definition(string name) => name switch
+    {
+        "maml" => new MamlAlgorithm(),
+        "fomaml" => new MamlAlgorithm { FirstOrder = true },
+        "meta-sgd" => new MetaSgdAlgorithm(),
+        "anil" => new AnilAlgorithm(),
+        "meta-curvature" => new MetaCurvatureAlgorithm { LearnedLearningRates = true },
+        "reptile" => new ReptileAlgorithm(),
+        "imaml" => new ImamlAlgorithm(),
+        _ => new MamlPlusPlusAlgorithm { InnerSteps = 2, PerStepBatchNorm = true },
+    };
+
+    [Theory]
+    [MemberData(nameof(Algorithms))]
+    public void Every_algorithm_s_run_loads_and_adapts_by_its_own_rule(string name)
+    {
+        var definition = Definition(name);
+        var folder = ModelRuns.Train(_root, "sine-" + name.Replace("+", "p", StringComparison.Ordinal), new Sinusoids(), new MlpNetwork { Hidden = [16, 16] },
+            definition, iterations: 20, metaBatch: 4);
+        using var model = MetaModel.Load(folder);
+        Assert.Equal(definition.GetType(), model.AlgorithmDefinition.GetType());
+        var (supportX, supportY, x, _) = MetaModelTests.FreshTask();
+
+        // The model adapts exactly as the algorithm rebuilt by hand from the checkpoint's meta-parameters does.
+        using var adapted = model.Adapt(supportX, supportY, steps: 3);
+        using var meta = model.MetaParameters();
+        using var xs = TorchSharp.torch.tensor(supportX).unsqueeze(0);
+        using var ys = TorchSharp.torch.tensor(supportY).unsqueeze(0);
+        using var fast = model.Algorithm.Adapt(meta, xs, ys, 3);
+        Assert.Equal(fast.data<float>().ToArray(), adapted.FastWeights.data<float>().ToArray());
+        Assert.All(adapted.Predict(x).Cast<float>(), v => Assert.True(float.IsFinite(v)));
+
+        // Learned extras (rates, curvature) are part of the meta-parameters and of the export.
+        var extras = model.Manifest.MetaParameters - model.Manifest.NetworkParameters;
+        Assert.Equal(extras > 0, model.NamedTensors().Any(t => t.Name == "meta.extras"));
+        Assert.Equal(name is "meta-sgd" or "meta-curvature" or "maml++", extras > 0);
+    }
+}
