@@ -122,7 +122,7 @@ public sealed partial class MetaModelTests
 
         using var model = MetaModel.Load(run.Folder);
         using var adapted = model.Adapt(supportX, supportY, steps: 10);
-        Assert.Equal(adapted.Predict(x).Cast<float>(), predicted.Cast<float>());
+        AssertClose(adapted.Predict(x), predicted);                  // the program runs libtorch with its own thread count
         using var unadapted = model.Adapt(supportX, supportY, steps: 0);
         Assert.True(Mse(predicted, truth) < Mse(unadapted.Predict(x), truth));
 
