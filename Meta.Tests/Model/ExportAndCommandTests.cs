@@ -169,3 +169,39 @@ public sealed partial class MetaModelTests
 
     private static string Row(params float[] values) => string.Join(",", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
 }
+
+/// <summary>Models whose every part is a user type (Meta.Experiments/Custom/Lines.cs), trained by the real program.</summary>
+[Collection(TorchCollection.Name)]
+public sealed class UserPartsModelTests
+{
+    [Fact]
+    public void A_run_of_user_parts_loads_adapts_and_exports()
+    {
+        var output = Directory.CreateTempSubdirectory("meta-model-user-").FullName;
+        try
+        {
+            var result = ExperimentProcess.Run(["lines-fourier", "--iterations", "40", "--test-tasks", "20", "--output", output]);
+            Assert.True(result.ExitCode == 0, result.Output + result.Error);
+            using var model = MetaModel.Load(Path.Combine(output, "lines-fourier", "latest"));
+            Assert.Equal(typeof(Meta.Experiments.Custom.Lines), model.Family.GetType());
+            Assert.Equal(typeof(Meta.Experiments.Custom.FourierNetwork), model.NetworkDefinition.GetType());
+            Assert.Equal(typeof(Meta.Experiments.Custom.HandWrittenFomaml), model.AlgorithmDefinition.GetType());
+            // A line y = 1.5·x − 2 from 5 points.
+            var (sx, sy, x, truth) = (new float[5, 1], new float[5, 1], new float[50, 1], new float[50, 1]);
+            for (var i = 0; i < 5; i++) (sx[i, 0], sy[i, 0]) = (-4f + 2f * i, 1.5f * (-4f + 2f * i) - 2f);
+            for (var i = 0; i < 50; i++) (x[i, 0], truth[i, 0]) = (-5f + 0.2f * i, 1.5f * (-5f + 0.2f * i) - 2f);
+            using var before = model.Adapt(sx, sy, steps: 0);
+            using var after = model.Adapt(sx, sy, steps: 10);
+            Assert.True(MetaModelTests.Mse(after.Predict(x), truth) < MetaModelTests.Mse(before.Predict(x), truth));
+            var file = Path.Combine(output, "lines.safetensors");
+            Assert.Equal(0, ModelCommands.Run(["export", "latest", "--runs", output, "--output", file], TextWriter.Null, TextWriter.Null));
+            var (tensors, metadata) = Safetensors.Read(file);
+            Assert.Equal("Meta.Experiments.Custom.FourierNetwork", metadata["meta.network.type"]);
+            Assert.Equal(model.Network.Layout.Count, tensors.Sum(t => t.Value.numel()));
+        }
+        finally
+        {
+            Directory.Delete(output, recursive: true);
+        }
+    }
+}
