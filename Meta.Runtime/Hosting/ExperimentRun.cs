@@ -126,6 +126,8 @@ public sealed partial class ExperimentRun : IDisposable
         if (IsWriter)
         {
             _store = new CheckpointStore(_folder!.Path, settings.KeepCheckpoints);
+            if (settings.Components is { } components)
+                _folder.WriteText(ModelManifest.FileName, ModelManifest.Describe(_descriptor.Name, components, metaParameters.shape[0]).ToJson());
             var config = _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value);
             _folder.WriteText("config.json", JsonSerializer.Serialize(new { experiment = _descriptor.Name, algorithm = settings.Algorithm, configurationHash = _configurationHash, options = config }, JsonOptions));
             var continuing = start > 0 && File.Exists(_folder.File("metrics.csv"));

@@ -48,6 +48,7 @@ public static class MetaHost
         {
             if (args.Length > 0 && args[0] == MetaCommandLine.CompareCommand && !args.Skip(1).Any(a => a is "--help" or "-h" or "-?"))
                 return Comparison.Run(args, experiments, output, error);
+            if (ModelCommands.Handles(args)) return ModelCommands.Run(args, output, error);
             var parsed = MetaCommandLine.Parse(args, experiments, output, error);
             if (parsed.ExitCode is { } code) return code;
 
