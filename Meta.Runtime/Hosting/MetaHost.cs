@@ -58,7 +58,16 @@ public static class MetaHost
 
         using (host)
         {
-            TorchRuntime.EnsureLoaded();
+            try
+            {
+                TorchRuntime.EnsureLoaded();
+            }
+            catch (InvalidOperationException e)
+            {
+                // The native library did not load: one line naming the cause and the fix, not the loader's trace.
+                Console.Error.WriteLine("error: " + e.Message);
+                return ExperimentExitCode.Failure;
+            }
             var exitCode = host.Services.GetRequiredService<ExperimentExitCode>();
             await host.RunAsync(cancel).ConfigureAwait(false);
             return exitCode.Value;
