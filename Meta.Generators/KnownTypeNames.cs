@@ -104,4 +104,34 @@ public static class KnownTypeNames
 
     /// <summary>What the catalog lists; its presence means Meta.Runtime is referenced.</summary>
     public const string ExperimentDescriptor = "Meta.Hosting.ExperimentDescriptor";
+
+    /// <summary><c>[Default(option, value)]</c>.</summary>
+    public const string DefaultAttribute = "Meta.DefaultAttribute";
+
+    /// <summary><c>[Option]</c> on a component property.</summary>
+    public const string OptionAttribute = "Meta.OptionAttribute";
+
+    /// <summary><c>[SamplerOnly]</c> on a component property.</summary>
+    public const string SamplerOnlyAttribute = "Meta.SamplerOnlyAttribute";
+
+    /// <summary><c>[DefaultNetwork&lt;T&gt;]</c> on a task family (metadata name of the generic definition).</summary>
+    public const string DefaultNetworkAttribute = "Meta.DefaultNetworkAttribute`1";
+
+    /// <summary>The task family contract.</summary>
+    public const string TaskFamily = "Meta.ITaskFamily";
+
+    /// <summary>The task family contract a <c>[Sampler]</c> needs.</summary>
+    public const string SampledTaskFamily = "Meta.ISampledTaskFamily";
+
+    /// <summary>The network definition contract.</summary>
+    public const string NetworkDefinition = "Meta.INetworkDefinition";
+
+    /// <summary>The algorithm definition contract.</summary>
+    public const string AlgorithmDefinition = "Meta.IAlgorithmDefinition";
+
+    /// <summary>Algorithm definitions with learned inner rates.</summary>
+    public const string LearnsInnerRates = "Meta.ILearnsInnerRates";
+
+    /// <summary>Components that check their options together.</summary>
+    public const string ValidatedComponent = "Meta.IValidatedComponent";
 }

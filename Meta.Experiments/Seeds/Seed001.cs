@@ -16,7 +16,7 @@ namespace Meta.Experiments.Seeds;
 public partial class Seed001SineFomaml;
 
 /// <summary>Seed 001: Reptile on sinusoids (inner Adam with β1 = 0, outer plain SGD at the meta rate, as in the seed).</summary>
-[Experiment("seed001-sine-reptile"), Sinusoid, Reptile(Optimizer = InnerOptimizer.Adam, AdamBeta1 = 0, InnerBatch = 10)]
+[Experiment("seed001-sine-reptile"), Sinusoid, Reptile(InnerOptimizer = InnerOptimizer.Adam, AdamBeta1 = 0, InnerBatch = 10)]
 [Shots(10, Query = 100), InnerSteps(5), InnerLr(0.01), MetaLr(0.001, Optimizer = MetaOptimizerKind.Sgd), MetaBatch(5), Iterations(10_000)]
 public partial class Seed001SineReptile;
 
@@ -31,7 +31,7 @@ public partial class Seed001SineImaml;
 public partial class Seed001OmniglotFomaml;
 
 /// <summary>Seed 001: Reptile on Omniglot 5-way 10-shot (its README's command: outer SGD at 0.1, inner rate 0.001).</summary>
-[Experiment("seed001-omniglot-reptile"), Omniglot(Ways = 5, Split = Meta.Tasks.Images.OmniglotSplit.Alphabets), Reptile(Optimizer = InnerOptimizer.Adam)]
+[Experiment("seed001-omniglot-reptile"), Omniglot(Ways = 5, Split = Meta.Tasks.Images.OmniglotSplit.Alphabets), Reptile(InnerOptimizer = InnerOptimizer.Adam)]
 [Shots(10, Query = 10), InnerSteps(5), InnerLr(0.001), MetaLr(0.1, Optimizer = MetaOptimizerKind.Sgd), MetaBatch(5), Iterations(30_000)]
 public partial class Seed001OmniglotReptile;
 

@@ -49,7 +49,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor MissingTaskFamily = new(
         id: DiagnosticIds.MissingTaskFamily,
         title: "Experiment has no task family",
-        messageFormat: "Experiment '{0}' has no task family. Add a task-family attribute: [Sinusoid], [Sinusoid3D], [Omniglot], [MiniImageNet], [Glyphs] or [FashionMnist].",
+        messageFormat: "Experiment '{0}' has no task family. Add [Tasks<YourFamily>] or a built-in short form: [Sinusoid], [Sinusoid3D], [Omniglot], [MiniImageNet], [Glyphs] or [FashionMnist].",
         category: Usage,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
@@ -60,7 +60,7 @@ internal static class Descriptors
     public static readonly DiagnosticDescriptor MissingAlgorithm = new(
         id: DiagnosticIds.MissingAlgorithm,
         title: "Experiment has no algorithm",
-        messageFormat: "Experiment '{0}' has no algorithm. Add an algorithm attribute: [Maml], [Reptile], [Imaml], [MetaSgd], [MamlPlusPlus], [MetaCurvature] or [Anil].",
+        messageFormat: "Experiment '{0}' has no algorithm. Add [Algorithm<YourAlgorithm>] or a built-in short form: [Maml], [Reptile], [Imaml], [MetaSgd], [MamlPlusPlus], [MetaCurvature] or [Anil].",
         category: Usage,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
@@ -134,15 +134,15 @@ internal static class Descriptors
         helpLinkUri: HelpLink(DiagnosticIds.CountTooSmall));
 
     /// <summary>META104.</summary>
-    public static readonly DiagnosticDescriptor InvalidSinusoidRange = new(
-        id: DiagnosticIds.InvalidSinusoidRange,
-        title: "Sinusoid range is not valid",
-        messageFormat: "The sinusoid {0} range [{1}, {2}] is not valid: {3}. Adjust the properties of [Sinusoid].",
+    public static readonly DiagnosticDescriptor InvalidOptionDefault = new(
+        id: DiagnosticIds.InvalidOptionDefault,
+        title: "Option default is not valid",
+        messageFormat: "{0} sets option '{1}' to {2}, but {3}. Change the value.",
         category: Usage,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
-        description: "Each sinusoid range needs finite bounds with the lower below the upper, and amplitudes cannot be negative; unset bounds take the runtime's defaults.",
-        helpLinkUri: HelpLink(DiagnosticIds.InvalidSinusoidRange));
+        description: "A default set by an attribute (a short form's named argument, [Default] or a component type's [Default]) is checked against the option's [Option] rules at compile time; the same rules run again on the command line.",
+        helpLinkUri: HelpLink(DiagnosticIds.InvalidOptionDefault));
 
     /// <summary>META009.</summary>
     public static readonly DiagnosticDescriptor SeveralTaskFamilies = new(
@@ -180,41 +180,96 @@ internal static class Descriptors
     /// <summary>META106.</summary>
     public static readonly DiagnosticDescriptor InvalidAlgorithmSetting = new(
         id: DiagnosticIds.InvalidAlgorithmSetting,
-        title: "Algorithm setting is not valid",
+        title: "Meta-optimiser setting is not valid",
         messageFormat: "[{0}] {1} is {2}, but {3}. Change the value.",
         category: Usage,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
-        description: "iMAML needs λ above 0 and at least one conjugate-gradient step; Reptile's inner batch is -1 or at least 1, its clipping norm at least 0 and Adam's β1 in [0, 1); MAML++'s epochs are at least 1 and its clamp at least 0; a cosine schedule's minimum lies in [0, rate).",
+        description: "A cosine schedule's minimum lies in [0, rate), and the learned inner rates' scale is a finite number above 0.",
         helpLinkUri: HelpLink(DiagnosticIds.InvalidAlgorithmSetting));
 
-    /// <summary>META107.</summary>
-    public static readonly DiagnosticDescriptor InvalidFamilySetting = new(
-        id: DiagnosticIds.InvalidFamilySetting,
-        title: "Task-family setting is not valid",
-        messageFormat: "[{0}] {1} is {2}, but {3}. Change the value.",
+    /// <summary>META011.</summary>
+    public static readonly DiagnosticDescriptor SeveralNetworks = new(
+        id: DiagnosticIds.SeveralNetworks,
+        title: "Experiment has more than one network",
+        messageFormat: "Experiment '{0}' declares more than one network ({1}). Keep exactly one [Network<T>].",
         category: Usage,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
-        description: "A few-shot task has at least 2 ways (at most 5 for Fashion-MNIST, which has 5 classes per side of its split); TestSteps is at least 0 (0: the training inner steps).",
-        helpLinkUri: HelpLink(DiagnosticIds.InvalidFamilySetting));
+        description: "An experiment meta-learns one network; without [Network<T>] its task family's [DefaultNetwork<T>] is used.",
+        helpLinkUri: HelpLink(DiagnosticIds.SeveralNetworks));
 
-    /// <summary>META201.</summary>
-    public static readonly DiagnosticDescriptor MultiStepLossNeedsSteps = new(
-        id: DiagnosticIds.MultiStepLossNeedsSteps,
-        title: "MAML++'s multi-step loss needs at least 2 inner steps",
-        messageFormat: "Experiment '{0}' uses MAML++'s multi-step loss with {1} inner step. Use [InnerSteps(2)] or more, or [MamlPlusPlus(MultiStepLoss = false)].",
+    /// <summary>META012.</summary>
+    public static readonly DiagnosticDescriptor MissingNetwork = new(
+        id: DiagnosticIds.MissingNetwork,
+        title: "Experiment has no network",
+        messageFormat: "Experiment '{0}' has no network: its task family '{1}' names no [DefaultNetwork<T>]. Add [Network<T>] to the experiment, e.g. [Network<MlpNetwork>], or [DefaultNetwork<T>] to the family.",
         category: Usage,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,
-        description: "The multi-step loss weighs the query losses after each inner step; with a single step it is MAML's loss, and the annealed weights have nothing to anneal.",
-        helpLinkUri: HelpLink(DiagnosticIds.MultiStepLossNeedsSteps));
+        description: "The network comes from [Network<T>] on the experiment or, without it, from the family's [DefaultNetwork<T>].",
+        helpLinkUri: HelpLink(DiagnosticIds.MissingNetwork));
+
+    /// <summary>META020.</summary>
+    public static readonly DiagnosticDescriptor ComponentContract = new(
+        id: DiagnosticIds.ComponentContract,
+        title: "Component type does not implement its contract",
+        messageFormat: "{0} names '{1}', which does not implement {2}. Implement {2} in '{1}' or name a type that does.",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A task family implements Meta.ITaskFamily, a network Meta.INetworkDefinition, an algorithm Meta.IAlgorithmDefinition; the generated loop calls them through these contracts.",
+        helpLinkUri: HelpLink(DiagnosticIds.ComponentContract));
+
+    /// <summary>META021.</summary>
+    public static readonly DiagnosticDescriptor ComponentConstructor = new(
+        id: DiagnosticIds.ComponentConstructor,
+        title: "Component type needs a public parameterless constructor",
+        messageFormat: "{0} names '{1}', which is not a non-abstract class with a public parameterless constructor. Add 'public {1}() {{ }}' (settings go in [Option] properties) or name a concrete class.",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The generated options create the component with 'new T { Option = value, ... }', so it must be a concrete class with a public parameterless constructor.",
+        helpLinkUri: HelpLink(DiagnosticIds.ComponentConstructor));
+
+    /// <summary>META022.</summary>
+    public static readonly DiagnosticDescriptor UnsupportedOption = new(
+        id: DiagnosticIds.UnsupportedOption,
+        title: "Option property cannot be an option",
+        messageFormat: "[Option] property '{0}.{1}' {2}. Options are public instance properties with a public setter of type int, long, double, bool, string, an enum or int[].",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Each [Option] becomes a typed property of the generated Options, a command-line flag and a configuration key, which only these types support.",
+        helpLinkUri: HelpLink(DiagnosticIds.UnsupportedOption));
+
+    /// <summary>META023.</summary>
+    public static readonly DiagnosticDescriptor DuplicateOption = new(
+        id: DiagnosticIds.DuplicateOption,
+        title: "Two parts of an experiment declare the same option",
+        messageFormat: "Experiment '{0}': option '{1}' is declared by both {2} and {3}. Rename one of the properties; flags and configuration keys must be unique.",
+        category: Design,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "The options of the loop, the task family, the network and the algorithm share one namespace of flags and configuration keys.",
+        helpLinkUri: HelpLink(DiagnosticIds.DuplicateOption));
+
+    /// <summary>META024.</summary>
+    public static readonly DiagnosticDescriptor UnknownOption = new(
+        id: DiagnosticIds.UnknownOption,
+        title: "Attribute sets an option the experiment does not have",
+        messageFormat: "{0} sets '{1}', but experiment '{2}' has no option of that name. Options: {3}.",
+        category: Usage,
+        defaultSeverity: DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "Named arguments of component attributes, [InnerSteps], [Shots] and [Default] set the defaults of options of the same name; the name must exist in the family, network, algorithm or loop.",
+        helpLinkUri: HelpLink(DiagnosticIds.UnknownOption));
 
     /// <summary>META202.</summary>
     public static readonly DiagnosticDescriptor SamplerNeedsContinuousFamily = new(
         id: DiagnosticIds.SamplerNeedsContinuousFamily,
         title: "Grid sampler needs continuous task parameters",
-        messageFormat: "Experiment '{0}' uses [Sampler] with [{1}], whose tasks have no continuous parameters to grid. Remove [Sampler] or use [Sinusoid] or [Sinusoid3D].",
+        messageFormat: "Experiment '{0}' uses [Sampler] with task family '{1}', which does not implement ISampledTaskFamily (continuous task parameters to grid). Remove [Sampler] or use such a family, e.g. [Sinusoid] or [Sinusoid3D].",
         category: Usage,
         defaultSeverity: DiagnosticSeverity.Error,
         isEnabledByDefault: true,

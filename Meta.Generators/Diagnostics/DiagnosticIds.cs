@@ -39,8 +39,8 @@ public static class DiagnosticIds
     /// <summary>A count (meta-batch, shots, query, iterations) below 1.</summary>
     public const string CountTooSmall = "META103";
 
-    /// <summary>A sinusoid range that is empty, reversed, not finite, or has a negative amplitude.</summary>
-    public const string InvalidSinusoidRange = "META104";
+    /// <summary>An attribute sets an option to a value its [Option] checks reject (range, sign, kind).</summary>
+    public const string InvalidOptionDefault = "META104";
 
     /// <summary>A [Sampler] knob has a value the sampler cannot use.</summary>
     public const string InvalidSamplerSetting = "META105";
@@ -54,11 +54,26 @@ public static class DiagnosticIds
     /// <summary>An algorithm knob ([Reptile], [Imaml], [MamlPlusPlus], [MetaLr]'s optimiser settings) has a value the algorithm cannot use.</summary>
     public const string InvalidAlgorithmSetting = "META106";
 
-    /// <summary>An image-family knob (Ways, TestSteps) has a value the family cannot use.</summary>
-    public const string InvalidFamilySetting = "META107";
+    /// <summary>More than one <c>[Network&lt;T&gt;]</c>.</summary>
+    public const string SeveralNetworks = "META011";
 
-    /// <summary>MAML++'s multi-step loss with fewer than 2 inner steps.</summary>
-    public const string MultiStepLossNeedsSteps = "META201";
+    /// <summary>No <c>[Network&lt;T&gt;]</c> and no <c>[DefaultNetwork&lt;T&gt;]</c> on the family.</summary>
+    public const string MissingNetwork = "META012";
+
+    /// <summary>A component type does not implement its contract.</summary>
+    public const string ComponentContract = "META020";
+
+    /// <summary>A component type is not a concrete class with a public parameterless constructor.</summary>
+    public const string ComponentConstructor = "META021";
+
+    /// <summary>An [Option] property of an unsupported type or without a public setter.</summary>
+    public const string UnsupportedOption = "META022";
+
+    /// <summary>Two parts of an experiment declare one option key.</summary>
+    public const string DuplicateOption = "META023";
+
+    /// <summary>An attribute sets an option that does not exist.</summary>
+    public const string UnknownOption = "META024";
 
     /// <summary>A grid [Sampler] on a task family without continuous task parameters.</summary>
     public const string SamplerNeedsContinuousFamily = "META202";

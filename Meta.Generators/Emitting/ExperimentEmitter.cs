@@ -67,6 +67,11 @@ internal static partial class ExperimentEmitter
         writer.WriteLine(GeneratedCodeAttribute);
         using (writer.WriteBlock($"public sealed partial class Options : {Hosting}IExperimentOptions"))
         {
+            foreach (var component in Components(experiment))
+            {
+                writer.WriteLine($"private static readonly {component.Type} {component.Role}Defaults = new();");
+            }
+            writer.WriteLine();
             foreach (var option in experiment.Options)
             {
                 writer.WriteLine($"/// <summary>{Xml(option.Description)}</summary>");
@@ -103,13 +108,15 @@ internal static partial class ExperimentEmitter
                 }
                 foreach (var requirement in experiment.Requirements)
                     writer.WriteLine($"{Checks}Requires({requirement.Condition}, {CSharpLiteral.String(requirement.Message)});");
-                if (experiment.Sampler is not null)
+                foreach (var component in Components(experiment))
                 {
-                    writer.WriteLine("var options = this;");
-                    writer.WriteLine($"{Checks}Valid(() => SamplerOptions().Validate({FamilyConstruction(experiment.Family)}.Parameters));");
+                    if (component.IsValidated) writer.WriteLine($"Create{component.Role}().Validate();");
                 }
+                if (experiment.Sampler is not null)
+                    writer.WriteLine($"{Checks}Valid(() => SamplerOptions().Validate(CreateTasks().Space.Parameters));");
             }
 
+            foreach (var component in Components(experiment)) WriteFactory(writer, experiment, component);
             if (experiment.Sampler is not null) WriteSamplerOptions(writer, experiment);
 
             writer.WriteLine();
@@ -131,7 +138,7 @@ internal static partial class ExperimentEmitter
             public static {{Hosting}}ExperimentDescriptor Descriptor { get; } = new(
                 ExperimentName,
                 {{CSharpLiteral.String(experiment.Description)}},
-                {{CSharpLiteral.String(experiment.Algorithm.Id)}},
+                {{CSharpLiteral.String(experiment.Algorithm.DisplayName.ToLowerInvariant().Replace(' ', '-'))}},
                 Options.Descriptors,
                 static (services, section) =>
                 {
@@ -150,6 +157,7 @@ internal static partial class ExperimentEmitter
         OptionType.Double => "double",
         OptionType.Boolean => "bool",
         OptionType.String => "string",
+        OptionType.Int32List => "int[]",
         _ => option.EnumType!.Value.FullyQualifiedName,
     };
 
@@ -160,6 +168,7 @@ internal static partial class ExperimentEmitter
         OptionType.Double => "Number",
         OptionType.Boolean => "Boolean",
         OptionType.String => "Text",
+        OptionType.Int32List => "IntegerList",
         _ => "Choice",
     };
 
@@ -169,6 +178,7 @@ internal static partial class ExperimentEmitter
         OptionType.Double => "Number",
         OptionType.Boolean => "Boolean",
         OptionType.String => "Text",
+        OptionType.Int32List => "IntegerList",
         _ => "Choice",
     };
 
@@ -189,9 +199,7 @@ internal static partial class ExperimentEmitter
             writer.WriteLine("Kind = Sampler,");
             foreach (var key in new[] { "EpsilonStart", "EpsilonFinal", "EpsilonDecayRate", "EpsilonDecayStart", "SelfNormalise", "InitialLoss", "InitialChange", "InitialConstant", "TruncateCells" })
                 writer.WriteLine($"{key} = {key},");
-            writer.WriteLine(experiment.Family.Kind == TaskFamilyKind.Sinusoid3D
-                ? "BlockSizes = [AmplitudeBlock, PhaseBlock, FrequencyBlock],"
-                : "BlockSizes = [AmplitudeBlock, PhaseBlock],");
+            writer.WriteLine("BlockSizes = CreateTasks().QueueBlocks,");
         }
     }
 
@@ -204,6 +212,27 @@ internal static partial class ExperimentEmitter
         OptionCheckKind.NotEmpty => $"{Checks}NotEmpty({option.Key}, \"{option.Flag}\");",
         _ => null,
     };
+
+    /// <summary>The family, network and algorithm, in that order.</summary>
+    private static ComponentSpec[] Components(ExperimentSpec experiment) => [experiment.Tasks, experiment.Network, experiment.Algorithm];
+
+    /// <summary><c>Create{Role}()</c>: a new component with this experiment's option values.</summary>
+    private static void WriteFactory(SourceWriter writer, ExperimentSpec experiment, ComponentSpec component)
+    {
+        var options = experiment.Options.Where(o => o.Component == component.Role).ToList();
+        writer.WriteLine();
+        writer.WriteLine($"/// <summary>A new {Xml(component.DisplayName)} ({component.Role.ToLowerInvariant()}) with these options.</summary>");
+        if (options.Count == 0)
+        {
+            writer.WriteLine($"public {component.Type} Create{component.Role}() => new();");
+            return;
+        }
+        using (writer.WriteBlock($"public {component.Type} Create{component.Role}() => new()", close: "};"))
+        {
+            foreach (var option in options)
+                writer.WriteLine(option.Type == OptionType.Int32List ? $"{option.Key} = [.. {option.Key}]," : $"{option.Key} = {option.Key},");
+        }
+    }
 
     /// <summary>Escapes text for an XML doc comment.</summary>
     private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");

@@ -7,8 +7,9 @@ namespace Meta.Generators.Model;
 /// <param name="Type">The experiment class and where it is declared.</param>
 /// <param name="Name">The command-line name, e.g. <c>sine-maml</c> (validated: lower case, digits and '-').</param>
 /// <param name="Description">One sentence for <c>--help</c> and the run summary.</param>
-/// <param name="Family">The task family the loop samples episodes from.</param>
-/// <param name="Algorithm">The meta-learning algorithm the loop steps.</param>
+/// <param name="Tasks">The task family the loop samples episodes from.</param>
+/// <param name="Network">The network definition.</param>
+/// <param name="Algorithm">The algorithm definition.</param>
 /// <param name="Options">Every option of the generated <c>Options</c> type, in declaration order.</param>
 /// <param name="Sampler">The task sampler declared by <c>[Sampler]</c>, or null (the family's own uniform sampling).</param>
 /// <param name="ScratchCurve"><c>[ScratchCurve]</c>: a from-scratch learning curve is trained beside meta-training.</param>
@@ -17,8 +18,9 @@ internal sealed record ExperimentSpec(
     HierarchyInfo Type,
     string Name,
     string Description,
-    TaskFamilySpec Family,
-    AlgorithmSpec Algorithm,
+    ComponentSpec Tasks,
+    ComponentSpec Network,
+    ComponentSpec Algorithm,
     EquatableArray<OptionSpec> Options,
     SamplerSpec? Sampler,
     EquatableArray<RequirementSpec> Requirements,

@@ -15,6 +15,8 @@ internal enum OptionType
     String,
     /// <summary>An enum (see <see cref="OptionSpec.EnumType"/>), read as one of its kebab-case names.</summary>
     Enum,
+    /// <summary><c>int[]</c>, read as whole numbers separated by commas.</summary>
+    Int32List,
 }
 
 /// <summary>How the generated <c>Validate()</c> checks an option.</summary>
@@ -73,6 +75,8 @@ internal readonly record struct OptionCheck(OptionCheckKind Kind, int Minimum = 
 /// a reference to the runtime's default (e.g. <c>global::Meta.ExperimentDefaults.MetaBatch</c>).</param>
 /// <param name="Description">One sentence for the XML doc and <c>--help</c>, ending with a period.</param>
 /// <param name="Check">What the generated <c>Validate()</c> requires of the value.</param>
+/// <param name="Component">The role of the component whose property it is ("Tasks", "Network", "Algorithm"), or null for
+/// an option of the loop itself.</param>
 internal sealed record OptionSpec(
     string Key,
     string Flag,
@@ -81,4 +85,5 @@ internal sealed record OptionSpec(
     EquatableArray<string> Choices,
     string DefaultExpression,
     string Description,
-    OptionCheck Check);
+    OptionCheck Check,
+    string? Component = null);

@@ -25,7 +25,7 @@ internal static partial class ExperimentParser
     {
         if (context.TargetSymbol is not INamedTypeSymbol type || context.Attributes.Length != 1) return null;
         var declaration = ExperimentDeclaration.Read(type, context.Attributes[0], cancel);
-        if (declaration.IsMalformed || ExperimentValidation.Validate(declaration, cancel).Count > 0) return null;
+        if (declaration.IsMalformed || ExperimentValidation.Validate(declaration, context.SemanticModel.Compilation, cancel).Count > 0) return null;
         cancel.ThrowIfCancellationRequested();
         return Build(declaration, context.SemanticModel.Compilation, cancel);
     }
@@ -33,80 +33,29 @@ internal static partial class ExperimentParser
     /// <summary>Builds the spec of a declaration that passed validation; null when the runtime's types are missing.</summary>
     internal static ExperimentSpec? Build(ExperimentDeclaration declaration, Compilation compilation, CancellationToken cancel)
     {
-        if (EnumChoices(compilation, KnownTypeNames.WeightInit) is not { } initChoices
-            || EnumNames(compilation, KnownTypeNames.WeightInit) is not { } initNames
-            || EnumChoices(compilation, KnownTypeNames.NonFinitePolicy) is not { } nonFiniteChoices
+        if (EnumChoices(compilation, KnownTypeNames.NonFinitePolicy) is not { } nonFiniteChoices
             || EnumChoices(compilation, KnownTypeNames.DistributedMode) is not { } distributedChoices
             || EnumChoices(compilation, KnownTypeNames.SamplerKind) is not { } samplerChoices
             || EnumNames(compilation, KnownTypeNames.SamplerKind) is not { } samplerNames
-            || EnumChoices(compilation, KnownTypeNames.MetaOptimizerKind) is not { } optimizerChoices
-            || EnumNames(compilation, KnownTypeNames.MetaOptimizerKind) is not { } optimizerNames
-            || EnumChoices(compilation, KnownTypeNames.LrSchedule) is not { } scheduleChoices
-            || EnumNames(compilation, KnownTypeNames.LrSchedule) is not { } scheduleNames
-            || EnumChoices(compilation, KnownTypeNames.InnerOptimizer) is not { } innerChoices
-            || EnumNames(compilation, KnownTypeNames.InnerOptimizer) is not { } innerNames
-            || EnumChoices(compilation, KnownTypeNames.OmniglotSplit) is not { } splitChoices
-            || EnumNames(compilation, KnownTypeNames.OmniglotSplit) is not { } splitNames) return null;
+            || compilation.GetTypeByMetadataName(KnownTypeNames.WeightInit) is null
+            || compilation.GetTypeByMetadataName(KnownTypeNames.MetaOptimizerKind) is null
+            || compilation.GetTypeByMetadataName(KnownTypeNames.LrSchedule) is null) return null;
         cancel.ThrowIfCancellationRequested();
 
-        if (FamilyOf(declaration) is not { } familyKind || AlgorithmOf(declaration) is not { } algorithmKind) return null;
-        var family = new TaskFamilySpec(familyKind);
+        if (ExperimentComponents.Resolve(declaration) is not { } components) return null;
         var sampler = declaration.Attribute(KnownTypeNames.SamplerAttribute) is { } s && s.ConstructorArguments.FirstOrDefault().Value is int kind
             && kind >= 0 && kind < samplerNames.Length
             ? new SamplerSpec(samplerNames[kind])
             : null;
-        var firstOrder = algorithmKind switch
-        {
-            AlgorithmKind.Maml => declaration.Named<bool>(KnownTypeNames.MamlAttribute, "FirstOrder"),
-            AlgorithmKind.MetaSgd => declaration.Named<bool>(KnownTypeNames.MetaSgdAttribute, "FirstOrder"),
-            AlgorithmKind.MetaCurvature => declaration.Named<bool>(KnownTypeNames.MetaCurvatureAttribute, "FirstOrder"),
-            AlgorithmKind.Anil => declaration.Named<bool>(KnownTypeNames.AnilAttribute, "FirstOrder"),
-            _ => null,
-        } ?? false;
-        var algorithm = new AlgorithmSpec(algorithmKind, firstOrder);
-        var choices = new EnumChoiceSet(initChoices, initNames, nonFiniteChoices, distributedChoices, samplerChoices, optimizerChoices, optimizerNames,
-            scheduleChoices, scheduleNames, innerChoices, innerNames, splitChoices, splitNames);
-        var options = BuildOptions(declaration, family, algorithm, sampler, choices, out var requirements);
-        var description = declaration.Description ?? Sentence($"{algorithm.DisplayName} on {family.DisplayName}.");
-        return new ExperimentSpec(Hierarchy(declaration.Type), declaration.Name!, description, family, algorithm, options, sampler, requirements,
+        var plan = OptionPlan.Create(declaration, components, compilation);
+        var choices = new EnumChoiceSet(nonFiniteChoices, distributedChoices, samplerChoices);
+        var options = BuildOptions(declaration, plan, sampler, choices, out var requirements);
+        var tasks = ExperimentComponents.Spec(components.Tasks, "Tasks");
+        var algorithm = ExperimentComponents.Spec(components.Algorithm, "Algorithm");
+        var description = declaration.Description ?? Sentence($"{algorithm.DisplayName} on {tasks.DisplayName}.");
+        return new ExperimentSpec(Hierarchy(declaration.Type), declaration.Name!, description, tasks,
+            ExperimentComponents.Spec(components.Network, "Network"), algorithm, options, sampler, requirements,
             declaration.Attribute(KnownTypeNames.ScratchCurveAttribute) is not null);
-    }
-
-    /// <summary>The task-family attributes and their kinds, in the order they are named in messages.</summary>
-    internal static readonly (string MetadataName, string Display, TaskFamilyKind Kind)[] Families =
-    [
-        (KnownTypeNames.SinusoidAttribute, "Sinusoid", TaskFamilyKind.Sinusoid),
-        (KnownTypeNames.Sinusoid3DAttribute, "Sinusoid3D", TaskFamilyKind.Sinusoid3D),
-        (KnownTypeNames.OmniglotAttribute, "Omniglot", TaskFamilyKind.Omniglot),
-        (KnownTypeNames.MiniImageNetAttribute, "MiniImageNet", TaskFamilyKind.MiniImageNet),
-        (KnownTypeNames.GlyphsAttribute, "Glyphs", TaskFamilyKind.Glyphs),
-        (KnownTypeNames.FashionMnistAttribute, "FashionMnist", TaskFamilyKind.FashionMnist),
-    ];
-
-    /// <summary>The algorithm attributes and their kinds, in the order they are named in messages.</summary>
-    internal static readonly (string MetadataName, string Display, AlgorithmKind Kind)[] Algorithms =
-    [
-        (KnownTypeNames.MamlAttribute, "Maml", AlgorithmKind.Maml),
-        (KnownTypeNames.ReptileAttribute, "Reptile", AlgorithmKind.Reptile),
-        (KnownTypeNames.ImamlAttribute, "Imaml", AlgorithmKind.Imaml),
-        (KnownTypeNames.MetaSgdAttribute, "MetaSgd", AlgorithmKind.MetaSgd),
-        (KnownTypeNames.MamlPlusPlusAttribute, "MamlPlusPlus", AlgorithmKind.MamlPlusPlus),
-        (KnownTypeNames.MetaCurvatureAttribute, "MetaCurvature", AlgorithmKind.MetaCurvature),
-        (KnownTypeNames.AnilAttribute, "Anil", AlgorithmKind.Anil),
-    ];
-
-    /// <summary>The one task family declared, or null when there is none or more than one.</summary>
-    internal static TaskFamilyKind? FamilyOf(ExperimentDeclaration declaration)
-    {
-        var found = Families.Where(f => declaration.Attribute(f.MetadataName) is not null).ToList();
-        return found.Count == 1 ? found[0].Kind : null;
-    }
-
-    /// <summary>The one algorithm declared, or null when there is none or more than one.</summary>
-    internal static AlgorithmKind? AlgorithmOf(ExperimentDeclaration declaration)
-    {
-        var found = Algorithms.Where(a => declaration.Attribute(a.MetadataName) is not null).ToList();
-        return found.Count == 1 ? found[0].Kind : null;
     }
 
     /// <summary>Capitalises the first letter: the fallback description is shown as a sentence in <c>--help</c>.</summary>

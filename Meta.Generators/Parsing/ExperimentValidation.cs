@@ -17,18 +17,16 @@ namespace Meta.Generators.Parsing;
 internal static class ExperimentValidation
 {
     /// <summary>Every issue of <paramref name="declaration"/>, declarations first, then attribute values.</summary>
-    public static List<ExperimentIssue> Validate(ExperimentDeclaration declaration, CancellationToken cancel)
+    public static List<ExperimentIssue> Validate(ExperimentDeclaration declaration, Compilation compilation, CancellationToken cancel)
     {
         var issues = new List<ExperimentIssue>();
         if (declaration.IsMalformed) return issues;
         CheckDeclaration(declaration.Type, issues, cancel);
         CheckName(declaration, issues);
-        CheckFamilyAndAlgorithm(declaration, issues);
+        CheckComponents(declaration, compilation, issues);
         CheckTraining(declaration, issues);
-        CheckSinusoid(declaration, issues);
         CheckSampler(declaration, issues);
-        CheckAlgorithmSettings(declaration, issues);
-        CheckImageFamily(declaration, issues);
+        CheckMetaLr(declaration, issues);
         CheckScratchCurve(declaration, issues);
         return issues;
     }
@@ -101,28 +99,101 @@ internal static class ExperimentValidation
             issues.Add(new(Descriptors.InvalidExperimentName, ExperimentIssue.AtArgument(declaration.Experiment, 0), declaration.Name ?? ""));
     }
 
-    private static void CheckFamilyAndAlgorithm(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
+    // The components: exactly one family and algorithm, at most one network (or the family's default), each a concrete
+    // class implementing its contract, with supported option properties; then the option plan: no key twice, every
+    // attribute-set default names an option and passes its checks.
+    private static void CheckComponents(ExperimentDeclaration declaration, Compilation compilation, List<ExperimentIssue> issues)
     {
         var name = declaration.Name ?? declaration.Type.Name;
-        var families = ExperimentParser.Families.Where(f => declaration.Attribute(f.MetadataName) is not null).ToList();
-        if (families.Count == 0)
-            issues.Add(new(Descriptors.MissingTaskFamily, ExperimentIssue.AtName(declaration.Type), name));
-        if (families.Count > 1)
-            issues.Add(new(Descriptors.SeveralTaskFamilies, ExperimentIssue.AtName(declaration.Type), name,
-                string.Join(", ", families.Select(f => "[" + f.Display + "]"))));
-        var algorithms = ExperimentParser.Algorithms.Where(a => declaration.Attribute(a.MetadataName) is not null).ToList();
-        if (algorithms.Count == 0)
-            issues.Add(new(Descriptors.MissingAlgorithm, ExperimentIssue.AtName(declaration.Type), name));
-        if (algorithms.Count > 1)
-            issues.Add(new(Descriptors.SeveralAlgorithms, ExperimentIssue.AtName(declaration.Type), name,
-                string.Join(", ", algorithms.Select(a => "[" + a.Display + "]"))));
-        if (families.Count == 1 && families[0].Kind is not (Model.TaskFamilyKind.Sinusoid or Model.TaskFamilyKind.Sinusoid3D)
-            && declaration.Attribute(KnownTypeNames.SamplerAttribute) is { } sampler)
-            issues.Add(new(Descriptors.SamplerNeedsContinuousFamily, ExperimentIssue.AtAttribute(sampler), name, families[0].Display));
+        var families = declaration.ComponentsOf(ComponentRole.Tasks).ToList();
+        var algorithms = declaration.ComponentsOf(ComponentRole.Algorithm).ToList();
+        var networks = declaration.ComponentsOf(ComponentRole.Network).ToList();
+        if (families.Count == 0) issues.Add(new(Descriptors.MissingTaskFamily, ExperimentIssue.AtName(declaration.Type), name));
+        if (families.Count > 1) issues.Add(new(Descriptors.SeveralTaskFamilies, ExperimentIssue.AtName(declaration.Type), name, string.Join(", ", families.Select(f => f.Display))));
+        if (algorithms.Count == 0) issues.Add(new(Descriptors.MissingAlgorithm, ExperimentIssue.AtName(declaration.Type), name));
+        if (algorithms.Count > 1) issues.Add(new(Descriptors.SeveralAlgorithms, ExperimentIssue.AtName(declaration.Type), name, string.Join(", ", algorithms.Select(a => a.Display))));
+        if (networks.Count > 1) issues.Add(new(Descriptors.SeveralNetworks, ExperimentIssue.AtName(declaration.Type), name, string.Join(", ", networks.Select(n => n.Display))));
+
+        var valid = true;
+        foreach (var use in declaration.Components)
+            valid &= CheckComponent(ComponentInfo.Read(use.Role, use.Type), use.Display, ExperimentIssue.AtAttribute(use.Attribute), issues);
+        if (families.Count != 1 || algorithms.Count != 1 || networks.Count > 1 || !valid) return;
+
+        var family = ComponentInfo.Read(ComponentRole.Tasks, families[0].Type);
+        if (networks.Count == 0)
+        {
+            if (family.DefaultNetwork is null)
+            {
+                issues.Add(new(Descriptors.MissingNetwork, ExperimentIssue.AtAttribute(families[0].Attribute), name, family.Type.Name));
+                return;
+            }
+            if (!CheckComponent(ComponentInfo.Read(ComponentRole.Network, family.DefaultNetwork), $"[DefaultNetwork<{family.DefaultNetwork.Name}>] of '{family.Type.Name}'",
+                ExperimentIssue.AtAttribute(families[0].Attribute), issues)) return;
+        }
+        if (declaration.Attribute(KnownTypeNames.SamplerAttribute) is { } sampler && !family.IsSampled)
+            issues.Add(new(Descriptors.SamplerNeedsContinuousFamily, ExperimentIssue.AtAttribute(sampler), name, family.Type.Name));
+
+        if (ExperimentComponents.Resolve(declaration) is not { } components) return;
+        var plan = OptionPlan.Create(declaration, components, compilation);
+        foreach (var (key, first, second) in plan.Collisions)
+            issues.Add(new(Descriptors.DuplicateOption, ExperimentIssue.AtName(declaration.Type), name, key, first, second));
+        foreach (var (key, source) in plan.UnknownDefaults)
+            issues.Add(new(Descriptors.UnknownOption, source.Location, AttributeDisplay(source.Attribute), key, name, string.Join(", ", plan.Options.Select(o => o.Key))));
+        foreach (var option in plan.Options)
+        {
+            if (option.Default is not { } source || IsLoopAttribute(source.Attribute) || plan.Problem(option) is not { } problem) continue;
+            issues.Add(new(Descriptors.InvalidOptionDefault, source.Location, AttributeDisplay(source.Attribute), option.Key, Display(source.Value), problem));
+        }
     }
 
-    // Knobs of the algorithm attributes and [MetaLr]'s optimiser settings; the same checks run on the command line.
-    private static void CheckAlgorithmSettings(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
+    private static bool CheckComponent(ComponentInfo component, string display, Func<CancellationToken, Location> where, List<ExperimentIssue> issues)
+    {
+        var ok = true;
+        if (!component.ImplementsContract)
+        {
+            issues.Add(new(Descriptors.ComponentContract, where, display, component.Type.Name, ComponentInfo.Contract(component.Role)));
+            ok = false;
+        }
+        if (!component.IsConstructible)
+        {
+            issues.Add(new(Descriptors.ComponentConstructor, where, display, component.Type.Name));
+            ok = false;
+        }
+        foreach (var option in component.Options)
+        {
+            var why = option.Type is null ? $"is of type '{option.Property.Type.ToDisplayString()}'"
+                : !option.IsSettable ? "has no public setter"
+                : null;
+            if (why is null) continue;
+            var location = option.Property.Locations.FirstOrDefault(l => l.IsInSource);
+            issues.Add(new(Descriptors.UnsupportedOption, location is null ? where : _ => location, component.Type.Name, option.Key, why));
+            ok = false;
+        }
+        return ok;
+    }
+
+    // The loop attributes have their own diagnostics (META101–META103).
+    private static bool IsLoopAttribute(AttributeData attribute) => attribute.AttributeClass?.ToDisplayString() is
+        KnownTypeNames.InnerStepsAttribute or KnownTypeNames.InnerLrAttribute or KnownTypeNames.MetaLrAttribute or KnownTypeNames.IterationsAttribute
+        or KnownTypeNames.MetaBatchAttribute or KnownTypeNames.ShotsAttribute or KnownTypeNames.SeedAttribute or KnownTypeNames.InitAttribute;
+
+    private static string AttributeDisplay(AttributeData attribute) => attribute.AttributeClass is { } c
+        ? "[" + (c.Name.EndsWith("Attribute", StringComparison.Ordinal) ? c.Name.Substring(0, c.Name.Length - 9) : c.Name)
+            + (c.IsGenericType ? "<" + string.Join(", ", c.TypeArguments.Select(t => t.Name)) + ">" : "") + "]"
+        : "an attribute";
+
+    private static string Display(TypedConstant value) => value.Kind == TypedConstantKind.Array
+        ? "[" + string.Join(", ", value.Values.Select(Display)) + "]"
+        : value.Value switch
+        {
+            double d => ExperimentIssue.Display(d),
+            string text => "\"" + text + "\"",
+            null => "null",
+            var v => Convert.ToString(v, System.Globalization.CultureInfo.InvariantCulture) ?? "",
+        };
+
+    // [MetaLr]'s optimiser settings; the same checks run on the command line.
+    private static void CheckMetaLr(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
     {
         void Check(string attribute, string display, string property, double? value, Func<double, bool> valid, string requirement)
         {
@@ -131,31 +202,12 @@ internal static class ExperimentValidation
                     display, property, ExperimentIssue.Display(v), requirement));
         }
         double? Number(string attribute, string property) => declaration.Named<double>(attribute, property);
-        double? Whole(string attribute, string property) => declaration.Named<int>(attribute, property);
-
-        const string Imaml = KnownTypeNames.ImamlAttribute, Reptile = KnownTypeNames.ReptileAttribute, Plus = KnownTypeNames.MamlPlusPlusAttribute;
-        Check(Imaml, "Imaml", "Lambda", Number(Imaml, "Lambda"), IsValidLearningRate, "λ must be a finite number above 0");
-        Check(Imaml, "Imaml", "CgSteps", Whole(Imaml, "CgSteps"), v => v >= 1, "at least one conjugate-gradient step is needed");
-        Check(Reptile, "Reptile", "InnerBatch", Whole(Reptile, "InnerBatch"), v => v >= 1 || v == -1, "it must be at least 1, or -1 for the whole support set");
-        Check(Reptile, "Reptile", "ClipNorm", Number(Reptile, "ClipNorm"), v => v >= 0 && !double.IsInfinity(v), "it must be a finite number ≥ 0 (0: no clipping)");
-        Check(Reptile, "Reptile", "AdamBeta1", Number(Reptile, "AdamBeta1"), v => v >= 0 && v < 1, "it must lie in [0, 1)");
-        Check(Plus, "MamlPlusPlus", "MultiStepLossEpochs", Whole(Plus, "MultiStepLossEpochs"), v => v >= 1, "it must be at least 1");
-        Check(Plus, "MamlPlusPlus", "IterationsPerEpoch", Whole(Plus, "IterationsPerEpoch"), v => v >= 1, "it must be at least 1");
-        Check(Plus, "MamlPlusPlus", "FirstOrderEpochs", Whole(Plus, "FirstOrderEpochs"), v => v >= 0, "it must be at least 0");
-        Check(Plus, "MamlPlusPlus", "GradientClamp", Number(Plus, "GradientClamp"), v => v >= 0 && !double.IsInfinity(v), "it must be a finite number ≥ 0 (0: no clamping)");
 
         const string MetaLr = KnownTypeNames.MetaLrAttribute;
         var rate = declaration.Argument<double>(MetaLr);
         Check(MetaLr, "MetaLr", "Minimum", Number(MetaLr, "Minimum"), v => v >= 0 && (rate is not { } r || v < r || !IsValidLearningRate(r)),
             "it must be at least 0 and below the rate");
         Check(MetaLr, "MetaLr", "LearnedRateScale", Number(MetaLr, "LearnedRateScale"), IsValidLearningRate, "it must be a finite number above 0");
-
-        if (declaration.Attribute(Plus) is { } plus && (declaration.Named<bool>(Plus, "MultiStepLoss") ?? true)
-            && (declaration.Argument<int>(KnownTypeNames.InnerStepsAttribute) ?? 1) is var steps and >= 1 and < 2)
-        {
-            var where = declaration.Attribute(KnownTypeNames.InnerStepsAttribute) is { } inner ? ExperimentIssue.AtArgument(inner, 0) : ExperimentIssue.AtAttribute(plus);
-            issues.Add(new(Descriptors.MultiStepLossNeedsSteps, where, declaration.Name ?? declaration.Type.Name, ExperimentIssue.Display(steps)));
-        }
     }
 
     private static void CheckScratchCurve(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
@@ -169,24 +221,6 @@ internal static class ExperimentValidation
         }
         if (declaration.Named<double>(A, "LearningRate") is { } rate && !IsValidLearningRate(rate))
             issues.Add(new(Descriptors.LearningRateNotPositive, ExperimentIssue.AtNamedArgument(curve, "LearningRate"), "ScratchCurve's LearningRate", ExperimentIssue.Display(rate)));
-    }
-
-    private static void CheckImageFamily(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
-    {
-        foreach (var (metadataName, display, kind) in ExperimentParser.Families)
-        {
-            if (declaration.Attribute(metadataName) is not { } family) continue;
-            if (declaration.Named<int>(metadataName, "Ways") is { } ways)
-            {
-                var max = kind == Model.TaskFamilyKind.FashionMnist ? 5 : int.MaxValue;
-                if (ways < 2 || ways > max)
-                    issues.Add(new(Descriptors.InvalidFamilySetting, ExperimentIssue.AtNamedArgument(family, "Ways"), display, "Ways", ExperimentIssue.Display(ways),
-                        max == 5 ? "Fashion-MNIST has 5 classes on each side of its split: use 2 to 5" : "a task needs at least 2 ways"));
-            }
-            if (declaration.Named<int>(metadataName, "TestSteps") is < 0 and var testSteps)
-                issues.Add(new(Descriptors.InvalidFamilySetting, ExperimentIssue.AtNamedArgument(family, "TestSteps"), display, "TestSteps",
-                    ExperimentIssue.Display(testSteps), "it must be at least 0 (0: the training inner steps)"));
-        }
     }
 
     private static void CheckTraining(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
@@ -220,24 +254,6 @@ internal static class ExperimentValidation
             issues.Add(new(Descriptors.CountTooSmall, ArgumentOf(declaration, attribute), display, ExperimentIssue.Display(count), "1"));
     }
 
-    private static void CheckSinusoid(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
-    {
-        if (declaration.Attribute(KnownTypeNames.SinusoidAttribute) is not { } sinusoid) return;
-        foreach (var range in SinusoidDefaults.Ranges)
-        {
-            var minSet = declaration.IsSet(KnownTypeNames.SinusoidAttribute, range.MinProperty);
-            var maxSet = declaration.IsSet(KnownTypeNames.SinusoidAttribute, range.MaxProperty);
-            if (!minSet && !maxSet) continue;   // the runtime's defaults are valid
-            var min = declaration.Named<double>(KnownTypeNames.SinusoidAttribute, range.MinProperty) ?? range.DefaultMin;
-            var max = declaration.Named<double>(KnownTypeNames.SinusoidAttribute, range.MaxProperty) ?? range.DefaultMax;
-            if (RangeProblem(min, max, range.NonNegative) is { } problem)
-            {
-                var where = ExperimentIssue.AtNamedArgument(sinusoid, minSet ? range.MinProperty : range.MaxProperty);
-                issues.Add(new(Descriptors.InvalidSinusoidRange, where, range.Name, ExperimentIssue.Display(min), ExperimentIssue.Display(max), problem));
-            }
-        }
-    }
-
     private static void CheckSampler(ExperimentDeclaration declaration, List<ExperimentIssue> issues)
     {
         if (declaration.Attribute(KnownTypeNames.SamplerAttribute) is not { } sampler) return;
@@ -252,7 +268,7 @@ internal static class ExperimentValidation
         if (Get("EpsilonStart") is var start && Get("EpsilonFinal") is var final && (start ?? 1.0) < (final ?? 0.1) && (start is not null || final is not null))
             Report(final is not null ? "EpsilonFinal" : "EpsilonStart", final ?? start!.Value, "the final ε must not be above the start ε");
         if (Get("EpsilonDecayRate") is { } rate && !(rate >= 0 && !double.IsInfinity(rate))) Report("EpsilonDecayRate", rate, "it must be a finite number ≥ 0");
-        foreach (var property in new[] { "AmplitudeBlock", "PhaseBlock", "FrequencyBlock", "InitialLoss", "InitialChange" })
+        foreach (var property in new[] { "InitialLoss", "InitialChange" })
         {
             if (Get(property) is { } v && !IsValidLearningRate(v)) Report(property, v, "it must be a finite number above 0");
         }
@@ -262,20 +278,3 @@ internal static class ExperimentValidation
         ExperimentIssue.AtArgument(declaration.Attribute(attribute)!, 0);
 }
 
-/// <summary>
-/// The runtime's sinusoid ranges (<c>Meta.SinusoidRanges.Default</c>, Finn et al. 2017), needed to validate a range of
-/// which only one bound is set. A test checks them against the runtime.
-/// </summary>
-internal static class SinusoidDefaults
-{
-    /// <summary>The three ranges of <c>[Sinusoid]</c>, in declaration order.</summary>
-    public static IReadOnlyList<SinusoidRange> Ranges { get; } =
-    [
-        new("amplitude", "AmplitudeMin", "AmplitudeMax", 0.1, 5.0, NonNegative: true),
-        new("phase", "PhaseMin", "PhaseMax", 0.0, Math.PI, NonNegative: false),
-        new("input", "InputMin", "InputMax", -5.0, 5.0, NonNegative: false),
-    ];
-}
-
-/// <summary>One range of <c>[Sinusoid]</c> with its runtime default.</summary>
-internal sealed record SinusoidRange(string Name, string MinProperty, string MaxProperty, double DefaultMin, double DefaultMax, bool NonNegative);

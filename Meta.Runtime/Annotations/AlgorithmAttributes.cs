@@ -8,10 +8,10 @@ namespace Meta;
 /// (<see cref="MetaLrAttribute.Optimizer"/> can choose Adam, <see cref="MetaLrAttribute.Schedule"/> a linear decay to 0).
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class ReptileAttribute : Attribute
+public sealed class ReptileAttribute : AlgorithmAttribute<ReptileAlgorithm>
 {
     /// <summary>The inner-loop optimiser (default SGD; Adam's moments are reset for every task).</summary>
-    public InnerOptimizer Optimizer { get; set; } = AlgorithmDefaults.ReptileOptimizer;
+    public InnerOptimizer InnerOptimizer { get; set; } = AlgorithmDefaults.ReptileOptimizer;
 
     /// <summary>Adam's β1 in the inner loop (Nichol et al. use 0), in [0, 1).</summary>
     public double AdamBeta1 { get; set; } = AlgorithmDefaults.ReptileAdamBeta1;
@@ -28,7 +28,7 @@ public sealed class ReptileAttribute : Attribute
 /// meta-gradient (I + H/λ)⁻¹∇L_query by conjugate gradient, so memory does not grow with the inner steps.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class ImamlAttribute : Attribute
+public sealed class ImamlAttribute : AlgorithmAttribute<ImamlAlgorithm>
 {
     /// <summary>Proximal regularisation strength λ (above 0).</summary>
     public double Lambda { get; set; } = AlgorithmDefaults.ImamlLambda;
@@ -39,7 +39,7 @@ public sealed class ImamlAttribute : Attribute
 
 /// <summary>Algorithm: Meta-SGD (Li et al. 2017): a learned inner learning rate per weight, meta-learned with θ.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class MetaSgdAttribute : Attribute
+public sealed class MetaSgdAttribute : AlgorithmAttribute<MetaSgdAlgorithm>
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
     public bool FirstOrder { get; set; }
@@ -50,7 +50,7 @@ public sealed class MetaSgdAttribute : Attribute
 /// learning rate is the default schedule of a MAML++ experiment (<see cref="MetaLrAttribute.Schedule"/>).
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class MamlPlusPlusAttribute : Attribute
+public sealed class MamlPlusPlusAttribute : AlgorithmAttribute<MamlPlusPlusAlgorithm>
 {
     /// <summary>Multi-step loss: a weighted sum of the query losses after every inner step (needs at least 2 inner steps).</summary>
     public bool MultiStepLoss { get; set; } = AlgorithmDefaults.MultiStepLoss;
@@ -79,7 +79,7 @@ public sealed class MamlPlusPlusAttribute : Attribute
 /// <see cref="LearnedLearningRates"/> also a learned rate per layer and step (seed 004's "MAML Enhanced").
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class MetaCurvatureAttribute : Attribute
+public sealed class MetaCurvatureAttribute : AlgorithmAttribute<MetaCurvatureAlgorithm>
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
     public bool FirstOrder { get; set; }
@@ -90,7 +90,7 @@ public sealed class MetaCurvatureAttribute : Attribute
 
 /// <summary>Algorithm: ANIL (Raghu et al. 2020): only the network's head adapts in the inner loop; the body is meta-learned.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class AnilAttribute : Attribute
+public sealed class AnilAttribute : AlgorithmAttribute<AnilAlgorithm>
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
     public bool FirstOrder { get; set; }

@@ -17,7 +17,7 @@ public sealed class ExperimentAttribute(string name) : Attribute
 
 /// <summary>Task family: sinusoid regression y = A·sin(x + φ) (Finn et al. 2017). Default network: the 1-40-40-1 ReLU MLP.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class SinusoidAttribute : Attribute
+public sealed class SinusoidAttribute : TasksAttribute<Meta.Tasks.Sinusoids>
 {
     /// <summary>Lower bound of the amplitude A (default 0.1).</summary>
     public double AmplitudeMin { get; set; } = SinusoidRanges.Default.AmplitudeMin;
@@ -35,7 +35,7 @@ public sealed class SinusoidAttribute : Attribute
 
 /// <summary>Algorithm: MAML (Finn et al. 2017). Second order unless <see cref="FirstOrder"/> is set (FOMAML).</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class MamlAttribute : Attribute
+public sealed class MamlAttribute : AlgorithmAttribute<Meta.Algorithms.MamlAlgorithm>
 {
     /// <summary>Drop the second-order terms of the meta-gradient (FOMAML).</summary>
     public bool FirstOrder { get; set; }
@@ -122,7 +122,7 @@ public sealed class SeedAttribute(long seed) : Attribute
 /// Its three continuous parameters (A, φ, ω) suit the priority-queue samplers.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class Sinusoid3DAttribute : Attribute
+public sealed class Sinusoid3DAttribute : TasksAttribute<Meta.Tasks.Sinusoids3D>
 {
     /// <summary>Lower bound of the amplitude A (default 0.1).</summary>
     public double AmplitudeMin { get; set; } = Sinusoid3DRanges.Default.AmplitudeMin;

@@ -7,7 +7,7 @@ namespace Meta;
 /// not shipped: point <c>--data</c> at the unzipped Python release (<c>images_background/</c>, <c>images_evaluation/</c>).
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class OmniglotAttribute : Attribute
+public sealed class OmniglotAttribute : TasksAttribute<OmniglotTasks>
 {
     /// <summary>Classes per task N (at least 2).</summary>
     public int Ways { get; set; } = ImageDefaults.Ways;
@@ -24,7 +24,7 @@ public sealed class OmniglotAttribute : Attribute
 /// conv-4 with 32 filters. Point <c>--data</c> at <c>train/ val/ test/</c> class folders or the CSV split files.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class MiniImageNetAttribute : Attribute
+public sealed class MiniImageNetAttribute : TasksAttribute<MiniImageNetTasks>
 {
     /// <summary>Classes per task N (at least 2).</summary>
     public int Ways { get; set; } = ImageDefaults.Ways;
@@ -38,7 +38,7 @@ public sealed class MiniImageNetAttribute : Attribute
 /// Omniglot that needs no download: 28 × 28, about a thousand classes of 20 distorted drawings each.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class GlyphsAttribute : Attribute
+public sealed class GlyphsAttribute : TasksAttribute<GlyphTasks>
 {
     /// <summary>Classes per task N (at least 2).</summary>
     public int Ways { get; set; } = ImageDefaults.Ways;
@@ -52,7 +52,7 @@ public sealed class GlyphsAttribute : Attribute
 /// labels 0–4 meta-train, 5–9 meta-test.
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
-public sealed class FashionMnistAttribute : Attribute
+public sealed class FashionMnistAttribute : TasksAttribute<FashionMnistTasks>
 {
     /// <summary>Classes per task N (2 to 5: five classes per side of the split).</summary>
     public int Ways { get; set; } = ImageDefaults.Ways;

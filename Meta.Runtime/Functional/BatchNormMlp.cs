@@ -24,8 +24,16 @@ public sealed class BatchNormMlp : IStepwiseNetwork, IDisposable
     private readonly Tensor?[] _runningVar;
 
     /// <summary>Creates the network with <paramref name="stepSets"/> per-step BN sets and the given widths (input first).</summary>
-    public BatchNormMlp(int stepSets, params int[] widths)
+    public BatchNormMlp(int stepSets, params int[] widths) : this(stepSets, Activation.Relu, widths)
     {
+    }
+
+    /// <summary>A per-step batch-norm MLP with <paramref name="activation"/> after each normalised hidden layer.</summary>
+    public BatchNormMlp(int stepSets, Activation activation, params int[] widths)
+    {
+        ArgumentNullException.ThrowIfNull(widths);
+        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, "unknown activation");
+        Activation = activation;
         if (stepSets < 1) throw new ArgumentOutOfRangeException(nameof(stepSets), stepSets, "at least one per-step set");
         if (widths.Length < 2) throw new ArgumentException("an MLP needs at least an input and an output width", nameof(widths));
         if (widths.Any(w => w < 1)) throw new ArgumentException("every layer width must be at least 1", nameof(widths));
@@ -78,6 +86,9 @@ public sealed class BatchNormMlp : IStepwiseNetwork, IDisposable
 
     /// <inheritdoc />
     public int StepSets { get; }
+
+    /// <summary>The nonlinearity after each normalised hidden layer.</summary>
+    public Activation Activation { get; }
 
     /// <summary>Weight of the newest batch in the running statistics (PyTorch's default 0.1).</summary>
     public double Momentum { get; init; } = 0.1;
@@ -138,7 +149,7 @@ public sealed class BatchNormMlp : IStepwiseNetwork, IDisposable
         var tasks = weights.shape[0];
         var parts = weights.split(_sizes, 1);
         var slots = Layout.Slots;
-        var h = input;
+        var h = input.dim() > 3 ? input.flatten(2) : input;
         var layers = _widths.Length - 1;
         for (var l = 0; l < layers; l++)
         {
@@ -147,7 +158,7 @@ public sealed class BatchNormMlp : IStepwiseNetwork, IDisposable
             if (l == layers - 1) break;
             var gamma = parts[_gammaSlot[l, step]].view(tasks, 1, -1);
             var beta = parts[_gammaSlot[l, step] + 1].view(tasks, 1, -1);
-            h = nn.functional.relu(Normalise(h, l, step, statistics) * gamma + beta);
+            h = Activations.Apply(Activation, Normalise(h, l, step, statistics) * gamma + beta);
         }
         return h;
     }

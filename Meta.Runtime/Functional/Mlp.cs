@@ -12,8 +12,16 @@ public sealed class Mlp : IFunctionalNetwork, IHeadNetwork
     private readonly int[] _widths;
 
     /// <summary>Creates an MLP with the given layer widths, input first and output last (at least two).</summary>
-    public Mlp(params int[] widths)
+    public Mlp(params int[] widths) : this(Activation.Relu, widths)
     {
+    }
+
+    /// <summary>An MLP of the given layer widths (input first, output last) with <paramref name="activation"/> between layers.</summary>
+    public Mlp(Activation activation, params int[] widths)
+    {
+        ArgumentNullException.ThrowIfNull(widths);
+        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, "unknown activation");
+        Activation = activation;
         if (widths.Length < 2) throw new ArgumentException("an MLP needs at least an input and an output width", nameof(widths));
         if (widths.Any(w => w < 1)) throw new ArgumentException("every layer width must be at least 1", nameof(widths));
         _widths = widths;
@@ -44,6 +52,9 @@ public sealed class Mlp : IFunctionalNetwork, IHeadNetwork
     /// <summary>The layer widths, input first.</summary>
     public IReadOnlyList<int> Widths => _widths;
 
+    /// <summary>The nonlinearity between layers.</summary>
+    public Activation Activation { get; }
+
     /// <inheritdoc />
     public Tensor Initialize(WeightInit scheme, Generator generator, ScalarType dtype = ScalarType.Float32)
     {
@@ -71,14 +82,14 @@ public sealed class Mlp : IFunctionalNetwork, IHeadNetwork
         // materialise a zero-filled [T, P] gradient for every slot.
         var tasks = weights.shape[0];
         var parts = weights.split(_sizes, 1);
-        var h = input;
+        var h = input.dim() > 3 ? input.flatten(2) : input;           // [T, N, C, H, W] images as flat features
         var slots = Layout.Slots;
         for (var s = 0; s < slots.Count; s += 2)
         {
             var w = parts[s].view(tasks, slots[s].Shape[0], slots[s].Shape[1]);
             var b = parts[s + 1].view(tasks, 1, slots[s + 1].Shape[0]);
             h = BatchedOps.AddBatchMatMul(b, h, w);
-            if (s + 2 < slots.Count) h = nn.functional.relu(h);
+            if (s + 2 < slots.Count) h = Activations.Apply(Activation, h);
         }
         return h;
     }
@@ -90,15 +101,15 @@ public sealed class Mlp : IFunctionalNetwork, IHeadNetwork
     public Tensor Features(Tensor bodyWeights, Tensor input)
     {
         var slots = Layout.Slots;
-        if (slots.Count == 2) return input;                        // a single layer: the body is the identity
+        if (slots.Count == 2) return input.dim() > 3 ? input.flatten(2) : input;   // a single layer: the body is the identity
         var tasks = bodyWeights.shape[0];
         var parts = bodyWeights.split(_sizes[..^2], 1);
-        var h = input;
+        var h = input.dim() > 3 ? input.flatten(2) : input;
         for (var s = 0; s < slots.Count - 2; s += 2)
         {
             var w = parts[s].view(tasks, slots[s].Shape[0], slots[s].Shape[1]);
             var b = parts[s + 1].view(tasks, 1, slots[s + 1].Shape[0]);
-            h = nn.functional.relu(BatchedOps.AddBatchMatMul(b, h, w));
+            h = Activations.Apply(Activation, BatchedOps.AddBatchMatMul(b, h, w));
         }
         return h;
     }

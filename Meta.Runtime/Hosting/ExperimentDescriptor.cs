@@ -16,6 +16,8 @@ public enum OptionKind
     Text,
     /// <summary>One of a fixed set of names (see <see cref="OptionDescriptor.Choices"/>).</summary>
     Choice,
+    /// <summary>Whole numbers separated by commas, e.g. <c>40,40</c> (layer widths).</summary>
+    IntegerList,
 }
 
 /// <summary>

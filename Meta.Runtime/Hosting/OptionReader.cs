@@ -44,6 +44,21 @@ public sealed class OptionReader
     public bool Boolean(string key, bool current) =>
         Read(key, current, s => bool.TryParse(s, out var v) ? v : null, "true or false");
 
+    /// <summary>Reads whole numbers separated by commas (e.g. <c>64,64,64</c>), or returns <paramref name="current"/>.</summary>
+    public int[] IntegerList(string key, int[] current)
+    {
+        var raw = _section[key];
+        if (raw is null) return current;
+        var parts = raw.Split(',', StringSplitOptions.TrimEntries);
+        var values = new int[parts.Length];
+        for (var i = 0; i < parts.Length; i++)
+        {
+            if (!int.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out values[i]))
+                throw OptionException.Rejected(Describe(key), raw, "whole numbers separated by commas, such as 40,40");
+        }
+        return values;
+    }
+
     /// <summary>Reads text, or returns <paramref name="current"/> when the key is absent.</summary>
     public string Text(string key, string current) => _section[key] is { } s ? s : current;
 
@@ -68,6 +83,12 @@ public static class OptionChecks
 {
     /// <summary>Requires <paramref name="value"/> ≥ <paramref name="minimum"/>.</summary>
     public static void AtLeast(int value, int minimum, string name)
+    {
+        if (value < minimum) throw OptionException.Rejected("--" + name, Format(value), $"a whole number ≥ {minimum}");
+    }
+
+    /// <summary>Requires <paramref name="value"/> ≥ <paramref name="minimum"/> (64-bit).</summary>
+    public static void AtLeast(long value, long minimum, string name)
     {
         if (value < minimum) throw OptionException.Rejected("--" + name, Format(value), $"a whole number ≥ {minimum}");
     }
@@ -110,9 +131,18 @@ public static class OptionChecks
         if (string.IsNullOrWhiteSpace(value)) throw OptionException.Rejected("--" + name, value, "a non-empty value");
     }
 
+    /// <summary>Requires every element of <paramref name="values"/> to be at least <paramref name="minimum"/>, and at least one element.</summary>
+    public static void AtLeast(int[] values, int minimum, string name)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Length == 0 || values.Any(v => v < minimum))
+            throw OptionException.Rejected("--" + name, string.Join(",", values), $"one or more whole numbers, each at least {minimum.ToString(CultureInfo.InvariantCulture)}");
+    }
+
     /// <summary>Formats a value as configuration stores it (invariant, round-trip).</summary>
     public static string Format(object value) => value switch
     {
+        int[] list => string.Join(",", list.Select(v => v.ToString(CultureInfo.InvariantCulture))),
         double d => d.ToString("R", CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
         Enum e => OptionNames.Kebab(e.ToString()),

@@ -40,6 +40,12 @@ public sealed record RunSettings(string Output, string Algorithm, int Iterations
 
     /// <summary>Iterations between checks that θ is identical on every rank.</summary>
     public int VerifyEvery { get; init; } = 100;
+
+    /// <summary>
+    /// The experiment's task family, network and algorithm definitions as configured (null for hand-written loops): what
+    /// the run folder records so that a trained model can be rebuilt.
+    /// </summary>
+    public RunComponents? Components { get; init; }
 }
 
 /// <summary>Finds what <c>--resume</c> points at.</summary>
@@ -102,3 +108,10 @@ internal static class MetricsCsv
         return losses;
     }
 }
+
+/// <summary>The configured parts of an experiment, recorded in the run folder so a trained model can be rebuilt.</summary>
+/// <param name="Family">The task family (prepared).</param>
+/// <param name="Network">The network definition.</param>
+/// <param name="Algorithm">The algorithm definition.</param>
+/// <param name="Shape">The task shape the network was built for.</param>
+public sealed record RunComponents(ITaskFamily Family, INetworkDefinition Network, IAlgorithmDefinition Algorithm, TaskShape Shape);

@@ -140,14 +140,28 @@ public sealed class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("AmplitudeMin = -0.5", "AmplitudeMin = -0.5")]              // negative amplitude
-    [InlineData("AmplitudeMax = 0.05", "AmplitudeMax = 0.05")]              // below the default minimum 0.1
-    [InlineData("PhaseMin = 1, PhaseMax = 1", "PhaseMin = 1")]             // empty
-    [InlineData("InputMax = double.NaN", "InputMax = double.NaN")]          // not finite
-    public Task META104_InvalidSinusoidRange(string properties, string where) => AssertReports(DiagnosticIds.InvalidSinusoidRange, where, $$"""
-        [Experiment("ranges"), Sinusoid({{properties}}), Maml]
-        public partial class Ranges;
-        """);
+    [InlineData("Sinusoid(AmplitudeMin = -0.5)", "AmplitudeMin = -0.5")]          // [Option(NonNegative = true)]
+    [InlineData("Sinusoid(PhaseMin = 1, PhaseMax = 1)", "PhaseMax = 1")]          // [Option(Above = PhaseMin)]
+    [InlineData("Sinusoid(InputMax = double.NaN)", "InputMax = double.NaN")]      // not finite
+    [InlineData("Sinusoid, Imaml(Lambda = 0)", "Lambda = 0")]                     // Positive
+    [InlineData("Sinusoid, Imaml(CgSteps = 0)", "CgSteps = 0")]                   // Minimum = 1
+    [InlineData("Sinusoid, Reptile(ClipNorm = -1)", "ClipNorm = -1")]
+    [InlineData("Sinusoid, MamlPlusPlus(IterationsPerEpoch = 0), InnerSteps(5)", "IterationsPerEpoch = 0")]
+    [InlineData("Omniglot(Ways = 1)", "Ways = 1")]
+    [InlineData("Glyphs(TestSteps = -1)", "TestSteps = -1")]
+    [InlineData("Sinusoid, Sampler(SamplerKind.ImportanceDelta, PhaseBlock = 0)", "PhaseBlock = 0")]     // a family's [SamplerOnly] option
+    [InlineData("Sinusoid, Default(\"Hidden\", new[] { 40, 0 })", "new[] { 40, 0 }")]    // every element ≥ 1
+    [InlineData("Sinusoid, Default(\"EvalTasks\", \"many\")", "\"many\"")]              // wrong kind
+    public Task META104_InvalidOptionDefault(string attributes, string where) => AssertReports(DiagnosticIds.InvalidOptionDefault, where,
+        (attributes.Contains("Maml", StringComparison.Ordinal) || attributes.Contains("Imaml", StringComparison.Ordinal) || attributes.Contains("Reptile", StringComparison.Ordinal)
+            ? $$"""
+            [Experiment("bad-default"), {{attributes}}]
+            public partial class BadDefault;
+            """
+            : $$"""
+            [Experiment("bad-default"), {{attributes}}, Maml]
+            public partial class BadDefault;
+            """));
 
     [Fact]
     public Task META009_SeveralTaskFamilies() => AssertReports(DiagnosticIds.SeveralTaskFamilies, "Both", """
@@ -171,15 +185,6 @@ public sealed class DiagnosticTests
         """);
 
     [Theory]
-    [InlineData("Imaml(Lambda = 0)", "Lambda = 0")]
-    [InlineData("Imaml(Lambda = -2.5)", "Lambda = -2.5")]
-    [InlineData("Imaml(CgSteps = 0)", "CgSteps = 0")]
-    [InlineData("Reptile(InnerBatch = 0)", "InnerBatch = 0")]
-    [InlineData("Reptile(ClipNorm = -1)", "ClipNorm = -1")]
-    [InlineData("Reptile(AdamBeta1 = 1)", "AdamBeta1 = 1")]
-    [InlineData("MamlPlusPlus(MultiStepLossEpochs = 0), InnerSteps(5)", "MultiStepLossEpochs = 0")]
-    [InlineData("MamlPlusPlus(IterationsPerEpoch = 0), InnerSteps(5)", "IterationsPerEpoch = 0")]
-    [InlineData("MamlPlusPlus(GradientClamp = -1), InnerSteps(5)", "GradientClamp = -1")]
     [InlineData("Maml, MetaLr(0.001, Schedule = LrSchedule.Cosine, Minimum = 0.01)", "Minimum = 0.01")]
     [InlineData("MetaSgd, MetaLr(0.001, LearnedRateScale = 0)", "LearnedRateScale = 0")]
     public Task META106_InvalidAlgorithmSetting(string attributes, string where) => AssertReports(DiagnosticIds.InvalidAlgorithmSetting, where, $$"""
@@ -187,32 +192,102 @@ public sealed class DiagnosticTests
         public partial class BadKnob;
         """);
 
-    [Theory]
-    [InlineData("Omniglot(Ways = 1)", "Ways = 1")]
-    [InlineData("FashionMnist(Ways = 6)", "Ways = 6")]
-    [InlineData("Glyphs(TestSteps = -1)", "TestSteps = -1")]
-    public Task META107_InvalidFamilySetting(string family, string where) => AssertReports(DiagnosticIds.InvalidFamilySetting, where, $$"""
-        [Experiment("bad-family"), {{family}}, Maml]
-        public partial class BadFamily;
-        """);
-
-    [Theory]
-    [InlineData("[InnerSteps(1)]", "1")]
-    [InlineData("", "MamlPlusPlus")]
-    public Task META201_MultiStepLossNeedsSteps(string steps, string where) => AssertReports(DiagnosticIds.MultiStepLossNeedsSteps, where, $$"""
-        [Experiment("one-step-plus"), Sinusoid, MamlPlusPlus]{{steps}}
-        public partial class OneStepPlus;
+    [Fact]
+    public Task META011_SeveralNetworks() => AssertReports(DiagnosticIds.SeveralNetworks, "TwoNets", """
+        [Experiment("two-nets"), Sinusoid, Maml, Network<Meta.Functional.MlpNetwork>, Network<Meta.Functional.ConvNetwork>]
+        public partial class TwoNets;
         """);
 
     [Fact]
-    public async Task META201_MultiStepLossOffWithOneStepReportsNothing()
+    public Task META012_MissingNetwork() => AssertReports(DiagnosticIds.MissingNetwork, "Tasks<NoNetFamily>", UserFamily("NoNetFamily", defaultNetwork: false) + """
+        [Experiment("no-net"), Tasks<NoNetFamily>, Maml]
+        public partial class NoNet;
+        """);
+
+    [Fact]
+    public Task META020_ComponentContract() => AssertReports(DiagnosticIds.ComponentContract, "Algorithm<NotAnAlgorithm>", """
+        public sealed class NotAnAlgorithm { }
+        [Experiment("not-an-algorithm"), Sinusoid, Algorithm<NotAnAlgorithm>]
+        public partial class NotOne;
+        """);
+
+    [Fact]
+    public Task META021_ComponentConstructor() => AssertReports(DiagnosticIds.ComponentConstructor, "Network<WideNet>", """
+        public sealed class WideNet(int width) : INetworkDefinition
+        {
+            public Meta.Functional.IFunctionalNetwork Create(NetworkContext context) => new Meta.Functional.Mlp(1, width, 1);
+        }
+        [Experiment("wide"), Sinusoid, Maml, Network<WideNet>]
+        public partial class Wide;
+        """);
+
+    [Theory]
+    [InlineData("public float Scale { get; set; } = 1;", "Scale")]         // unsupported type
+    [InlineData("public int Width { get; } = 3;", "Width")]                // no setter
+    public Task META022_UnsupportedOption(string property, string where) => AssertReports(DiagnosticIds.UnsupportedOption, where, $$"""
+        public sealed class OddNet : INetworkDefinition
+        {
+            [Option("An option.")]
+            {{property}}
+            public Meta.Functional.IFunctionalNetwork Create(NetworkContext context) => new Meta.Functional.Mlp(1, 40, 1);
+        }
+        [Experiment("odd"), Sinusoid, Maml, Network<OddNet>]
+        public partial class Odd;
+        """);
+
+    [Fact]
+    public Task META023_DuplicateOption() => AssertReports(DiagnosticIds.DuplicateOption, "Clash", """
+        public sealed class ShotsNet : INetworkDefinition
+        {
+            [Option("Clashes with the family's Shots.")]
+            public int Shots { get; set; } = 3;
+            public Meta.Functional.IFunctionalNetwork Create(NetworkContext context) => new Meta.Functional.Mlp(1, 40, 1);
+        }
+        [Experiment("clash"), Sinusoid, Maml, Network<ShotsNet>]
+        public partial class Clash;
+        """);
+
+    [Theory]
+    [InlineData("Default(\"Widths\", 3)", "3")]
+    [InlineData("Sinusoid(AmplitudeMin = 1), Reptile(InnerOptimizer = Meta.Algorithms.InnerOptimizer.Adam), Default(\"NoSuchOption\", true)", "true")]
+    public Task META024_UnknownOption(string attributes, string where) => AssertReports(DiagnosticIds.UnknownOption, where, $$"""
+        [Experiment("unknown"), {{(attributes.Contains("Reptile", StringComparison.Ordinal) ? "" : "Sinusoid, Maml, ")}}{{attributes}}]
+        public partial class Unknown;
+        """);
+
+    [Fact]
+    public async Task UserComponentsReportNothingAndGenerate()
     {
-        var compilation = GeneratorHarness.Compile(Usings + """
-            [Experiment("one-step-plus"), Sinusoid, MamlPlusPlus(MultiStepLoss = false), InnerSteps(1)]
-            public partial class OneStepPlus;
+        var compilation = GeneratorHarness.Compile(Usings + UserFamily("LineFamily", defaultNetwork: true) + """
+            [Experiment("lines"), Tasks<LineFamily>, Maml, Default("Slope", 2.5), Default("Hidden", new[] { 8, 8 })]
+            public partial class Lines;
             """);
         Assert.Empty(await GeneratorHarness.AnalyzeAsync(compilation));
+        var output = GeneratorHarness.Generate(compilation);
+        Assert.Empty(output.Diagnostics);
+        var source = output.Sources["Lab.Lines.g.cs"];
+        Assert.Contains("public double Slope { get; set; } = 2.5;", source, StringComparison.Ordinal);
+        Assert.Contains("public int[] Hidden { get; set; } = [8, 8];", source, StringComparison.Ordinal);
+        Assert.Contains("new(\"slope\", \"Slope\", global::Meta.Hosting.OptionKind.Number, \"Slope of the lines.\")", source, StringComparison.Ordinal);
+        Assert.Contains("global::Meta.Hosting.OptionChecks.Positive(Slope, \"slope\");", source, StringComparison.Ordinal);
     }
+
+    /// <summary>A user's task family over lines y = a·x, with one option.</summary>
+    private static string UserFamily(string name, bool defaultNetwork) => $$"""
+        {{(defaultNetwork ? "[DefaultNetwork<Meta.Functional.MlpNetwork>]" : "")}}
+        public sealed class {{name}} : ITaskFamily
+        {
+            [Option("Slope of the lines.", Positive = true)]
+            public double Slope { get; set; } = 1;
+            public TaskShape Shape { get; } = new([1], 1, false);
+            public Meta.Algorithms.ITaskLoss Loss => Meta.Algorithms.TaskLoss.MeanSquaredErrorLoss;
+            public void Prepare(FamilyContext context) { }
+            public Meta.Tasks.Episode Draw(int tasks, TorchSharp.torch.Generator generator) => throw new System.NotImplementedException();
+            public Meta.Evaluation.EvaluationReport? Evaluate(EvaluationContext context) => null;
+        }
+
+        """;
+
 
     [Fact]
     public Task META202_SamplerNeedsContinuousFamily() => AssertReports(DiagnosticIds.SamplerNeedsContinuousFamily, "Sampler(SamplerKind.Weighted)", """
@@ -224,7 +299,6 @@ public sealed class DiagnosticTests
     [InlineData("EpsilonStart = 1.5", "EpsilonStart = 1.5")]
     [InlineData("EpsilonFinal = 0.5, EpsilonStart = 0.2", "EpsilonFinal = 0.5")]
     [InlineData("EpsilonDecayRate = -1", "EpsilonDecayRate = -1")]
-    [InlineData("PhaseBlock = 0", "PhaseBlock = 0")]
     [InlineData("InitialLoss = 0", "InitialLoss = 0")]
     public Task META105_InvalidSamplerSetting(string properties, string where) => AssertReports(DiagnosticIds.InvalidSamplerSetting, where, $$"""
         [Experiment("sampled"), Sinusoid, Maml, Sampler(SamplerKind.EpsilonGreedy, {{properties}})]

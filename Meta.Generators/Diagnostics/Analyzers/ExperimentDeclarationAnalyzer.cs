@@ -30,13 +30,18 @@ public sealed class ExperimentDeclarationAnalyzer : DiagnosticAnalyzer
         Descriptors.InnerStepsTooSmall,
         Descriptors.LearningRateNotPositive,
         Descriptors.CountTooSmall,
-        Descriptors.InvalidSinusoidRange,
+        Descriptors.InvalidOptionDefault,
         Descriptors.SeveralTaskFamilies,
         Descriptors.InvalidSamplerSetting,
         Descriptors.SeveralAlgorithms,
         Descriptors.InvalidAlgorithmSetting,
-        Descriptors.InvalidFamilySetting,
-        Descriptors.MultiStepLossNeedsSteps,
+        Descriptors.SeveralNetworks,
+        Descriptors.MissingNetwork,
+        Descriptors.ComponentContract,
+        Descriptors.ComponentConstructor,
+        Descriptors.UnsupportedOption,
+        Descriptors.DuplicateOption,
+        Descriptors.UnknownOption,
         Descriptors.SamplerNeedsContinuousFamily,
     ];
 
@@ -59,7 +64,7 @@ public sealed class ExperimentDeclarationAnalyzer : DiagnosticAnalyzer
 
                 var declaration = ExperimentDeclaration.Read(type, attribute, symbol.CancellationToken);
                 if (declaration.IsMalformed) return;
-                foreach (var issue in ExperimentValidation.Validate(declaration, symbol.CancellationToken))
+                foreach (var issue in ExperimentValidation.Validate(declaration, symbol.Compilation, symbol.CancellationToken))
                     symbol.ReportDiagnostic(issue.ToDiagnostic(symbol.CancellationToken));
                 if (ExperimentValidation.IsValidName(declaration.Name)) named.Add((declaration.Name!, type, attribute));
             }, SymbolKind.NamedType);

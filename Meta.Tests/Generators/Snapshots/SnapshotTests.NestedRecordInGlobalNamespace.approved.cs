@@ -12,18 +12,14 @@ partial class Suite
         [global::System.CodeDom.Compiler.GeneratedCode("Meta.Generators", "<version>")]
         public sealed partial class Options : global::Meta.Hosting.IExperimentOptions
         {
+            private static readonly global::Meta.Tasks.Sinusoids TasksDefaults = new();
+            private static readonly global::Meta.Functional.MlpNetwork NetworkDefaults = new();
+            private static readonly global::Meta.Algorithms.MamlAlgorithm AlgorithmDefaults = new();
+
             /// <summary>Meta-iterations (outer steps).</summary>
             public int Iterations { get; set; } = 100;
             /// <summary>Tasks per meta-batch.</summary>
             public int MetaBatch { get; set; } = global::Meta.ExperimentDefaults.MetaBatch;
-            /// <summary>Support points K per task.</summary>
-            public int Shots { get; set; } = 5;
-            /// <summary>Query points per task.</summary>
-            public int QueryShots { get; set; } = 15;
-            /// <summary>Inner steps S.</summary>
-            public int InnerSteps { get; set; } = 3;
-            /// <summary>Inner learning rate α.</summary>
-            public double InnerLr { get; set; } = 0.01;
             /// <summary>Meta learning rate.</summary>
             public double MetaLr { get; set; } = 0.0003;
             /// <summary>Meta-optimiser.</summary>
@@ -32,14 +28,18 @@ partial class Suite
             public global::Meta.LrSchedule MetaLrSchedule { get; set; } = global::Meta.LrSchedule.Constant;
             /// <summary>Lowest meta learning rate of the cosine schedule.</summary>
             public double MetaLrMin { get; set; } = global::Meta.AlgorithmDefaults.MetaLrMinimum;
+            /// <summary>Inner steps S.</summary>
+            public int InnerSteps { get; set; } = 3;
+            /// <summary>Inner learning rate α.</summary>
+            public double InnerLr { get; set; } = 0.01;
             /// <summary>Drop second-order terms (FOMAML).</summary>
-            public bool FirstOrder { get; set; } = false;
+            public bool FirstOrder { get; set; } = AlgorithmDefaults.FirstOrder;
             /// <summary>The run seed.</summary>
             public long Seed { get; set; } = -42L;
             /// <summary>Weight initialisation.</summary>
             public global::Meta.Functional.WeightInit Init { get; set; } = global::Meta.Functional.WeightInit.Finn;
             /// <summary>Lower bound of the amplitude A.</summary>
-            public double AmplitudeMin { get; set; } = global::Meta.SinusoidRanges.Default.AmplitudeMin;
+            public double AmplitudeMin { get; set; } = TasksDefaults.AmplitudeMin;
             /// <summary>Upper bound of the amplitude A.</summary>
             public double AmplitudeMax { get; set; } = 2.5;
             /// <summary>Lower bound of the phase φ (radians).</summary>
@@ -49,13 +49,21 @@ partial class Suite
             /// <summary>Lower bound of the input x.</summary>
             public double InputMin { get; set; } = -2.0;
             /// <summary>Upper bound of the input x.</summary>
-            public double InputMax { get; set; } = global::Meta.SinusoidRanges.Default.InputMax;
+            public double InputMax { get; set; } = TasksDefaults.InputMax;
+            /// <summary>Support points K per task.</summary>
+            public int Shots { get; set; } = 5;
+            /// <summary>Query points per task.</summary>
+            public int QueryShots { get; set; } = 15;
             /// <summary>Fixed test tasks of the final evaluation.</summary>
-            public int EvalTasks { get; set; } = global::Meta.ExperimentDefaults.EvalTasks;
+            public int EvalTasks { get; set; } = TasksDefaults.EvalTasks;
             /// <summary>Evenly spaced test points per evaluation task.</summary>
-            public int EvalPoints { get; set; } = global::Meta.ExperimentDefaults.EvalPoints;
+            public int EvalPoints { get; set; } = TasksDefaults.EvalPoints;
             /// <summary>Adam iterations of the jointly pre-trained baseline (0 skips it).</summary>
-            public int PretrainIterations { get; set; } = global::Meta.ExperimentDefaults.PretrainIterations;
+            public int PretrainIterations { get; set; } = TasksDefaults.PretrainIterations;
+            /// <summary>Hidden layer widths of the MLP, e.g. 40,40.</summary>
+            public int[] Hidden { get; set; } = [.. NetworkDefaults.Hidden];
+            /// <summary>Nonlinearity between the MLP's layers.</summary>
+            public global::Meta.Functional.Activation Activation { get; set; } = NetworkDefaults.Activation;
             /// <summary>libtorch CPU threads.</summary>
             public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
             /// <summary>Root folder of run folders.</summary>
@@ -78,14 +86,12 @@ partial class Suite
             [
                 new("iterations", "Iterations", global::Meta.Hosting.OptionKind.Integer, "Meta-iterations (outer steps)."),
                 new("meta-batch", "MetaBatch", global::Meta.Hosting.OptionKind.Integer, "Tasks per meta-batch."),
-                new("shots", "Shots", global::Meta.Hosting.OptionKind.Integer, "Support points K per task."),
-                new("query-shots", "QueryShots", global::Meta.Hosting.OptionKind.Integer, "Query points per task."),
-                new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
-                new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
                 new("meta-lr", "MetaLr", global::Meta.Hosting.OptionKind.Number, "Meta learning rate."),
                 new("meta-optimizer", "MetaOptimizer", global::Meta.Hosting.OptionKind.Choice, "Meta-optimiser.", ["adam", "sgd"]),
                 new("meta-lr-schedule", "MetaLrSchedule", global::Meta.Hosting.OptionKind.Choice, "How the meta learning rate changes over the run.", ["constant", "linear-decay", "cosine"]),
                 new("meta-lr-min", "MetaLrMin", global::Meta.Hosting.OptionKind.Number, "Lowest meta learning rate of the cosine schedule."),
+                new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
+                new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
                 new("first-order", "FirstOrder", global::Meta.Hosting.OptionKind.Boolean, "Drop second-order terms (FOMAML)."),
                 new("seed", "Seed", global::Meta.Hosting.OptionKind.Integer, "The run seed."),
                 new("init", "Init", global::Meta.Hosting.OptionKind.Choice, "Weight initialisation.", ["finn", "py-torch"]),
@@ -95,9 +101,13 @@ partial class Suite
                 new("phase-max", "PhaseMax", global::Meta.Hosting.OptionKind.Number, "Upper bound of the phase φ (radians)."),
                 new("input-min", "InputMin", global::Meta.Hosting.OptionKind.Number, "Lower bound of the input x."),
                 new("input-max", "InputMax", global::Meta.Hosting.OptionKind.Number, "Upper bound of the input x."),
+                new("shots", "Shots", global::Meta.Hosting.OptionKind.Integer, "Support points K per task."),
+                new("query-shots", "QueryShots", global::Meta.Hosting.OptionKind.Integer, "Query points per task."),
                 new("eval-tasks", "EvalTasks", global::Meta.Hosting.OptionKind.Integer, "Fixed test tasks of the final evaluation."),
                 new("eval-points", "EvalPoints", global::Meta.Hosting.OptionKind.Integer, "Evenly spaced test points per evaluation task."),
                 new("pretrain-iterations", "PretrainIterations", global::Meta.Hosting.OptionKind.Integer, "Adam iterations of the jointly pre-trained baseline (0 skips it)."),
+                new("hidden", "Hidden", global::Meta.Hosting.OptionKind.IntegerList, "Hidden layer widths of the MLP, e.g. 40,40."),
+                new("activation", "Activation", global::Meta.Hosting.OptionKind.Choice, "Nonlinearity between the MLP's layers.", ["relu", "tanh", "silu", "sigmoid"]),
                 new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "libtorch CPU threads."),
                 new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
                 new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
@@ -115,14 +125,12 @@ partial class Suite
                 var options = new Options();
                 options.Iterations = reader.Integer("Iterations", options.Iterations);
                 options.MetaBatch = reader.Integer("MetaBatch", options.MetaBatch);
-                options.Shots = reader.Integer("Shots", options.Shots);
-                options.QueryShots = reader.Integer("QueryShots", options.QueryShots);
-                options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
-                options.InnerLr = reader.Number("InnerLr", options.InnerLr);
                 options.MetaLr = reader.Number("MetaLr", options.MetaLr);
                 options.MetaOptimizer = reader.Choice("MetaOptimizer", options.MetaOptimizer);
                 options.MetaLrSchedule = reader.Choice("MetaLrSchedule", options.MetaLrSchedule);
                 options.MetaLrMin = reader.Number("MetaLrMin", options.MetaLrMin);
+                options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
+                options.InnerLr = reader.Number("InnerLr", options.InnerLr);
                 options.FirstOrder = reader.Boolean("FirstOrder", options.FirstOrder);
                 options.Seed = reader.Long("Seed", options.Seed);
                 options.Init = reader.Choice("Init", options.Init);
@@ -132,9 +140,13 @@ partial class Suite
                 options.PhaseMax = reader.Number("PhaseMax", options.PhaseMax);
                 options.InputMin = reader.Number("InputMin", options.InputMin);
                 options.InputMax = reader.Number("InputMax", options.InputMax);
+                options.Shots = reader.Integer("Shots", options.Shots);
+                options.QueryShots = reader.Integer("QueryShots", options.QueryShots);
                 options.EvalTasks = reader.Integer("EvalTasks", options.EvalTasks);
                 options.EvalPoints = reader.Integer("EvalPoints", options.EvalPoints);
                 options.PretrainIterations = reader.Integer("PretrainIterations", options.PretrainIterations);
+                options.Hidden = reader.IntegerList("Hidden", options.Hidden);
+                options.Activation = reader.Choice("Activation", options.Activation);
                 options.Threads = reader.Integer("Threads", options.Threads);
                 options.Output = reader.Text("Output", options.Output);
                 options.LogEvery = reader.Integer("LogEvery", options.LogEvery);
@@ -152,19 +164,20 @@ partial class Suite
             {
                 global::Meta.Hosting.OptionChecks.AtLeast(Iterations, 1, "iterations");
                 global::Meta.Hosting.OptionChecks.AtLeast(MetaBatch, 1, "meta-batch");
-                global::Meta.Hosting.OptionChecks.AtLeast(Shots, 1, "shots");
-                global::Meta.Hosting.OptionChecks.AtLeast(QueryShots, 1, "query-shots");
-                global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
-                global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
                 global::Meta.Hosting.OptionChecks.Positive(MetaLr, "meta-lr");
                 global::Meta.Hosting.OptionChecks.NonNegative(MetaLrMin, "meta-lr-min");
+                global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
+                global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
                 global::Meta.Hosting.OptionChecks.NonNegative(AmplitudeMin, "amplitude-min");
                 global::Meta.Hosting.OptionChecks.Ordered(AmplitudeMin, AmplitudeMax, "amplitude-min", "amplitude-max");
                 global::Meta.Hosting.OptionChecks.Ordered(PhaseMin, PhaseMax, "phase-min", "phase-max");
                 global::Meta.Hosting.OptionChecks.Ordered(InputMin, InputMax, "input-min", "input-max");
+                global::Meta.Hosting.OptionChecks.AtLeast(Shots, 1, "shots");
+                global::Meta.Hosting.OptionChecks.AtLeast(QueryShots, 1, "query-shots");
                 global::Meta.Hosting.OptionChecks.AtLeast(EvalTasks, 2, "eval-tasks");
                 global::Meta.Hosting.OptionChecks.AtLeast(EvalPoints, 1, "eval-points");
                 global::Meta.Hosting.OptionChecks.AtLeast(PretrainIterations, 0, "pretrain-iterations");
+                global::Meta.Hosting.OptionChecks.AtLeast(Hidden, 1, "hidden");
                 global::Meta.Hosting.OptionChecks.AtLeast(Threads, 1, "threads");
                 global::Meta.Hosting.OptionChecks.NotEmpty(Output, "output");
                 global::Meta.Hosting.OptionChecks.AtLeast(LogEvery, 1, "log-every");
@@ -173,19 +186,48 @@ partial class Suite
                 global::Meta.Hosting.OptionChecks.Requires(MetaLrSchedule != global::Meta.LrSchedule.Cosine || MetaLrMin < MetaLr, "--meta-lr-min must be below --meta-lr when --meta-lr-schedule is cosine");
             }
 
+            /// <summary>A new sinusoid regression (tasks) with these options.</summary>
+            public global::Meta.Tasks.Sinusoids CreateTasks() => new()
+            {
+                AmplitudeMin = AmplitudeMin,
+                AmplitudeMax = AmplitudeMax,
+                PhaseMin = PhaseMin,
+                PhaseMax = PhaseMax,
+                InputMin = InputMin,
+                InputMax = InputMax,
+                Shots = Shots,
+                QueryShots = QueryShots,
+                EvalTasks = EvalTasks,
+                EvalPoints = EvalPoints,
+                PretrainIterations = PretrainIterations,
+            };
+
+            /// <summary>A new MLP (network) with these options.</summary>
+            public global::Meta.Functional.MlpNetwork CreateNetwork() => new()
+            {
+                Hidden = [.. Hidden],
+                Activation = Activation,
+            };
+
+            /// <summary>A new MAML (algorithm) with these options.</summary>
+            public global::Meta.Algorithms.MamlAlgorithm CreateAlgorithm() => new()
+            {
+                InnerSteps = InnerSteps,
+                InnerLr = InnerLr,
+                FirstOrder = FirstOrder,
+            };
+
             /// <inheritdoc />
             public global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, string>> Resolved() =>
             [
                 new("Iterations", global::Meta.Hosting.OptionChecks.Format(Iterations)),
                 new("MetaBatch", global::Meta.Hosting.OptionChecks.Format(MetaBatch)),
-                new("Shots", global::Meta.Hosting.OptionChecks.Format(Shots)),
-                new("QueryShots", global::Meta.Hosting.OptionChecks.Format(QueryShots)),
-                new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
-                new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
                 new("MetaLr", global::Meta.Hosting.OptionChecks.Format(MetaLr)),
                 new("MetaOptimizer", global::Meta.Hosting.OptionChecks.Format(MetaOptimizer)),
                 new("MetaLrSchedule", global::Meta.Hosting.OptionChecks.Format(MetaLrSchedule)),
                 new("MetaLrMin", global::Meta.Hosting.OptionChecks.Format(MetaLrMin)),
+                new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
+                new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
                 new("FirstOrder", global::Meta.Hosting.OptionChecks.Format(FirstOrder)),
                 new("Seed", global::Meta.Hosting.OptionChecks.Format(Seed)),
                 new("Init", global::Meta.Hosting.OptionChecks.Format(Init)),
@@ -195,9 +237,13 @@ partial class Suite
                 new("PhaseMax", global::Meta.Hosting.OptionChecks.Format(PhaseMax)),
                 new("InputMin", global::Meta.Hosting.OptionChecks.Format(InputMin)),
                 new("InputMax", global::Meta.Hosting.OptionChecks.Format(InputMax)),
+                new("Shots", global::Meta.Hosting.OptionChecks.Format(Shots)),
+                new("QueryShots", global::Meta.Hosting.OptionChecks.Format(QueryShots)),
                 new("EvalTasks", global::Meta.Hosting.OptionChecks.Format(EvalTasks)),
                 new("EvalPoints", global::Meta.Hosting.OptionChecks.Format(EvalPoints)),
                 new("PretrainIterations", global::Meta.Hosting.OptionChecks.Format(PretrainIterations)),
+                new("Hidden", global::Meta.Hosting.OptionChecks.Format(Hidden)),
+                new("Activation", global::Meta.Hosting.OptionChecks.Format(Activation)),
                 new("Threads", global::Meta.Hosting.OptionChecks.Format(Threads)),
                 new("Output", global::Meta.Hosting.OptionChecks.Format(Output)),
                 new("LogEvery", global::Meta.Hosting.OptionChecks.Format(LogEvery)),
@@ -233,10 +279,13 @@ partial class Suite
                 global::Meta.TorchRuntime.UseThreads(options.Threads);
                 using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
                 using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-                var family = new global::Meta.Tasks.SinusoidFamily(new global::Meta.SinusoidRanges(
-                    options.AmplitudeMin, options.AmplitudeMax, options.PhaseMin, options.PhaseMax, options.InputMin, options.InputMax));
-                var network = global::Meta.Functional.Mlp.ForSinusoid();
-                var algorithm = new global::Meta.Algorithms.Maml(network, global::Meta.Algorithms.TaskLoss.MeanSquaredErrorLoss, options.InnerSteps, options.InnerLr, options.FirstOrder);
+                var family = options.CreateTasks();
+                family.Prepare(new global::Meta.FamilyContext(options.Seed));
+                var definition = options.CreateAlgorithm();
+                var architecture = options.CreateNetwork();
+                var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
+                using var networkLifetime = network as global::System.IDisposable;
+                var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));
                 using var theta = network.Initialize(options.Init, seeds.Weights);
                 using var meta = algorithm.InitialMetaParameters(theta);
                 using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
@@ -250,6 +299,7 @@ partial class Suite
                     Resume = options.Resume,
                     OnNonFinite = options.OnNonFinite,
                     Group = group,
+                    Components = new(family, architecture, definition, family.Shape),
                 };
                 var iteration = run.Begin(settings, meta,
                 [
@@ -263,8 +313,8 @@ partial class Suite
                     var started = global::Meta.Hosting.ExperimentRun.Timestamp();
                     using var scope = global::TorchSharp.torch.NewDisposeScope();
                     global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
-                    var tasks = family.Sample(tasksPerRank, seeds.Tasks);
-                    var episode = family.Episode(tasks, options.Shots, options.QueryShots, seeds.Tasks);
+                    algorithm.BeginIteration(iteration);
+                    var episode = family.Draw(tasksPerRank, seeds.Tasks);
                     var step = algorithm.MetaStep(meta, episode);
                     global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                     if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);
@@ -273,8 +323,18 @@ partial class Suite
                 if (iteration < options.Iterations || !run.IsWriter)
                     return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
-                var report = global::Meta.Evaluation.SinusoidBenchmark.Evaluate(run, algorithm, family, meta, seeds, options.InnerLr,
-                    options.EvalTasks, options.EvalPoints, options.PretrainIterations, options.MetaBatch, options.Shots, options.MetaLr, options.Init, cancel);
+                var report = family.Evaluate(new global::Meta.EvaluationContext
+                {
+                    Run = run,
+                    Algorithm = algorithm,
+                    Definition = definition,
+                    MetaParameters = meta,
+                    Seeds = seeds,
+                    MetaBatch = options.MetaBatch,
+                    MetaLr = options.MetaLr,
+                    Init = options.Init,
+                    Cancel = cancel,
+                });
                 return run.Finish(global::Meta.Hosting.RunOutcome.Completed, iteration, report);
             }
         }

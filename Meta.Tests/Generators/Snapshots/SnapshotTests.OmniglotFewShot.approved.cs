@@ -12,18 +12,14 @@ partial class Omniglot5Way1Shot
     [global::System.CodeDom.Compiler.GeneratedCode("Meta.Generators", "<version>")]
     public sealed partial class Options : global::Meta.Hosting.IExperimentOptions
     {
+        private static readonly global::Meta.Tasks.Images.OmniglotTasks TasksDefaults = new();
+        private static readonly global::Meta.Functional.ConvNetwork NetworkDefaults = new();
+        private static readonly global::Meta.Algorithms.MamlAlgorithm AlgorithmDefaults = new();
+
         /// <summary>Meta-iterations (outer steps).</summary>
         public int Iterations { get; set; } = 60000;
         /// <summary>Tasks per meta-batch.</summary>
         public int MetaBatch { get; set; } = 32;
-        /// <summary>Support images K per class.</summary>
-        public int Shots { get; set; } = 1;
-        /// <summary>Query images per class.</summary>
-        public int QueryShots { get; set; } = 1;
-        /// <summary>Inner steps S.</summary>
-        public int InnerSteps { get; set; } = global::Meta.ExperimentDefaults.InnerSteps;
-        /// <summary>Inner learning rate α.</summary>
-        public double InnerLr { get; set; } = 0.4;
         /// <summary>Meta learning rate.</summary>
         public double MetaLr { get; set; } = global::Meta.ExperimentDefaults.MetaLr;
         /// <summary>Meta-optimiser.</summary>
@@ -32,24 +28,34 @@ partial class Omniglot5Way1Shot
         public global::Meta.LrSchedule MetaLrSchedule { get; set; } = global::Meta.LrSchedule.Constant;
         /// <summary>Lowest meta learning rate of the cosine schedule.</summary>
         public double MetaLrMin { get; set; } = global::Meta.AlgorithmDefaults.MetaLrMinimum;
+        /// <summary>Inner steps S.</summary>
+        public int InnerSteps { get; set; } = AlgorithmDefaults.InnerSteps;
+        /// <summary>Inner learning rate α.</summary>
+        public double InnerLr { get; set; } = 0.4;
         /// <summary>Drop second-order terms (FOMAML).</summary>
-        public bool FirstOrder { get; set; } = false;
+        public bool FirstOrder { get; set; } = AlgorithmDefaults.FirstOrder;
         /// <summary>The run seed.</summary>
         public long Seed { get; set; } = global::Meta.ExperimentDefaults.Seed;
         /// <summary>Weight initialisation.</summary>
         public global::Meta.Functional.WeightInit Init { get; set; } = global::Meta.Functional.WeightInit.PyTorch;
         /// <summary>Classes per task N.</summary>
         public int Ways { get; set; } = 5;
+        /// <summary>Support images K per class.</summary>
+        public int Shots { get; set; } = 1;
+        /// <summary>Query images per class.</summary>
+        public int QueryShots { get; set; } = 1;
+        /// <summary>Inner steps when adapting to a test episode (0: the training inner steps).</summary>
+        public int TestSteps { get; set; } = 3;
+        /// <summary>Fixed test episodes of the final evaluation.</summary>
+        public int EvalEpisodes { get; set; } = TasksDefaults.EvalEpisodes;
         /// <summary>Omniglot folder (images_background/, images_evaluation/).</summary>
-        public string Data { get; set; } = global::Meta.ImageDefaults.OmniglotFolder;
+        public string Data { get; set; } = TasksDefaults.Data;
         /// <summary>Meta-train / meta-test class split.</summary>
         public global::Meta.Tasks.Images.OmniglotSplit Split { get; set; } = global::Meta.Tasks.Images.OmniglotSplit.Alphabets;
         /// <summary>Filters per conv-4 block.</summary>
-        public int Filters { get; set; } = 64;
-        /// <summary>Inner steps when adapting to a test episode.</summary>
-        public int TestSteps { get; set; } = 3;
-        /// <summary>Fixed test episodes of the final evaluation.</summary>
-        public int EvalEpisodes { get; set; } = global::Meta.ImageDefaults.EvalEpisodes;
+        public int Filters { get; set; } = NetworkDefaults.Filters;
+        /// <summary>Convolutional blocks of the conv net.</summary>
+        public int Blocks { get; set; } = NetworkDefaults.Blocks;
         /// <summary>libtorch CPU threads.</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
         /// <summary>Root folder of run folders.</summary>
@@ -72,23 +78,24 @@ partial class Omniglot5Way1Shot
         [
             new("iterations", "Iterations", global::Meta.Hosting.OptionKind.Integer, "Meta-iterations (outer steps)."),
             new("meta-batch", "MetaBatch", global::Meta.Hosting.OptionKind.Integer, "Tasks per meta-batch."),
-            new("shots", "Shots", global::Meta.Hosting.OptionKind.Integer, "Support images K per class."),
-            new("query-shots", "QueryShots", global::Meta.Hosting.OptionKind.Integer, "Query images per class."),
-            new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
-            new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
             new("meta-lr", "MetaLr", global::Meta.Hosting.OptionKind.Number, "Meta learning rate."),
             new("meta-optimizer", "MetaOptimizer", global::Meta.Hosting.OptionKind.Choice, "Meta-optimiser.", ["adam", "sgd"]),
             new("meta-lr-schedule", "MetaLrSchedule", global::Meta.Hosting.OptionKind.Choice, "How the meta learning rate changes over the run.", ["constant", "linear-decay", "cosine"]),
             new("meta-lr-min", "MetaLrMin", global::Meta.Hosting.OptionKind.Number, "Lowest meta learning rate of the cosine schedule."),
+            new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
+            new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
             new("first-order", "FirstOrder", global::Meta.Hosting.OptionKind.Boolean, "Drop second-order terms (FOMAML)."),
             new("seed", "Seed", global::Meta.Hosting.OptionKind.Integer, "The run seed."),
             new("init", "Init", global::Meta.Hosting.OptionKind.Choice, "Weight initialisation.", ["finn", "py-torch"]),
             new("ways", "Ways", global::Meta.Hosting.OptionKind.Integer, "Classes per task N."),
+            new("shots", "Shots", global::Meta.Hosting.OptionKind.Integer, "Support images K per class."),
+            new("query-shots", "QueryShots", global::Meta.Hosting.OptionKind.Integer, "Query images per class."),
+            new("test-steps", "TestSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps when adapting to a test episode (0: the training inner steps)."),
+            new("eval-episodes", "EvalEpisodes", global::Meta.Hosting.OptionKind.Integer, "Fixed test episodes of the final evaluation."),
             new("data", "Data", global::Meta.Hosting.OptionKind.Text, "Omniglot folder (images_background/, images_evaluation/)."),
             new("split", "Split", global::Meta.Hosting.OptionKind.Choice, "Meta-train / meta-test class split.", ["conventional", "alphabets"]),
             new("filters", "Filters", global::Meta.Hosting.OptionKind.Integer, "Filters per conv-4 block."),
-            new("test-steps", "TestSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps when adapting to a test episode."),
-            new("eval-episodes", "EvalEpisodes", global::Meta.Hosting.OptionKind.Integer, "Fixed test episodes of the final evaluation."),
+            new("blocks", "Blocks", global::Meta.Hosting.OptionKind.Integer, "Convolutional blocks of the conv net."),
             new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "libtorch CPU threads."),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
@@ -106,23 +113,24 @@ partial class Omniglot5Way1Shot
             var options = new Options();
             options.Iterations = reader.Integer("Iterations", options.Iterations);
             options.MetaBatch = reader.Integer("MetaBatch", options.MetaBatch);
-            options.Shots = reader.Integer("Shots", options.Shots);
-            options.QueryShots = reader.Integer("QueryShots", options.QueryShots);
-            options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
-            options.InnerLr = reader.Number("InnerLr", options.InnerLr);
             options.MetaLr = reader.Number("MetaLr", options.MetaLr);
             options.MetaOptimizer = reader.Choice("MetaOptimizer", options.MetaOptimizer);
             options.MetaLrSchedule = reader.Choice("MetaLrSchedule", options.MetaLrSchedule);
             options.MetaLrMin = reader.Number("MetaLrMin", options.MetaLrMin);
+            options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
+            options.InnerLr = reader.Number("InnerLr", options.InnerLr);
             options.FirstOrder = reader.Boolean("FirstOrder", options.FirstOrder);
             options.Seed = reader.Long("Seed", options.Seed);
             options.Init = reader.Choice("Init", options.Init);
             options.Ways = reader.Integer("Ways", options.Ways);
+            options.Shots = reader.Integer("Shots", options.Shots);
+            options.QueryShots = reader.Integer("QueryShots", options.QueryShots);
+            options.TestSteps = reader.Integer("TestSteps", options.TestSteps);
+            options.EvalEpisodes = reader.Integer("EvalEpisodes", options.EvalEpisodes);
             options.Data = reader.Text("Data", options.Data);
             options.Split = reader.Choice("Split", options.Split);
             options.Filters = reader.Integer("Filters", options.Filters);
-            options.TestSteps = reader.Integer("TestSteps", options.TestSteps);
-            options.EvalEpisodes = reader.Integer("EvalEpisodes", options.EvalEpisodes);
+            options.Blocks = reader.Integer("Blocks", options.Blocks);
             options.Threads = reader.Integer("Threads", options.Threads);
             options.Output = reader.Text("Output", options.Output);
             options.LogEvery = reader.Integer("LogEvery", options.LogEvery);
@@ -140,47 +148,77 @@ partial class Omniglot5Way1Shot
         {
             global::Meta.Hosting.OptionChecks.AtLeast(Iterations, 1, "iterations");
             global::Meta.Hosting.OptionChecks.AtLeast(MetaBatch, 1, "meta-batch");
-            global::Meta.Hosting.OptionChecks.AtLeast(Shots, 1, "shots");
-            global::Meta.Hosting.OptionChecks.AtLeast(QueryShots, 1, "query-shots");
-            global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
-            global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
             global::Meta.Hosting.OptionChecks.Positive(MetaLr, "meta-lr");
             global::Meta.Hosting.OptionChecks.NonNegative(MetaLrMin, "meta-lr-min");
+            global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
+            global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
             global::Meta.Hosting.OptionChecks.AtLeast(Ways, 2, "ways");
+            global::Meta.Hosting.OptionChecks.AtLeast(Shots, 1, "shots");
+            global::Meta.Hosting.OptionChecks.AtLeast(QueryShots, 1, "query-shots");
+            global::Meta.Hosting.OptionChecks.AtLeast(TestSteps, 0, "test-steps");
+            global::Meta.Hosting.OptionChecks.AtLeast(EvalEpisodes, 2, "eval-episodes");
             global::Meta.Hosting.OptionChecks.NotEmpty(Data, "data");
             global::Meta.Hosting.OptionChecks.AtLeast(Filters, 1, "filters");
-            global::Meta.Hosting.OptionChecks.AtLeast(TestSteps, 1, "test-steps");
-            global::Meta.Hosting.OptionChecks.AtLeast(EvalEpisodes, 2, "eval-episodes");
+            global::Meta.Hosting.OptionChecks.AtLeast(Blocks, 1, "blocks");
             global::Meta.Hosting.OptionChecks.AtLeast(Threads, 1, "threads");
             global::Meta.Hosting.OptionChecks.NotEmpty(Output, "output");
             global::Meta.Hosting.OptionChecks.AtLeast(LogEvery, 1, "log-every");
             global::Meta.Hosting.OptionChecks.AtLeast(CheckpointEvery, 0, "checkpoint-every");
             global::Meta.Hosting.OptionChecks.AtLeast(KeepCheckpoints, 1, "keep-checkpoints");
             global::Meta.Hosting.OptionChecks.Requires(MetaLrSchedule != global::Meta.LrSchedule.Cosine || MetaLrMin < MetaLr, "--meta-lr-min must be below --meta-lr when --meta-lr-schedule is cosine");
+            CreateTasks().Validate();
         }
+
+        /// <summary>A new Omniglot few-shot classification (tasks) with these options.</summary>
+        public global::Meta.Tasks.Images.OmniglotTasks CreateTasks() => new()
+        {
+            Ways = Ways,
+            Shots = Shots,
+            QueryShots = QueryShots,
+            TestSteps = TestSteps,
+            EvalEpisodes = EvalEpisodes,
+            Data = Data,
+            Split = Split,
+        };
+
+        /// <summary>A new conv-4 (network) with these options.</summary>
+        public global::Meta.Functional.ConvNetwork CreateNetwork() => new()
+        {
+            Filters = Filters,
+            Blocks = Blocks,
+        };
+
+        /// <summary>A new MAML (algorithm) with these options.</summary>
+        public global::Meta.Algorithms.MamlAlgorithm CreateAlgorithm() => new()
+        {
+            InnerSteps = InnerSteps,
+            InnerLr = InnerLr,
+            FirstOrder = FirstOrder,
+        };
 
         /// <inheritdoc />
         public global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, string>> Resolved() =>
         [
             new("Iterations", global::Meta.Hosting.OptionChecks.Format(Iterations)),
             new("MetaBatch", global::Meta.Hosting.OptionChecks.Format(MetaBatch)),
-            new("Shots", global::Meta.Hosting.OptionChecks.Format(Shots)),
-            new("QueryShots", global::Meta.Hosting.OptionChecks.Format(QueryShots)),
-            new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
-            new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
             new("MetaLr", global::Meta.Hosting.OptionChecks.Format(MetaLr)),
             new("MetaOptimizer", global::Meta.Hosting.OptionChecks.Format(MetaOptimizer)),
             new("MetaLrSchedule", global::Meta.Hosting.OptionChecks.Format(MetaLrSchedule)),
             new("MetaLrMin", global::Meta.Hosting.OptionChecks.Format(MetaLrMin)),
+            new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
+            new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
             new("FirstOrder", global::Meta.Hosting.OptionChecks.Format(FirstOrder)),
             new("Seed", global::Meta.Hosting.OptionChecks.Format(Seed)),
             new("Init", global::Meta.Hosting.OptionChecks.Format(Init)),
             new("Ways", global::Meta.Hosting.OptionChecks.Format(Ways)),
+            new("Shots", global::Meta.Hosting.OptionChecks.Format(Shots)),
+            new("QueryShots", global::Meta.Hosting.OptionChecks.Format(QueryShots)),
+            new("TestSteps", global::Meta.Hosting.OptionChecks.Format(TestSteps)),
+            new("EvalEpisodes", global::Meta.Hosting.OptionChecks.Format(EvalEpisodes)),
             new("Data", global::Meta.Hosting.OptionChecks.Format(Data)),
             new("Split", global::Meta.Hosting.OptionChecks.Format(Split)),
             new("Filters", global::Meta.Hosting.OptionChecks.Format(Filters)),
-            new("TestSteps", global::Meta.Hosting.OptionChecks.Format(TestSteps)),
-            new("EvalEpisodes", global::Meta.Hosting.OptionChecks.Format(EvalEpisodes)),
+            new("Blocks", global::Meta.Hosting.OptionChecks.Format(Blocks)),
             new("Threads", global::Meta.Hosting.OptionChecks.Format(Threads)),
             new("Output", global::Meta.Hosting.OptionChecks.Format(Output)),
             new("LogEvery", global::Meta.Hosting.OptionChecks.Format(LogEvery)),
@@ -216,11 +254,13 @@ partial class Omniglot5Way1Shot
             global::Meta.TorchRuntime.UseThreads(options.Threads);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-            using var data = global::Meta.Tasks.Images.OmniglotLoader.Load(options.Data, options.Split, "--data");
-            global::Meta.Evaluation.FewShotBenchmark.CheckTestClasses(data.Test, options.Ways, options.Shots, options.QueryShots);
-            var family = new global::Meta.Tasks.Images.FewShotFamily(data.Train, options.Ways, options.Shots, options.QueryShots, source: "meta-training classes");
-            using var network = new global::Meta.Functional.ConvNet(options.Ways, data.Train.Channels, data.Train.Height, data.Train.Width, options.Filters);
-            var algorithm = new global::Meta.Algorithms.Maml(network, global::Meta.Algorithms.TaskLoss.CrossEntropyLoss, options.InnerSteps, options.InnerLr, options.FirstOrder);
+            using var family = options.CreateTasks();
+            family.Prepare(new global::Meta.FamilyContext(options.Seed));
+            var definition = options.CreateAlgorithm();
+            var architecture = options.CreateNetwork();
+            var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
+            using var networkLifetime = network as global::System.IDisposable;
+            var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));
             using var theta = network.Initialize(options.Init, seeds.Weights);
             using var meta = algorithm.InitialMetaParameters(theta);
             using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
@@ -234,6 +274,7 @@ partial class Omniglot5Way1Shot
                 Resume = options.Resume,
                 OnNonFinite = options.OnNonFinite,
                 Group = group,
+                Components = new(family, architecture, definition, family.Shape),
             };
             var iteration = run.Begin(settings, meta,
             [
@@ -247,6 +288,7 @@ partial class Omniglot5Way1Shot
                 var started = global::Meta.Hosting.ExperimentRun.Timestamp();
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
                 global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
+                algorithm.BeginIteration(iteration);
                 var episode = family.Draw(tasksPerRank, seeds.Tasks);
                 var step = algorithm.MetaStep(meta, episode);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
@@ -256,8 +298,18 @@ partial class Omniglot5Way1Shot
             if (iteration < options.Iterations || !run.IsWriter)
                 return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
-            var report = global::Meta.Evaluation.FewShotBenchmark.Evaluate(run, algorithm, data.Test, meta, seeds, options.Ways, options.Shots,
-                options.QueryShots, options.TestSteps, options.EvalEpisodes, options.InnerLr, options.Init, cancel);
+            var report = family.Evaluate(new global::Meta.EvaluationContext
+            {
+                Run = run,
+                Algorithm = algorithm,
+                Definition = definition,
+                MetaParameters = meta,
+                Seeds = seeds,
+                MetaBatch = options.MetaBatch,
+                MetaLr = options.MetaLr,
+                Init = options.Init,
+                Cancel = cancel,
+            });
             return run.Finish(global::Meta.Hosting.RunOutcome.Completed, iteration, report);
         }
     }

@@ -12,18 +12,14 @@ partial class SineReptile
     [global::System.CodeDom.Compiler.GeneratedCode("Meta.Generators", "<version>")]
     public sealed partial class Options : global::Meta.Hosting.IExperimentOptions
     {
+        private static readonly global::Meta.Tasks.Sinusoids TasksDefaults = new();
+        private static readonly global::Meta.Functional.MlpNetwork NetworkDefaults = new();
+        private static readonly global::Meta.Algorithms.ReptileAlgorithm AlgorithmDefaults = new();
+
         /// <summary>Meta-iterations (outer steps).</summary>
         public int Iterations { get; set; } = global::Meta.ExperimentDefaults.Iterations;
         /// <summary>Tasks per meta-batch.</summary>
         public int MetaBatch { get; set; } = global::Meta.ExperimentDefaults.MetaBatch;
-        /// <summary>Support points K per task.</summary>
-        public int Shots { get; set; } = global::Meta.ExperimentDefaults.Shots;
-        /// <summary>Query points per task.</summary>
-        public int QueryShots { get; set; } = global::Meta.ExperimentDefaults.Shots;
-        /// <summary>Inner steps S.</summary>
-        public int InnerSteps { get; set; } = 5;
-        /// <summary>Inner learning rate α.</summary>
-        public double InnerLr { get; set; } = global::Meta.ExperimentDefaults.InnerLr;
         /// <summary>Meta learning rate.</summary>
         public double MetaLr { get; set; } = 0.1;
         /// <summary>Meta-optimiser.</summary>
@@ -32,10 +28,14 @@ partial class SineReptile
         public global::Meta.LrSchedule MetaLrSchedule { get; set; } = global::Meta.LrSchedule.LinearDecay;
         /// <summary>Lowest meta learning rate of the cosine schedule.</summary>
         public double MetaLrMin { get; set; } = global::Meta.AlgorithmDefaults.MetaLrMinimum;
+        /// <summary>Inner steps S.</summary>
+        public int InnerSteps { get; set; } = 5;
+        /// <summary>Inner learning rate α.</summary>
+        public double InnerLr { get; set; } = AlgorithmDefaults.InnerLr;
         /// <summary>Inner-loop optimiser (state reset for every task).</summary>
         public global::Meta.Algorithms.InnerOptimizer InnerOptimizer { get; set; } = global::Meta.Algorithms.InnerOptimizer.Adam;
         /// <summary>β1 of the inner Adam.</summary>
-        public double AdamBeta1 { get; set; } = global::Meta.AlgorithmDefaults.ReptileAdamBeta1;
+        public double AdamBeta1 { get; set; } = AlgorithmDefaults.AdamBeta1;
         /// <summary>Support points per inner step (-1: all).</summary>
         public int InnerBatch { get; set; } = 10;
         /// <summary>Clip each task's inner gradient to this norm (0: no clipping).</summary>
@@ -45,23 +45,31 @@ partial class SineReptile
         /// <summary>Weight initialisation.</summary>
         public global::Meta.Functional.WeightInit Init { get; set; } = global::Meta.Functional.WeightInit.Finn;
         /// <summary>Lower bound of the amplitude A.</summary>
-        public double AmplitudeMin { get; set; } = global::Meta.SinusoidRanges.Default.AmplitudeMin;
+        public double AmplitudeMin { get; set; } = TasksDefaults.AmplitudeMin;
         /// <summary>Upper bound of the amplitude A.</summary>
-        public double AmplitudeMax { get; set; } = global::Meta.SinusoidRanges.Default.AmplitudeMax;
+        public double AmplitudeMax { get; set; } = TasksDefaults.AmplitudeMax;
         /// <summary>Lower bound of the phase φ (radians).</summary>
-        public double PhaseMin { get; set; } = global::Meta.SinusoidRanges.Default.PhaseMin;
+        public double PhaseMin { get; set; } = TasksDefaults.PhaseMin;
         /// <summary>Upper bound of the phase φ (radians).</summary>
-        public double PhaseMax { get; set; } = global::Meta.SinusoidRanges.Default.PhaseMax;
+        public double PhaseMax { get; set; } = TasksDefaults.PhaseMax;
         /// <summary>Lower bound of the input x.</summary>
-        public double InputMin { get; set; } = global::Meta.SinusoidRanges.Default.InputMin;
+        public double InputMin { get; set; } = TasksDefaults.InputMin;
         /// <summary>Upper bound of the input x.</summary>
-        public double InputMax { get; set; } = global::Meta.SinusoidRanges.Default.InputMax;
+        public double InputMax { get; set; } = TasksDefaults.InputMax;
+        /// <summary>Support points K per task.</summary>
+        public int Shots { get; set; } = TasksDefaults.Shots;
+        /// <summary>Query points per task.</summary>
+        public int QueryShots { get; set; } = TasksDefaults.QueryShots;
         /// <summary>Fixed test tasks of the final evaluation.</summary>
-        public int EvalTasks { get; set; } = global::Meta.ExperimentDefaults.EvalTasks;
+        public int EvalTasks { get; set; } = TasksDefaults.EvalTasks;
         /// <summary>Evenly spaced test points per evaluation task.</summary>
-        public int EvalPoints { get; set; } = global::Meta.ExperimentDefaults.EvalPoints;
+        public int EvalPoints { get; set; } = TasksDefaults.EvalPoints;
         /// <summary>Adam iterations of the jointly pre-trained baseline (0 skips it).</summary>
-        public int PretrainIterations { get; set; } = global::Meta.ExperimentDefaults.PretrainIterations;
+        public int PretrainIterations { get; set; } = TasksDefaults.PretrainIterations;
+        /// <summary>Hidden layer widths of the MLP, e.g. 40,40.</summary>
+        public int[] Hidden { get; set; } = [.. NetworkDefaults.Hidden];
+        /// <summary>Nonlinearity between the MLP's layers.</summary>
+        public global::Meta.Functional.Activation Activation { get; set; } = NetworkDefaults.Activation;
         /// <summary>libtorch CPU threads.</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
         /// <summary>Root folder of run folders.</summary>
@@ -84,14 +92,12 @@ partial class SineReptile
         [
             new("iterations", "Iterations", global::Meta.Hosting.OptionKind.Integer, "Meta-iterations (outer steps)."),
             new("meta-batch", "MetaBatch", global::Meta.Hosting.OptionKind.Integer, "Tasks per meta-batch."),
-            new("shots", "Shots", global::Meta.Hosting.OptionKind.Integer, "Support points K per task."),
-            new("query-shots", "QueryShots", global::Meta.Hosting.OptionKind.Integer, "Query points per task."),
-            new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
-            new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
             new("meta-lr", "MetaLr", global::Meta.Hosting.OptionKind.Number, "Meta learning rate."),
             new("meta-optimizer", "MetaOptimizer", global::Meta.Hosting.OptionKind.Choice, "Meta-optimiser.", ["adam", "sgd"]),
             new("meta-lr-schedule", "MetaLrSchedule", global::Meta.Hosting.OptionKind.Choice, "How the meta learning rate changes over the run.", ["constant", "linear-decay", "cosine"]),
             new("meta-lr-min", "MetaLrMin", global::Meta.Hosting.OptionKind.Number, "Lowest meta learning rate of the cosine schedule."),
+            new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
+            new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
             new("inner-optimizer", "InnerOptimizer", global::Meta.Hosting.OptionKind.Choice, "Inner-loop optimiser (state reset for every task).", ["sgd", "adam"]),
             new("adam-beta1", "AdamBeta1", global::Meta.Hosting.OptionKind.Number, "β1 of the inner Adam."),
             new("inner-batch", "InnerBatch", global::Meta.Hosting.OptionKind.Integer, "Support points per inner step (-1: all)."),
@@ -104,9 +110,13 @@ partial class SineReptile
             new("phase-max", "PhaseMax", global::Meta.Hosting.OptionKind.Number, "Upper bound of the phase φ (radians)."),
             new("input-min", "InputMin", global::Meta.Hosting.OptionKind.Number, "Lower bound of the input x."),
             new("input-max", "InputMax", global::Meta.Hosting.OptionKind.Number, "Upper bound of the input x."),
+            new("shots", "Shots", global::Meta.Hosting.OptionKind.Integer, "Support points K per task."),
+            new("query-shots", "QueryShots", global::Meta.Hosting.OptionKind.Integer, "Query points per task."),
             new("eval-tasks", "EvalTasks", global::Meta.Hosting.OptionKind.Integer, "Fixed test tasks of the final evaluation."),
             new("eval-points", "EvalPoints", global::Meta.Hosting.OptionKind.Integer, "Evenly spaced test points per evaluation task."),
             new("pretrain-iterations", "PretrainIterations", global::Meta.Hosting.OptionKind.Integer, "Adam iterations of the jointly pre-trained baseline (0 skips it)."),
+            new("hidden", "Hidden", global::Meta.Hosting.OptionKind.IntegerList, "Hidden layer widths of the MLP, e.g. 40,40."),
+            new("activation", "Activation", global::Meta.Hosting.OptionKind.Choice, "Nonlinearity between the MLP's layers.", ["relu", "tanh", "silu", "sigmoid"]),
             new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "libtorch CPU threads."),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
@@ -124,14 +134,12 @@ partial class SineReptile
             var options = new Options();
             options.Iterations = reader.Integer("Iterations", options.Iterations);
             options.MetaBatch = reader.Integer("MetaBatch", options.MetaBatch);
-            options.Shots = reader.Integer("Shots", options.Shots);
-            options.QueryShots = reader.Integer("QueryShots", options.QueryShots);
-            options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
-            options.InnerLr = reader.Number("InnerLr", options.InnerLr);
             options.MetaLr = reader.Number("MetaLr", options.MetaLr);
             options.MetaOptimizer = reader.Choice("MetaOptimizer", options.MetaOptimizer);
             options.MetaLrSchedule = reader.Choice("MetaLrSchedule", options.MetaLrSchedule);
             options.MetaLrMin = reader.Number("MetaLrMin", options.MetaLrMin);
+            options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
+            options.InnerLr = reader.Number("InnerLr", options.InnerLr);
             options.InnerOptimizer = reader.Choice("InnerOptimizer", options.InnerOptimizer);
             options.AdamBeta1 = reader.Number("AdamBeta1", options.AdamBeta1);
             options.InnerBatch = reader.Integer("InnerBatch", options.InnerBatch);
@@ -144,9 +152,13 @@ partial class SineReptile
             options.PhaseMax = reader.Number("PhaseMax", options.PhaseMax);
             options.InputMin = reader.Number("InputMin", options.InputMin);
             options.InputMax = reader.Number("InputMax", options.InputMax);
+            options.Shots = reader.Integer("Shots", options.Shots);
+            options.QueryShots = reader.Integer("QueryShots", options.QueryShots);
             options.EvalTasks = reader.Integer("EvalTasks", options.EvalTasks);
             options.EvalPoints = reader.Integer("EvalPoints", options.EvalPoints);
             options.PretrainIterations = reader.Integer("PretrainIterations", options.PretrainIterations);
+            options.Hidden = reader.IntegerList("Hidden", options.Hidden);
+            options.Activation = reader.Choice("Activation", options.Activation);
             options.Threads = reader.Integer("Threads", options.Threads);
             options.Output = reader.Text("Output", options.Output);
             options.LogEvery = reader.Integer("LogEvery", options.LogEvery);
@@ -164,12 +176,10 @@ partial class SineReptile
         {
             global::Meta.Hosting.OptionChecks.AtLeast(Iterations, 1, "iterations");
             global::Meta.Hosting.OptionChecks.AtLeast(MetaBatch, 1, "meta-batch");
-            global::Meta.Hosting.OptionChecks.AtLeast(Shots, 1, "shots");
-            global::Meta.Hosting.OptionChecks.AtLeast(QueryShots, 1, "query-shots");
-            global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
-            global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
             global::Meta.Hosting.OptionChecks.Positive(MetaLr, "meta-lr");
             global::Meta.Hosting.OptionChecks.NonNegative(MetaLrMin, "meta-lr-min");
+            global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
+            global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
             global::Meta.Hosting.OptionChecks.NonNegative(AdamBeta1, "adam-beta1");
             global::Meta.Hosting.OptionChecks.AtLeast(InnerBatch, -1, "inner-batch");
             global::Meta.Hosting.OptionChecks.NonNegative(ClipNorm, "clip-norm");
@@ -177,32 +187,66 @@ partial class SineReptile
             global::Meta.Hosting.OptionChecks.Ordered(AmplitudeMin, AmplitudeMax, "amplitude-min", "amplitude-max");
             global::Meta.Hosting.OptionChecks.Ordered(PhaseMin, PhaseMax, "phase-min", "phase-max");
             global::Meta.Hosting.OptionChecks.Ordered(InputMin, InputMax, "input-min", "input-max");
+            global::Meta.Hosting.OptionChecks.AtLeast(Shots, 1, "shots");
+            global::Meta.Hosting.OptionChecks.AtLeast(QueryShots, 1, "query-shots");
             global::Meta.Hosting.OptionChecks.AtLeast(EvalTasks, 2, "eval-tasks");
             global::Meta.Hosting.OptionChecks.AtLeast(EvalPoints, 1, "eval-points");
             global::Meta.Hosting.OptionChecks.AtLeast(PretrainIterations, 0, "pretrain-iterations");
+            global::Meta.Hosting.OptionChecks.AtLeast(Hidden, 1, "hidden");
             global::Meta.Hosting.OptionChecks.AtLeast(Threads, 1, "threads");
             global::Meta.Hosting.OptionChecks.NotEmpty(Output, "output");
             global::Meta.Hosting.OptionChecks.AtLeast(LogEvery, 1, "log-every");
             global::Meta.Hosting.OptionChecks.AtLeast(CheckpointEvery, 0, "checkpoint-every");
             global::Meta.Hosting.OptionChecks.AtLeast(KeepCheckpoints, 1, "keep-checkpoints");
             global::Meta.Hosting.OptionChecks.Requires(MetaLrSchedule != global::Meta.LrSchedule.Cosine || MetaLrMin < MetaLr, "--meta-lr-min must be below --meta-lr when --meta-lr-schedule is cosine");
-            global::Meta.Hosting.OptionChecks.Requires(AdamBeta1 < 1, "--adam-beta1 must be below 1");
-            global::Meta.Hosting.OptionChecks.Requires(InnerBatch != 0, "--inner-batch: '0' is not accepted; expected a number of support points ≥ 1, or -1 for all of them");
+            CreateAlgorithm().Validate();
         }
+
+        /// <summary>A new sinusoid regression (tasks) with these options.</summary>
+        public global::Meta.Tasks.Sinusoids CreateTasks() => new()
+        {
+            AmplitudeMin = AmplitudeMin,
+            AmplitudeMax = AmplitudeMax,
+            PhaseMin = PhaseMin,
+            PhaseMax = PhaseMax,
+            InputMin = InputMin,
+            InputMax = InputMax,
+            Shots = Shots,
+            QueryShots = QueryShots,
+            EvalTasks = EvalTasks,
+            EvalPoints = EvalPoints,
+            PretrainIterations = PretrainIterations,
+        };
+
+        /// <summary>A new MLP (network) with these options.</summary>
+        public global::Meta.Functional.MlpNetwork CreateNetwork() => new()
+        {
+            Hidden = [.. Hidden],
+            Activation = Activation,
+        };
+
+        /// <summary>A new Reptile (algorithm) with these options.</summary>
+        public global::Meta.Algorithms.ReptileAlgorithm CreateAlgorithm() => new()
+        {
+            InnerSteps = InnerSteps,
+            InnerLr = InnerLr,
+            InnerOptimizer = InnerOptimizer,
+            AdamBeta1 = AdamBeta1,
+            InnerBatch = InnerBatch,
+            ClipNorm = ClipNorm,
+        };
 
         /// <inheritdoc />
         public global::System.Collections.Generic.IReadOnlyList<global::System.Collections.Generic.KeyValuePair<string, string>> Resolved() =>
         [
             new("Iterations", global::Meta.Hosting.OptionChecks.Format(Iterations)),
             new("MetaBatch", global::Meta.Hosting.OptionChecks.Format(MetaBatch)),
-            new("Shots", global::Meta.Hosting.OptionChecks.Format(Shots)),
-            new("QueryShots", global::Meta.Hosting.OptionChecks.Format(QueryShots)),
-            new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
-            new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
             new("MetaLr", global::Meta.Hosting.OptionChecks.Format(MetaLr)),
             new("MetaOptimizer", global::Meta.Hosting.OptionChecks.Format(MetaOptimizer)),
             new("MetaLrSchedule", global::Meta.Hosting.OptionChecks.Format(MetaLrSchedule)),
             new("MetaLrMin", global::Meta.Hosting.OptionChecks.Format(MetaLrMin)),
+            new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
+            new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
             new("InnerOptimizer", global::Meta.Hosting.OptionChecks.Format(InnerOptimizer)),
             new("AdamBeta1", global::Meta.Hosting.OptionChecks.Format(AdamBeta1)),
             new("InnerBatch", global::Meta.Hosting.OptionChecks.Format(InnerBatch)),
@@ -215,9 +259,13 @@ partial class SineReptile
             new("PhaseMax", global::Meta.Hosting.OptionChecks.Format(PhaseMax)),
             new("InputMin", global::Meta.Hosting.OptionChecks.Format(InputMin)),
             new("InputMax", global::Meta.Hosting.OptionChecks.Format(InputMax)),
+            new("Shots", global::Meta.Hosting.OptionChecks.Format(Shots)),
+            new("QueryShots", global::Meta.Hosting.OptionChecks.Format(QueryShots)),
             new("EvalTasks", global::Meta.Hosting.OptionChecks.Format(EvalTasks)),
             new("EvalPoints", global::Meta.Hosting.OptionChecks.Format(EvalPoints)),
             new("PretrainIterations", global::Meta.Hosting.OptionChecks.Format(PretrainIterations)),
+            new("Hidden", global::Meta.Hosting.OptionChecks.Format(Hidden)),
+            new("Activation", global::Meta.Hosting.OptionChecks.Format(Activation)),
             new("Threads", global::Meta.Hosting.OptionChecks.Format(Threads)),
             new("Output", global::Meta.Hosting.OptionChecks.Format(Output)),
             new("LogEvery", global::Meta.Hosting.OptionChecks.Format(LogEvery)),
@@ -253,18 +301,13 @@ partial class SineReptile
             global::Meta.TorchRuntime.UseThreads(options.Threads);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-            var family = new global::Meta.Tasks.SinusoidFamily(new global::Meta.SinusoidRanges(
-                options.AmplitudeMin, options.AmplitudeMax, options.PhaseMin, options.PhaseMax, options.InputMin, options.InputMax));
-            var network = global::Meta.Functional.Mlp.ForSinusoid();
-            var algorithm = new global::Meta.Algorithms.Reptile(network, global::Meta.Algorithms.TaskLoss.MeanSquaredErrorLoss, new global::Meta.Algorithms.ReptileOptions
-            {
-                InnerSteps = options.InnerSteps,
-                InnerLr = options.InnerLr,
-                Optimizer = options.InnerOptimizer,
-                AdamBeta1 = options.AdamBeta1,
-                InnerBatchSize = options.InnerBatch,
-                ClipNorm = options.ClipNorm > 0 ? options.ClipNorm : null,
-            }, seeds.Tasks);
+            var family = options.CreateTasks();
+            family.Prepare(new global::Meta.FamilyContext(options.Seed));
+            var definition = options.CreateAlgorithm();
+            var architecture = options.CreateNetwork();
+            var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
+            using var networkLifetime = network as global::System.IDisposable;
+            var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));
             using var theta = network.Initialize(options.Init, seeds.Weights);
             using var meta = algorithm.InitialMetaParameters(theta);
             using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
@@ -278,6 +321,7 @@ partial class SineReptile
                 Resume = options.Resume,
                 OnNonFinite = options.OnNonFinite,
                 Group = group,
+                Components = new(family, architecture, definition, family.Shape),
             };
             var iteration = run.Begin(settings, meta,
             [
@@ -291,8 +335,8 @@ partial class SineReptile
                 var started = global::Meta.Hosting.ExperimentRun.Timestamp();
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
                 global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
-                var tasks = family.Sample(tasksPerRank, seeds.Tasks);
-                var episode = family.Episode(tasks, options.Shots, options.QueryShots, seeds.Tasks);
+                algorithm.BeginIteration(iteration);
+                var episode = family.Draw(tasksPerRank, seeds.Tasks);
                 var step = algorithm.MetaStep(meta, episode);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                 if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);
@@ -301,8 +345,18 @@ partial class SineReptile
             if (iteration < options.Iterations || !run.IsWriter)
                 return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
-            var report = global::Meta.Evaluation.SinusoidBenchmark.Evaluate(run, algorithm, family, meta, seeds, options.InnerLr,
-                options.EvalTasks, options.EvalPoints, options.PretrainIterations, options.MetaBatch, options.Shots, options.MetaLr, options.Init, cancel);
+            var report = family.Evaluate(new global::Meta.EvaluationContext
+            {
+                Run = run,
+                Algorithm = algorithm,
+                Definition = definition,
+                MetaParameters = meta,
+                Seeds = seeds,
+                MetaBatch = options.MetaBatch,
+                MetaLr = options.MetaLr,
+                Init = options.Init,
+                Cancel = cancel,
+            });
             return run.Finish(global::Meta.Hosting.RunOutcome.Completed, iteration, report);
         }
     }

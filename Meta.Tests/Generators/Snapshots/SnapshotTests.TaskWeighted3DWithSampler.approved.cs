@@ -12,18 +12,14 @@ partial class TaskWeighted
     [global::System.CodeDom.Compiler.GeneratedCode("Meta.Generators", "<version>")]
     public sealed partial class Options : global::Meta.Hosting.IExperimentOptions
     {
+        private static readonly global::Meta.Tasks.Sinusoids3D TasksDefaults = new();
+        private static readonly global::Meta.Functional.MlpNetwork NetworkDefaults = new();
+        private static readonly global::Meta.Algorithms.MamlAlgorithm AlgorithmDefaults = new();
+
         /// <summary>Meta-iterations (outer steps).</summary>
         public int Iterations { get; set; } = 500;
         /// <summary>Tasks per meta-batch.</summary>
         public int MetaBatch { get; set; } = global::Meta.ExperimentDefaults.MetaBatch;
-        /// <summary>Support points K per task.</summary>
-        public int Shots { get; set; } = global::Meta.ExperimentDefaults.Shots;
-        /// <summary>Query points per task.</summary>
-        public int QueryShots { get; set; } = global::Meta.ExperimentDefaults.Shots;
-        /// <summary>Inner steps S.</summary>
-        public int InnerSteps { get; set; } = global::Meta.ExperimentDefaults.InnerSteps;
-        /// <summary>Inner learning rate α.</summary>
-        public double InnerLr { get; set; } = global::Meta.ExperimentDefaults.InnerLr;
         /// <summary>Meta learning rate.</summary>
         public double MetaLr { get; set; } = 0.01;
         /// <summary>Meta-optimiser.</summary>
@@ -32,28 +28,46 @@ partial class TaskWeighted
         public global::Meta.LrSchedule MetaLrSchedule { get; set; } = global::Meta.LrSchedule.Constant;
         /// <summary>Lowest meta learning rate of the cosine schedule.</summary>
         public double MetaLrMin { get; set; } = global::Meta.AlgorithmDefaults.MetaLrMinimum;
+        /// <summary>Inner steps S.</summary>
+        public int InnerSteps { get; set; } = AlgorithmDefaults.InnerSteps;
+        /// <summary>Inner learning rate α.</summary>
+        public double InnerLr { get; set; } = AlgorithmDefaults.InnerLr;
         /// <summary>Drop second-order terms (FOMAML).</summary>
-        public bool FirstOrder { get; set; } = false;
+        public bool FirstOrder { get; set; } = AlgorithmDefaults.FirstOrder;
         /// <summary>The run seed.</summary>
         public long Seed { get; set; } = global::Meta.ExperimentDefaults.Seed;
         /// <summary>Weight initialisation.</summary>
         public global::Meta.Functional.WeightInit Init { get; set; } = global::Meta.Functional.WeightInit.Finn;
         /// <summary>Lower bound of the amplitude A.</summary>
-        public double AmplitudeMin { get; set; } = global::Meta.Sinusoid3DRanges.Default.AmplitudeMin;
+        public double AmplitudeMin { get; set; } = TasksDefaults.AmplitudeMin;
         /// <summary>Upper bound of the amplitude A.</summary>
-        public double AmplitudeMax { get; set; } = global::Meta.Sinusoid3DRanges.Default.AmplitudeMax;
+        public double AmplitudeMax { get; set; } = TasksDefaults.AmplitudeMax;
         /// <summary>Lower bound of the phase φ (radians).</summary>
-        public double PhaseMin { get; set; } = global::Meta.Sinusoid3DRanges.Default.PhaseMin;
+        public double PhaseMin { get; set; } = TasksDefaults.PhaseMin;
         /// <summary>Upper bound of the phase φ (radians).</summary>
-        public double PhaseMax { get; set; } = global::Meta.Sinusoid3DRanges.Default.PhaseMax;
+        public double PhaseMax { get; set; } = TasksDefaults.PhaseMax;
         /// <summary>Lower bound of the frequency ω.</summary>
-        public double FrequencyMin { get; set; } = global::Meta.Sinusoid3DRanges.Default.FrequencyMin;
+        public double FrequencyMin { get; set; } = TasksDefaults.FrequencyMin;
         /// <summary>Upper bound of the frequency ω.</summary>
         public double FrequencyMax { get; set; } = 1.5;
         /// <summary>Lower bound of the input x.</summary>
-        public double InputMin { get; set; } = global::Meta.Sinusoid3DRanges.Default.InputMin;
+        public double InputMin { get; set; } = TasksDefaults.InputMin;
         /// <summary>Upper bound of the input x.</summary>
-        public double InputMax { get; set; } = global::Meta.Sinusoid3DRanges.Default.InputMax;
+        public double InputMax { get; set; } = TasksDefaults.InputMax;
+        /// <summary>Support points K per task.</summary>
+        public int Shots { get; set; } = TasksDefaults.Shots;
+        /// <summary>Query points per task.</summary>
+        public int QueryShots { get; set; } = TasksDefaults.QueryShots;
+        /// <summary>Queue block of the amplitude A.</summary>
+        public double AmplitudeBlock { get; set; } = TasksDefaults.AmplitudeBlock;
+        /// <summary>Queue block of the phase φ (radians).</summary>
+        public double PhaseBlock { get; set; } = TasksDefaults.PhaseBlock;
+        /// <summary>Queue block of the frequency ω.</summary>
+        public double FrequencyBlock { get; set; } = 0.25;
+        /// <summary>Hidden layer widths of the MLP, e.g. 40,40.</summary>
+        public int[] Hidden { get; set; } = [.. NetworkDefaults.Hidden];
+        /// <summary>Nonlinearity between the MLP's layers.</summary>
+        public global::Meta.Functional.Activation Activation { get; set; } = NetworkDefaults.Activation;
         /// <summary>Task sampling regime (seed 000).</summary>
         public global::Meta.SamplerKind Sampler { get; set; } = global::Meta.SamplerKind.ImportanceDelta;
         /// <summary>ε at the first draw (ε-greedy).</summary>
@@ -66,12 +80,6 @@ partial class TaskWeighted
         public long EpsilonDecayStart { get; set; } = global::Meta.SamplerDefaults.EpsilonDecayStart;
         /// <summary>Divide the importance weights by their batch mean.</summary>
         public bool SelfNormalise { get; set; } = true;
-        /// <summary>Queue block of the amplitude A.</summary>
-        public double AmplitudeBlock { get; set; } = global::Meta.SamplerDefaults.AmplitudeBlock;
-        /// <summary>Queue block of the phase φ (radians).</summary>
-        public double PhaseBlock { get; set; } = global::Meta.SamplerDefaults.PhaseBlock;
-        /// <summary>Queue block of the frequency ω.</summary>
-        public double FrequencyBlock { get; set; } = 0.25;
         /// <summary>Scale of the initial queue losses |N(0, σ²)|.</summary>
         public double InitialLoss { get; set; } = global::Meta.SamplerDefaults.InitialLoss;
         /// <summary>Scale of the initial queue changes |N(0, σ²)|.</summary>
@@ -102,14 +110,12 @@ partial class TaskWeighted
         [
             new("iterations", "Iterations", global::Meta.Hosting.OptionKind.Integer, "Meta-iterations (outer steps)."),
             new("meta-batch", "MetaBatch", global::Meta.Hosting.OptionKind.Integer, "Tasks per meta-batch."),
-            new("shots", "Shots", global::Meta.Hosting.OptionKind.Integer, "Support points K per task."),
-            new("query-shots", "QueryShots", global::Meta.Hosting.OptionKind.Integer, "Query points per task."),
-            new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
-            new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
             new("meta-lr", "MetaLr", global::Meta.Hosting.OptionKind.Number, "Meta learning rate."),
             new("meta-optimizer", "MetaOptimizer", global::Meta.Hosting.OptionKind.Choice, "Meta-optimiser.", ["adam", "sgd"]),
             new("meta-lr-schedule", "MetaLrSchedule", global::Meta.Hosting.OptionKind.Choice, "How the meta learning rate changes over the run.", ["constant", "linear-decay", "cosine"]),
             new("meta-lr-min", "MetaLrMin", global::Meta.Hosting.OptionKind.Number, "Lowest meta learning rate of the cosine schedule."),
+            new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
+            new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
             new("first-order", "FirstOrder", global::Meta.Hosting.OptionKind.Boolean, "Drop second-order terms (FOMAML)."),
             new("seed", "Seed", global::Meta.Hosting.OptionKind.Integer, "The run seed."),
             new("init", "Init", global::Meta.Hosting.OptionKind.Choice, "Weight initialisation.", ["finn", "py-torch"]),
@@ -121,15 +127,19 @@ partial class TaskWeighted
             new("frequency-max", "FrequencyMax", global::Meta.Hosting.OptionKind.Number, "Upper bound of the frequency ω."),
             new("input-min", "InputMin", global::Meta.Hosting.OptionKind.Number, "Lower bound of the input x."),
             new("input-max", "InputMax", global::Meta.Hosting.OptionKind.Number, "Upper bound of the input x."),
+            new("shots", "Shots", global::Meta.Hosting.OptionKind.Integer, "Support points K per task."),
+            new("query-shots", "QueryShots", global::Meta.Hosting.OptionKind.Integer, "Query points per task."),
+            new("amplitude-block", "AmplitudeBlock", global::Meta.Hosting.OptionKind.Number, "Queue block of the amplitude A."),
+            new("phase-block", "PhaseBlock", global::Meta.Hosting.OptionKind.Number, "Queue block of the phase φ (radians)."),
+            new("frequency-block", "FrequencyBlock", global::Meta.Hosting.OptionKind.Number, "Queue block of the frequency ω."),
+            new("hidden", "Hidden", global::Meta.Hosting.OptionKind.IntegerList, "Hidden layer widths of the MLP, e.g. 40,40."),
+            new("activation", "Activation", global::Meta.Hosting.OptionKind.Choice, "Nonlinearity between the MLP's layers.", ["relu", "tanh", "silu", "sigmoid"]),
             new("sampler", "Sampler", global::Meta.Hosting.OptionKind.Choice, "Task sampling regime (seed 000).", ["uniform", "epsilon-greedy", "weighted", "importance-weighted", "delta", "importance-delta"]),
             new("epsilon-start", "EpsilonStart", global::Meta.Hosting.OptionKind.Number, "ε at the first draw (ε-greedy)."),
             new("epsilon-final", "EpsilonFinal", global::Meta.Hosting.OptionKind.Number, "Lowest ε (ε-greedy)."),
             new("epsilon-decay-rate", "EpsilonDecayRate", global::Meta.Hosting.OptionKind.Number, "Linear decrease of ε per drawn task."),
             new("epsilon-decay-start", "EpsilonDecayStart", global::Meta.Hosting.OptionKind.Integer, "ε decays only in meta-steps after this one."),
             new("self-normalise", "SelfNormalise", global::Meta.Hosting.OptionKind.Boolean, "Divide the importance weights by their batch mean."),
-            new("amplitude-block", "AmplitudeBlock", global::Meta.Hosting.OptionKind.Number, "Queue block of the amplitude A."),
-            new("phase-block", "PhaseBlock", global::Meta.Hosting.OptionKind.Number, "Queue block of the phase φ (radians)."),
-            new("frequency-block", "FrequencyBlock", global::Meta.Hosting.OptionKind.Number, "Queue block of the frequency ω."),
             new("initial-loss", "InitialLoss", global::Meta.Hosting.OptionKind.Number, "Scale of the initial queue losses |N(0, σ²)|."),
             new("initial-change", "InitialChange", global::Meta.Hosting.OptionKind.Number, "Scale of the initial queue changes |N(0, σ²)|."),
             new("initial-constant", "InitialConstant", global::Meta.Hosting.OptionKind.Boolean, "Start every cell at exactly the initial loss and change."),
@@ -151,14 +161,12 @@ partial class TaskWeighted
             var options = new Options();
             options.Iterations = reader.Integer("Iterations", options.Iterations);
             options.MetaBatch = reader.Integer("MetaBatch", options.MetaBatch);
-            options.Shots = reader.Integer("Shots", options.Shots);
-            options.QueryShots = reader.Integer("QueryShots", options.QueryShots);
-            options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
-            options.InnerLr = reader.Number("InnerLr", options.InnerLr);
             options.MetaLr = reader.Number("MetaLr", options.MetaLr);
             options.MetaOptimizer = reader.Choice("MetaOptimizer", options.MetaOptimizer);
             options.MetaLrSchedule = reader.Choice("MetaLrSchedule", options.MetaLrSchedule);
             options.MetaLrMin = reader.Number("MetaLrMin", options.MetaLrMin);
+            options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
+            options.InnerLr = reader.Number("InnerLr", options.InnerLr);
             options.FirstOrder = reader.Boolean("FirstOrder", options.FirstOrder);
             options.Seed = reader.Long("Seed", options.Seed);
             options.Init = reader.Choice("Init", options.Init);
@@ -170,15 +178,19 @@ partial class TaskWeighted
             options.FrequencyMax = reader.Number("FrequencyMax", options.FrequencyMax);
             options.InputMin = reader.Number("InputMin", options.InputMin);
             options.InputMax = reader.Number("InputMax", options.InputMax);
+            options.Shots = reader.Integer("Shots", options.Shots);
+            options.QueryShots = reader.Integer("QueryShots", options.QueryShots);
+            options.AmplitudeBlock = reader.Number("AmplitudeBlock", options.AmplitudeBlock);
+            options.PhaseBlock = reader.Number("PhaseBlock", options.PhaseBlock);
+            options.FrequencyBlock = reader.Number("FrequencyBlock", options.FrequencyBlock);
+            options.Hidden = reader.IntegerList("Hidden", options.Hidden);
+            options.Activation = reader.Choice("Activation", options.Activation);
             options.Sampler = reader.Choice("Sampler", options.Sampler);
             options.EpsilonStart = reader.Number("EpsilonStart", options.EpsilonStart);
             options.EpsilonFinal = reader.Number("EpsilonFinal", options.EpsilonFinal);
             options.EpsilonDecayRate = reader.Number("EpsilonDecayRate", options.EpsilonDecayRate);
             options.EpsilonDecayStart = reader.Long("EpsilonDecayStart", options.EpsilonDecayStart);
             options.SelfNormalise = reader.Boolean("SelfNormalise", options.SelfNormalise);
-            options.AmplitudeBlock = reader.Number("AmplitudeBlock", options.AmplitudeBlock);
-            options.PhaseBlock = reader.Number("PhaseBlock", options.PhaseBlock);
-            options.FrequencyBlock = reader.Number("FrequencyBlock", options.FrequencyBlock);
             options.InitialLoss = reader.Number("InitialLoss", options.InitialLoss);
             options.InitialChange = reader.Number("InitialChange", options.InitialChange);
             options.InitialConstant = reader.Boolean("InitialConstant", options.InitialConstant);
@@ -200,27 +212,62 @@ partial class TaskWeighted
         {
             global::Meta.Hosting.OptionChecks.AtLeast(Iterations, 1, "iterations");
             global::Meta.Hosting.OptionChecks.AtLeast(MetaBatch, 1, "meta-batch");
-            global::Meta.Hosting.OptionChecks.AtLeast(Shots, 1, "shots");
-            global::Meta.Hosting.OptionChecks.AtLeast(QueryShots, 1, "query-shots");
-            global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
-            global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
             global::Meta.Hosting.OptionChecks.Positive(MetaLr, "meta-lr");
             global::Meta.Hosting.OptionChecks.NonNegative(MetaLrMin, "meta-lr-min");
+            global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
+            global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
             global::Meta.Hosting.OptionChecks.NonNegative(AmplitudeMin, "amplitude-min");
             global::Meta.Hosting.OptionChecks.Ordered(AmplitudeMin, AmplitudeMax, "amplitude-min", "amplitude-max");
             global::Meta.Hosting.OptionChecks.Ordered(PhaseMin, PhaseMax, "phase-min", "phase-max");
             global::Meta.Hosting.OptionChecks.Ordered(FrequencyMin, FrequencyMax, "frequency-min", "frequency-max");
             global::Meta.Hosting.OptionChecks.Ordered(InputMin, InputMax, "input-min", "input-max");
+            global::Meta.Hosting.OptionChecks.AtLeast(Shots, 1, "shots");
+            global::Meta.Hosting.OptionChecks.AtLeast(QueryShots, 1, "query-shots");
+            global::Meta.Hosting.OptionChecks.Positive(AmplitudeBlock, "amplitude-block");
+            global::Meta.Hosting.OptionChecks.Positive(PhaseBlock, "phase-block");
+            global::Meta.Hosting.OptionChecks.Positive(FrequencyBlock, "frequency-block");
+            global::Meta.Hosting.OptionChecks.AtLeast(Hidden, 1, "hidden");
             global::Meta.Hosting.OptionChecks.AtLeast(Threads, 1, "threads");
             global::Meta.Hosting.OptionChecks.NotEmpty(Output, "output");
             global::Meta.Hosting.OptionChecks.AtLeast(LogEvery, 1, "log-every");
             global::Meta.Hosting.OptionChecks.AtLeast(CheckpointEvery, 0, "checkpoint-every");
             global::Meta.Hosting.OptionChecks.AtLeast(KeepCheckpoints, 1, "keep-checkpoints");
             global::Meta.Hosting.OptionChecks.Requires(MetaLrSchedule != global::Meta.LrSchedule.Cosine || MetaLrMin < MetaLr, "--meta-lr-min must be below --meta-lr when --meta-lr-schedule is cosine");
-            var options = this;
-            global::Meta.Hosting.OptionChecks.Valid(() => SamplerOptions().Validate(new global::Meta.Tasks.Sinusoid3DFamily(new global::Meta.Sinusoid3DRanges(options.AmplitudeMin, options.AmplitudeMax,
-                options.PhaseMin, options.PhaseMax, options.FrequencyMin, options.FrequencyMax, options.InputMin, options.InputMax)).Parameters));
+            global::Meta.Hosting.OptionChecks.Valid(() => SamplerOptions().Validate(CreateTasks().Space.Parameters));
         }
+
+        /// <summary>A new 3-D sinusoid regression (tasks) with these options.</summary>
+        public global::Meta.Tasks.Sinusoids3D CreateTasks() => new()
+        {
+            AmplitudeMin = AmplitudeMin,
+            AmplitudeMax = AmplitudeMax,
+            PhaseMin = PhaseMin,
+            PhaseMax = PhaseMax,
+            FrequencyMin = FrequencyMin,
+            FrequencyMax = FrequencyMax,
+            InputMin = InputMin,
+            InputMax = InputMax,
+            Shots = Shots,
+            QueryShots = QueryShots,
+            AmplitudeBlock = AmplitudeBlock,
+            PhaseBlock = PhaseBlock,
+            FrequencyBlock = FrequencyBlock,
+        };
+
+        /// <summary>A new MLP (network) with these options.</summary>
+        public global::Meta.Functional.MlpNetwork CreateNetwork() => new()
+        {
+            Hidden = [.. Hidden],
+            Activation = Activation,
+        };
+
+        /// <summary>A new MAML (algorithm) with these options.</summary>
+        public global::Meta.Algorithms.MamlAlgorithm CreateAlgorithm() => new()
+        {
+            InnerSteps = InnerSteps,
+            InnerLr = InnerLr,
+            FirstOrder = FirstOrder,
+        };
 
         /// <summary>The sampler's options as the runtime takes them.</summary>
         public global::Meta.Sampling.PriorityQueueOptions SamplerOptions() => new()
@@ -235,7 +282,7 @@ partial class TaskWeighted
             InitialChange = InitialChange,
             InitialConstant = InitialConstant,
             TruncateCells = TruncateCells,
-            BlockSizes = [AmplitudeBlock, PhaseBlock, FrequencyBlock],
+            BlockSizes = CreateTasks().QueueBlocks,
         };
 
         /// <inheritdoc />
@@ -243,14 +290,12 @@ partial class TaskWeighted
         [
             new("Iterations", global::Meta.Hosting.OptionChecks.Format(Iterations)),
             new("MetaBatch", global::Meta.Hosting.OptionChecks.Format(MetaBatch)),
-            new("Shots", global::Meta.Hosting.OptionChecks.Format(Shots)),
-            new("QueryShots", global::Meta.Hosting.OptionChecks.Format(QueryShots)),
-            new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
-            new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
             new("MetaLr", global::Meta.Hosting.OptionChecks.Format(MetaLr)),
             new("MetaOptimizer", global::Meta.Hosting.OptionChecks.Format(MetaOptimizer)),
             new("MetaLrSchedule", global::Meta.Hosting.OptionChecks.Format(MetaLrSchedule)),
             new("MetaLrMin", global::Meta.Hosting.OptionChecks.Format(MetaLrMin)),
+            new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
+            new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
             new("FirstOrder", global::Meta.Hosting.OptionChecks.Format(FirstOrder)),
             new("Seed", global::Meta.Hosting.OptionChecks.Format(Seed)),
             new("Init", global::Meta.Hosting.OptionChecks.Format(Init)),
@@ -262,15 +307,19 @@ partial class TaskWeighted
             new("FrequencyMax", global::Meta.Hosting.OptionChecks.Format(FrequencyMax)),
             new("InputMin", global::Meta.Hosting.OptionChecks.Format(InputMin)),
             new("InputMax", global::Meta.Hosting.OptionChecks.Format(InputMax)),
+            new("Shots", global::Meta.Hosting.OptionChecks.Format(Shots)),
+            new("QueryShots", global::Meta.Hosting.OptionChecks.Format(QueryShots)),
+            new("AmplitudeBlock", global::Meta.Hosting.OptionChecks.Format(AmplitudeBlock)),
+            new("PhaseBlock", global::Meta.Hosting.OptionChecks.Format(PhaseBlock)),
+            new("FrequencyBlock", global::Meta.Hosting.OptionChecks.Format(FrequencyBlock)),
+            new("Hidden", global::Meta.Hosting.OptionChecks.Format(Hidden)),
+            new("Activation", global::Meta.Hosting.OptionChecks.Format(Activation)),
             new("Sampler", global::Meta.Hosting.OptionChecks.Format(Sampler)),
             new("EpsilonStart", global::Meta.Hosting.OptionChecks.Format(EpsilonStart)),
             new("EpsilonFinal", global::Meta.Hosting.OptionChecks.Format(EpsilonFinal)),
             new("EpsilonDecayRate", global::Meta.Hosting.OptionChecks.Format(EpsilonDecayRate)),
             new("EpsilonDecayStart", global::Meta.Hosting.OptionChecks.Format(EpsilonDecayStart)),
             new("SelfNormalise", global::Meta.Hosting.OptionChecks.Format(SelfNormalise)),
-            new("AmplitudeBlock", global::Meta.Hosting.OptionChecks.Format(AmplitudeBlock)),
-            new("PhaseBlock", global::Meta.Hosting.OptionChecks.Format(PhaseBlock)),
-            new("FrequencyBlock", global::Meta.Hosting.OptionChecks.Format(FrequencyBlock)),
             new("InitialLoss", global::Meta.Hosting.OptionChecks.Format(InitialLoss)),
             new("InitialChange", global::Meta.Hosting.OptionChecks.Format(InitialChange)),
             new("InitialConstant", global::Meta.Hosting.OptionChecks.Format(InitialConstant)),
@@ -310,17 +359,20 @@ partial class TaskWeighted
             global::Meta.TorchRuntime.UseThreads(options.Threads);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-            var family = new global::Meta.Tasks.Sinusoid3DFamily(new global::Meta.Sinusoid3DRanges(options.AmplitudeMin, options.AmplitudeMax,
-                options.PhaseMin, options.PhaseMax, options.FrequencyMin, options.FrequencyMax, options.InputMin, options.InputMax));
-            var network = global::Meta.Functional.Mlp.ForSinusoid();
-            var algorithm = new global::Meta.Algorithms.Maml(network, global::Meta.Algorithms.TaskLoss.MeanSquaredErrorLoss, options.InnerSteps, options.InnerLr, options.FirstOrder);
+            var family = options.CreateTasks();
+            family.Prepare(new global::Meta.FamilyContext(options.Seed));
+            var definition = options.CreateAlgorithm();
+            var architecture = options.CreateNetwork();
+            var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
+            using var networkLifetime = network as global::System.IDisposable;
+            var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));
             using var theta = network.Initialize(options.Init, seeds.Weights);
             using var meta = algorithm.InitialMetaParameters(theta);
             using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
             var schedule = global::Meta.Training.MetaOptimizers.Schedule(options.MetaLrSchedule, options.MetaLr, options.MetaLrMin, options.Iterations);
             var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);
             var sampling = new global::Meta.Sampling.SamplerSession(
-                global::Meta.Sampling.TaskSamplers.Create(family, options.SamplerOptions(), seeds.Sampler), group, options.MetaBatch);
+                global::Meta.Sampling.TaskSamplers.Create(family.Space, options.SamplerOptions(), seeds.Sampler), group, options.MetaBatch);
 
             var settings = new global::Meta.Hosting.RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)
             {
@@ -329,6 +381,7 @@ partial class TaskWeighted
                 Resume = options.Resume,
                 OnNonFinite = options.OnNonFinite,
                 Group = group,
+                Components = new(family, architecture, definition, family.Shape),
             };
             var iteration = run.Begin(settings, meta,
             [
@@ -343,8 +396,9 @@ partial class TaskWeighted
                 var started = global::Meta.Hosting.ExperimentRun.Timestamp();
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
                 global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
+                algorithm.BeginIteration(iteration);
                 var draw = sampling.Draw();
-                var episode = family.EpisodeFor(draw.Parameters, options.Shots, options.QueryShots, seeds.Tasks);
+                var episode = family.EpisodeFor(draw.Parameters, seeds.Tasks);
                 var step = algorithm.MetaStep(meta, episode, draw.Weights);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                 if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);
@@ -354,8 +408,19 @@ partial class TaskWeighted
             if (iteration < options.Iterations || !run.IsWriter)
                 return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
-            global::Meta.Evaluation.TaskWeightedEvaluation.Evaluate(run, algorithm, family, meta, sampling, seeds);
-            global::Meta.Evaluation.EvaluationReport? report = null;
+            var report = family.Evaluate(new global::Meta.EvaluationContext
+            {
+                Run = run,
+                Algorithm = algorithm,
+                Definition = definition,
+                MetaParameters = meta,
+                Seeds = seeds,
+                    Sampling = sampling,
+                MetaBatch = options.MetaBatch,
+                MetaLr = options.MetaLr,
+                Init = options.Init,
+                Cancel = cancel,
+            });
             return run.Finish(global::Meta.Hosting.RunOutcome.Completed, iteration, report);
         }
     }

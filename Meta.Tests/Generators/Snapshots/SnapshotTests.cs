@@ -64,7 +64,7 @@ public sealed partial class SnapshotTests
             namespace Meta.Experiments;
 
             [Experiment("sine-reptile")]
-            [Sinusoid, Reptile(Optimizer = InnerOptimizer.Adam, InnerBatch = 10, ClipNorm = 4)]
+            [Sinusoid, Reptile(InnerOptimizer = InnerOptimizer.Adam, InnerBatch = 10, ClipNorm = 4)]
             [InnerSteps(5), MetaLr(0.1, Schedule = LrSchedule.LinearDecay)]
             public partial class SineReptile;
             """);

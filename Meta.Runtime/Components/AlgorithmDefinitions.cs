@@ -1,0 +1,208 @@
+using Meta.Functional;
+using Meta.Hosting;
+
+namespace Meta.Algorithms;
+
+/// <summary>The options every built-in gradient-based algorithm shares: inner steps S and inner learning rate α.</summary>
+public abstract class InnerLoopDefinition : IAlgorithmDefinition
+{
+    /// <inheritdoc />
+    [Option("Inner steps S.", Minimum = 1)]
+    public int InnerSteps { get; set; } = ExperimentDefaults.InnerSteps;
+
+    /// <inheritdoc />
+    [Option("Inner learning rate α.", Positive = true)]
+    public double InnerLr { get; set; } = ExperimentDefaults.InnerLr;
+
+    /// <inheritdoc />
+    public virtual int NetworkStepSets => 0;
+
+    /// <inheritdoc />
+    public abstract IMetaAlgorithm Create(AlgorithmContext context);
+}
+
+/// <summary>MAML (Finn et al. 2017): <c>[Maml]</c> or <c>[Algorithm&lt;MamlAlgorithm&gt;]</c>.</summary>
+[System.ComponentModel.DisplayName("MAML")]
+public class MamlAlgorithm : InnerLoopDefinition
+{
+    /// <summary>Drop the second-order terms of the meta-gradient (FOMAML).</summary>
+    [Option("Drop second-order terms (FOMAML).")]
+    public bool FirstOrder { get; set; }
+
+    /// <inheritdoc />
+    public override IMetaAlgorithm Create(AlgorithmContext context) =>
+        new Maml(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder);
+}
+
+/// <summary>Meta-SGD (Li et al. 2017): a learned inner rate per parameter.</summary>
+[System.ComponentModel.DisplayName("Meta-SGD")]
+public sealed class MetaSgdAlgorithm : InnerLoopDefinition, ILearnsInnerRates
+{
+    /// <summary>Drop the second-order terms of the meta-gradient.</summary>
+    [Option("Drop second-order terms of the meta-gradient.")]
+    public bool FirstOrder { get; set; }
+
+    /// <inheritdoc />
+    [Option("Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.", Positive = true)]
+    public double LearnedRateScale { get; set; } = 1.0;
+
+    /// <inheritdoc />
+    public override IMetaAlgorithm Create(AlgorithmContext context) =>
+        new MetaSgd(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder);
+}
+
+/// <summary>ANIL (Raghu et al. 2020): only the head adapts in the inner loop. Needs a network with a head.</summary>
+[System.ComponentModel.DisplayName("ANIL")]
+public sealed class AnilAlgorithm : InnerLoopDefinition
+{
+    /// <summary>Drop the second-order terms of the meta-gradient.</summary>
+    [Option("Drop second-order terms of the meta-gradient.")]
+    public bool FirstOrder { get; set; }
+
+    /// <inheritdoc />
+    public override IMetaAlgorithm Create(AlgorithmContext context) =>
+        context.Network is IHeadNetwork head
+            ? new Anil(head, context.Loss, InnerSteps, InnerLr, FirstOrder)
+            : throw new OptionException($"ANIL adapts only a network's head, and {context.Network.GetType().Name} has none (it does not implement IHeadNetwork); use the MLP or conv-4");
+}
+
+/// <summary>Meta-Curvature (Park and Oliva 2019), optionally with learned per-layer-per-step rates (LSLR).</summary>
+[System.ComponentModel.DisplayName("Meta-Curvature")]
+public sealed class MetaCurvatureAlgorithm : InnerLoopDefinition, ILearnsInnerRates
+{
+    /// <summary>Drop the second-order terms of the meta-gradient.</summary>
+    [Option("Drop second-order terms of the meta-gradient.")]
+    public bool FirstOrder { get; set; }
+
+    /// <summary>Also learn an inner learning rate per layer and step (LSLR).</summary>
+    [Option("Also learn an inner learning rate per layer and step (LSLR).")]
+    public bool LearnedLearningRates { get; set; }
+
+    /// <inheritdoc />
+    [Option("Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.", Positive = true)]
+    public double LearnedRateScale { get; set; } = 1.0;
+
+    /// <inheritdoc />
+    public override IMetaAlgorithm Create(AlgorithmContext context) =>
+        new MetaCurvature(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder, LearnedLearningRates);
+}
+
+/// <summary>Reptile (Nichol et al. 2018): meta-trained by plain SGD on the pseudo-gradient θ − φ.</summary>
+[Default("MetaOptimizer", MetaOptimizerKind.Sgd)]
+[System.ComponentModel.DisplayName("Reptile")]
+public sealed class ReptileAlgorithm : InnerLoopDefinition, IValidatedComponent
+{
+    /// <summary>Inner-loop optimiser.</summary>
+    [Option("Inner-loop optimiser (state reset for every task).")]
+    public InnerOptimizer InnerOptimizer { get; set; } = AlgorithmDefaults.ReptileOptimizer;
+
+    /// <summary>β1 of the inner Adam.</summary>
+    [Option("β1 of the inner Adam.", NonNegative = true)]
+    public double AdamBeta1 { get; set; } = AlgorithmDefaults.ReptileAdamBeta1;
+
+    /// <summary>Support points per inner step (−1: all).</summary>
+    [Option("Support points per inner step (-1: all).", Minimum = -1)]
+    public int InnerBatch { get; set; } = AlgorithmDefaults.ReptileInnerBatch;
+
+    /// <summary>Per-task inner-gradient norm clip (0: none).</summary>
+    [Option("Clip each task's inner gradient to this norm (0: no clipping).", NonNegative = true)]
+    public double ClipNorm { get; set; } = AlgorithmDefaults.ReptileClipNorm;
+
+    /// <inheritdoc />
+    public void Validate()
+    {
+        OptionChecks.Requires(AdamBeta1 < 1, "--adam-beta1 must be below 1");
+        OptionChecks.Requires(InnerBatch != 0, "--inner-batch: '0' is not accepted; expected a number of support points ≥ 1, or -1 for all of them");
+    }
+
+    /// <inheritdoc />
+    public override IMetaAlgorithm Create(AlgorithmContext context) => new Reptile(context.Network, context.Loss, new ReptileOptions
+    {
+        InnerSteps = InnerSteps,
+        InnerLr = InnerLr,
+        Optimizer = InnerOptimizer,
+        AdamBeta1 = AdamBeta1,
+        InnerBatchSize = InnerBatch,
+        ClipNorm = ClipNorm > 0 ? ClipNorm : null,
+    }, context.Seeds.Tasks);
+}
+
+/// <summary>Implicit MAML (Rajeswaran et al. 2019).</summary>
+[System.ComponentModel.DisplayName("iMAML")]
+public sealed class ImamlAlgorithm : InnerLoopDefinition
+{
+    /// <summary>Proximal regularisation strength λ.</summary>
+    [Option("Proximal regularisation strength λ.", Positive = true)]
+    public double Lambda { get; set; } = AlgorithmDefaults.ImamlLambda;
+
+    /// <summary>Conjugate-gradient steps per meta-step.</summary>
+    [Option("Conjugate-gradient steps per meta-step.", Minimum = 1)]
+    public int CgSteps { get; set; } = AlgorithmDefaults.ImamlCgSteps;
+
+    /// <inheritdoc />
+    public override IMetaAlgorithm Create(AlgorithmContext context) => new ImplicitMaml(context.Network, context.Loss, new ImplicitMamlOptions
+    {
+        InnerSteps = InnerSteps,
+        InnerLr = InnerLr,
+        Lambda = Lambda,
+        CgSteps = CgSteps,
+    });
+}
+
+/// <summary>MAML++ (Antoniou et al. 2019) with every switch; its meta-learning rate follows a cosine schedule by default.</summary>
+[Default("MetaLrSchedule", LrSchedule.Cosine)]
+[System.ComponentModel.DisplayName("MAML++")]
+public sealed class MamlPlusPlusAlgorithm : InnerLoopDefinition, ILearnsInnerRates, IValidatedComponent
+{
+    /// <summary>Multi-step loss.</summary>
+    [Option("Weighted sum of the query losses after every inner step.")]
+    public bool MultiStepLoss { get; set; } = AlgorithmDefaults.MultiStepLoss;
+
+    /// <summary>Epochs of the multi-step loss annealing.</summary>
+    [Option("Epochs over which the per-step loss weights anneal.", Minimum = 1)]
+    public int MultiStepLossEpochs { get; set; } = AlgorithmDefaults.MultiStepLossEpochs;
+
+    /// <summary>Meta-iterations per epoch.</summary>
+    [Option("Meta-iterations per epoch (the unit of MAML++'s schedules).", Minimum = 1)]
+    public int IterationsPerEpoch { get; set; } = AlgorithmDefaults.IterationsPerEpoch;
+
+    /// <summary>LSLR.</summary>
+    [Option("Learn an inner learning rate per layer and step (LSLR).")]
+    public bool LearnedLearningRates { get; set; } = AlgorithmDefaults.LearnedLearningRates;
+
+    /// <summary>Derivative-order annealing.</summary>
+    [Option("Epochs of first-order meta-gradients before second order (derivative-order annealing).", Minimum = 0)]
+    public int FirstOrderEpochs { get; set; }
+
+    /// <summary>Meta-gradient clamp.</summary>
+    [Option("Clamp each meta-gradient element to ±this value (0: no clamping).", NonNegative = true)]
+    public double GradientClamp { get; set; }
+
+    /// <summary>Per-step batch norm.</summary>
+    [Option("Per-step batch norm: batch-norm weights and statistics per inner step.")]
+    public bool PerStepBatchNorm { get; set; }
+
+    /// <inheritdoc />
+    [Option("Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.", Positive = true)]
+    public double LearnedRateScale { get; set; } = 1.0;
+
+    /// <inheritdoc />
+    public override int NetworkStepSets => PerStepBatchNorm ? InnerSteps : 0;
+
+    /// <inheritdoc />
+    public void Validate() => OptionChecks.Requires(!MultiStepLoss || InnerSteps >= 2,
+        "--multi-step-loss needs --inner-steps ≥ 2 (with one step it is the ordinary MAML loss: pass --multi-step-loss false)");
+
+    /// <inheritdoc />
+    public override IMetaAlgorithm Create(AlgorithmContext context) => new MamlPlusPlus(context.Network, context.Loss, new MamlPlusPlusOptions
+    {
+        InnerSteps = InnerSteps,
+        InnerLr = InnerLr,
+        MultiStepLoss = MultiStepLoss,
+        MultiStepLossEpochs = MultiStepLossEpochs,
+        IterationsPerEpoch = IterationsPerEpoch,
+        LearnedLearningRates = LearnedLearningRates,
+        FirstOrderEpochs = FirstOrderEpochs,
+        GradientClamp = GradientClamp > 0 ? GradientClamp : null,
+    });
+}
