@@ -9,62 +9,17 @@ public static class KnownTypeNames
     /// <summary>The one attribute that triggers generation.</summary>
     public const string ExperimentAttribute = "Meta.ExperimentAttribute";
 
-    /// <summary>Task family: sinusoid regression.</summary>
-    public const string SinusoidAttribute = "Meta.SinusoidAttribute";
-
-    /// <summary>Task family: 3-D sinusoids (seed 000).</summary>
-    public const string Sinusoid3DAttribute = "Meta.Sinusoid3DAttribute";
-
     /// <summary>Task sampling regime (seed 000's priority queue).</summary>
     public const string SamplerAttribute = "Meta.SamplerAttribute";
 
     /// <summary>The sampling regimes, whose members become the <c>--sampler</c> choices.</summary>
     public const string SamplerKind = "Meta.SamplerKind";
 
-    /// <summary>Algorithm: MAML.</summary>
-    public const string MamlAttribute = "Meta.MamlAttribute";
-
-    /// <summary>Algorithm: Reptile.</summary>
-    public const string ReptileAttribute = "Meta.ReptileAttribute";
-
-    /// <summary>Algorithm: iMAML.</summary>
-    public const string ImamlAttribute = "Meta.ImamlAttribute";
-
-    /// <summary>Algorithm: Meta-SGD.</summary>
-    public const string MetaSgdAttribute = "Meta.MetaSgdAttribute";
-
-    /// <summary>Algorithm: MAML++.</summary>
-    public const string MamlPlusPlusAttribute = "Meta.MamlPlusPlusAttribute";
-
-    /// <summary>Algorithm: Meta-Curvature.</summary>
-    public const string MetaCurvatureAttribute = "Meta.MetaCurvatureAttribute";
-
-    /// <summary>Algorithm: ANIL.</summary>
-    public const string AnilAttribute = "Meta.AnilAttribute";
-
-    /// <summary>Task family: Omniglot.</summary>
-    public const string OmniglotAttribute = "Meta.OmniglotAttribute";
-
-    /// <summary>Task family: Mini-ImageNet.</summary>
-    public const string MiniImageNetAttribute = "Meta.MiniImageNetAttribute";
-
-    /// <summary>Task family: rendered glyphs.</summary>
-    public const string GlyphsAttribute = "Meta.GlyphsAttribute";
-
-    /// <summary>Task family: Fashion-MNIST.</summary>
-    public const string FashionMnistAttribute = "Meta.FashionMnistAttribute";
-
-    /// <summary>Reptile's inner optimisers, the <c>--inner-optimizer</c> choices.</summary>
-    public const string InnerOptimizer = "Meta.Algorithms.InnerOptimizer";
-
     /// <summary>The meta-optimisers, the <c>--meta-optimizer</c> choices.</summary>
     public const string MetaOptimizerKind = "Meta.MetaOptimizerKind";
 
     /// <summary>The meta learning-rate schedules, the <c>--meta-lr-schedule</c> choices.</summary>
     public const string LrSchedule = "Meta.LrSchedule";
-
-    /// <summary>Omniglot's class splits, the <c>--split</c> choices.</summary>
-    public const string OmniglotSplit = "Meta.Tasks.Images.OmniglotSplit";
 
     /// <summary>The from-scratch learning curve beside meta-training (seed 002).</summary>
     public const string ScratchCurveAttribute = "Meta.ScratchCurveAttribute";

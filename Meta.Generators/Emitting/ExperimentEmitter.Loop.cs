@@ -21,10 +21,11 @@ internal static partial class ExperimentEmitter
                     global::Meta.TorchRuntime.UseThreads(options.Threads);
                     using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
                     using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-                    {{(experiment.Tasks.IsDisposable ? "using " : "")}}var family = options.CreateTasks();
+                    {{(experiment.Tasks.IsDisposable ? "using " : "")}}var tasks = options.CreateTasks();
+                    global::Meta.{{(experiment.Sampler is null ? "ITaskFamily" : "ISampledTaskFamily")}} family = tasks;
                     family.Prepare(new global::Meta.FamilyContext(options.Seed));
-                    var definition = options.CreateAlgorithm();
-                    var architecture = options.CreateNetwork();
+                    global::Meta.IAlgorithmDefinition definition = options.CreateAlgorithm();
+                    global::Meta.INetworkDefinition architecture = options.CreateNetwork();
                     var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
                     using var networkLifetime = network as global::System.IDisposable;
                     var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));
@@ -133,7 +134,7 @@ internal static partial class ExperimentEmitter
     /// <summary>Algorithms with learned inner rates (<c>ILearnsInnerRates</c>): their own meta learning rate.</summary>
     private static string LearnedRateScale(ExperimentSpec experiment) =>
         experiment.Algorithm.LearnsRates
-            ? "\nglobal::Meta.Training.MetaOptimizers.ScaleLearnedRates(optimiser, algorithm, definition.LearnedRateScale);"
+            ? "\nglobal::Meta.Training.MetaOptimizers.ScaleLearnedRates(optimiser, algorithm, ((global::Meta.ILearnsInnerRates)definition).LearnedRateScale);"
             : "";
 
     /// <summary>The statement that computes the meta-gradient (<c>step</c>) of one episode.</summary>

@@ -110,10 +110,10 @@ internal static partial class ExperimentEmitter
                     writer.WriteLine($"{Checks}Requires({requirement.Condition}, {CSharpLiteral.String(requirement.Message)});");
                 foreach (var component in Components(experiment))
                 {
-                    if (component.IsValidated) writer.WriteLine($"Create{component.Role}().Validate();");
+                    if (component.IsValidated) writer.WriteLine($"((global::Meta.IValidatedComponent)Create{component.Role}()).Validate();");
                 }
                 if (experiment.Sampler is not null)
-                    writer.WriteLine($"{Checks}Valid(() => SamplerOptions().Validate(CreateTasks().Space.Parameters));");
+                    writer.WriteLine($"{Checks}Valid(() => SamplerOptions().Validate(((global::Meta.ISampledTaskFamily)CreateTasks()).Space.Parameters));");
             }
 
             foreach (var component in Components(experiment)) WriteFactory(writer, experiment, component);
@@ -199,7 +199,7 @@ internal static partial class ExperimentEmitter
             writer.WriteLine("Kind = Sampler,");
             foreach (var key in new[] { "EpsilonStart", "EpsilonFinal", "EpsilonDecayRate", "EpsilonDecayStart", "SelfNormalise", "InitialLoss", "InitialChange", "InitialConstant", "TruncateCells" })
                 writer.WriteLine($"{key} = {key},");
-            writer.WriteLine("BlockSizes = CreateTasks().QueueBlocks,");
+            writer.WriteLine("BlockSizes = ((global::Meta.ISampledTaskFamily)CreateTasks()).QueueBlocks,");
         }
     }
 

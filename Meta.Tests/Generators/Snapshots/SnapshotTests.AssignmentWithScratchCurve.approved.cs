@@ -297,10 +297,11 @@ partial class Assignment
             global::Meta.TorchRuntime.UseThreads(options.Threads);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-            var family = options.CreateTasks();
+            var tasks = options.CreateTasks();
+            global::Meta.ITaskFamily family = tasks;
             family.Prepare(new global::Meta.FamilyContext(options.Seed));
-            var definition = options.CreateAlgorithm();
-            var architecture = options.CreateNetwork();
+            global::Meta.IAlgorithmDefinition definition = options.CreateAlgorithm();
+            global::Meta.INetworkDefinition architecture = options.CreateNetwork();
             var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
             using var networkLifetime = network as global::System.IDisposable;
             var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));

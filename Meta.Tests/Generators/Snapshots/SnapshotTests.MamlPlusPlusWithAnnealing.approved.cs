@@ -217,7 +217,7 @@ partial class SineMamlPlusPlus
             global::Meta.Hosting.OptionChecks.AtLeast(CheckpointEvery, 0, "checkpoint-every");
             global::Meta.Hosting.OptionChecks.AtLeast(KeepCheckpoints, 1, "keep-checkpoints");
             global::Meta.Hosting.OptionChecks.Requires(MetaLrSchedule != global::Meta.LrSchedule.Cosine || MetaLrMin < MetaLr, "--meta-lr-min must be below --meta-lr when --meta-lr-schedule is cosine");
-            CreateAlgorithm().Validate();
+            ((global::Meta.IValidatedComponent)CreateAlgorithm()).Validate();
         }
 
         /// <summary>A new sinusoid regression (tasks) with these options.</summary>
@@ -327,10 +327,11 @@ partial class SineMamlPlusPlus
             global::Meta.TorchRuntime.UseThreads(options.Threads);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-            var family = options.CreateTasks();
+            var tasks = options.CreateTasks();
+            global::Meta.ITaskFamily family = tasks;
             family.Prepare(new global::Meta.FamilyContext(options.Seed));
-            var definition = options.CreateAlgorithm();
-            var architecture = options.CreateNetwork();
+            global::Meta.IAlgorithmDefinition definition = options.CreateAlgorithm();
+            global::Meta.INetworkDefinition architecture = options.CreateNetwork();
             var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
             using var networkLifetime = network as global::System.IDisposable;
             var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));
@@ -338,7 +339,7 @@ partial class SineMamlPlusPlus
             using var meta = algorithm.InitialMetaParameters(theta);
             using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
             var schedule = global::Meta.Training.MetaOptimizers.Schedule(options.MetaLrSchedule, options.MetaLr, options.MetaLrMin, options.Iterations);
-            global::Meta.Training.MetaOptimizers.ScaleLearnedRates(optimiser, algorithm, definition.LearnedRateScale);
+            global::Meta.Training.MetaOptimizers.ScaleLearnedRates(optimiser, algorithm, ((global::Meta.ILearnsInnerRates)definition).LearnedRateScale);
             var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);
 
             var settings = new global::Meta.Hosting.RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)

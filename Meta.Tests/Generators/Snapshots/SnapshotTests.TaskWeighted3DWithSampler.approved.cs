@@ -233,7 +233,7 @@ partial class TaskWeighted
             global::Meta.Hosting.OptionChecks.AtLeast(CheckpointEvery, 0, "checkpoint-every");
             global::Meta.Hosting.OptionChecks.AtLeast(KeepCheckpoints, 1, "keep-checkpoints");
             global::Meta.Hosting.OptionChecks.Requires(MetaLrSchedule != global::Meta.LrSchedule.Cosine || MetaLrMin < MetaLr, "--meta-lr-min must be below --meta-lr when --meta-lr-schedule is cosine");
-            global::Meta.Hosting.OptionChecks.Valid(() => SamplerOptions().Validate(CreateTasks().Space.Parameters));
+            global::Meta.Hosting.OptionChecks.Valid(() => SamplerOptions().Validate(((global::Meta.ISampledTaskFamily)CreateTasks()).Space.Parameters));
         }
 
         /// <summary>A new 3-D sinusoid regression (tasks) with these options.</summary>
@@ -282,7 +282,7 @@ partial class TaskWeighted
             InitialChange = InitialChange,
             InitialConstant = InitialConstant,
             TruncateCells = TruncateCells,
-            BlockSizes = CreateTasks().QueueBlocks,
+            BlockSizes = ((global::Meta.ISampledTaskFamily)CreateTasks()).QueueBlocks,
         };
 
         /// <inheritdoc />
@@ -359,10 +359,11 @@ partial class TaskWeighted
             global::Meta.TorchRuntime.UseThreads(options.Threads);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
-            var family = options.CreateTasks();
+            var tasks = options.CreateTasks();
+            global::Meta.ISampledTaskFamily family = tasks;
             family.Prepare(new global::Meta.FamilyContext(options.Seed));
-            var definition = options.CreateAlgorithm();
-            var architecture = options.CreateNetwork();
+            global::Meta.IAlgorithmDefinition definition = options.CreateAlgorithm();
+            global::Meta.INetworkDefinition architecture = options.CreateNetwork();
             var network = architecture.Create(new global::Meta.NetworkContext(family.Shape, definition.NetworkStepSets));
             using var networkLifetime = network as global::System.IDisposable;
             var algorithm = definition.Create(new global::Meta.AlgorithmContext(network, family.Loss, seeds));
