@@ -9,7 +9,7 @@ namespace Meta.Tests.Packaging;
 /// <summary>
 /// Meta used from outside the repository, the way README's "Use Meta in your own project" says: pack Meta and
 /// Meta.Templates into a local folder feed, install the template into a private template hive, create a project in a
-/// temporary folder, restore it from that feed plus the machine's usual NuGet sources, build, run a short experiment,
+/// temporary folder, restore it from that feed plus the machine's usual NuGet sources, build, run a short experiment over the template's own task family and network,
 /// and run the created project's own snapshot test.
 /// </summary>
 /// <remarks>
@@ -63,12 +63,14 @@ public class PackageEndToEndTests
             // 4. Build both projects (the test project references the program), run a short experiment, run the test.
             Dotnet(log, study, "build", "MyStudy.Tests", "-nodeReuse:false");
             var output = Dotnet(log, study, "run", "--project", "MyStudy", "--no-build", "--",
-                "sine-study", "--iterations", "20", "--pretrain-iterations", "0", "--eval-tasks", "50", "--output", runs);
+                "parabola-study", "--iterations", "20", "--test-tasks", "50", "--output", runs);
             var summaries = Directory.Exists(runs) ? Directory.GetFiles(runs, "summary.md", SearchOption.AllDirectories) : [];
             Assert.True(summaries.Length == 1, "the run wrote no run folder with summary.md under " + runs + ":\n" + output);
-            Assert.Contains("sine-study", File.ReadAllText(summaries[0]), StringComparison.Ordinal);
+            var summary = File.ReadAllText(summaries[0]);
+            Assert.Contains("parabola-study", summary, StringComparison.Ordinal);
+            Assert.Contains("| meta-learned |", summary, StringComparison.Ordinal);
 
-            var received = Path.Combine(study, "MyStudy.Tests", "SineStudy.received.txt");
+            var received = Path.Combine(study, "MyStudy.Tests", "ParabolaStudy.received.txt");
             try
             {
                 Dotnet(log, study, "test", "MyStudy.Tests", "--no-build");
@@ -77,7 +79,7 @@ public class PackageEndToEndTests
             {
                 throw new Xunit.Sdk.XunitException(
                     "The template's snapshot test fails as created: the generator's option listing changed. If this listing is " +
-                    "right, make it templates/Meta.Templates/content/meta-experiment/MyStudy.Tests/SineStudy.approved.txt:\n" +
+                    "right, make it templates/Meta.Templates/content/meta-experiment/MyStudy.Tests/ParabolaStudy.approved.txt:\n" +
                     File.ReadAllText(received) + "\n" + log);
             }
         }

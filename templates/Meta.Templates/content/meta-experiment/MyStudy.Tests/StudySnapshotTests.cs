@@ -6,19 +6,19 @@ using Xunit;
 namespace MyStudy.Tests;
 
 /// <summary>
-/// A snapshot of what the source generator made of SineStudy's attributes: its name, algorithm and every option with
+/// A snapshot of what the source generator made of ParabolaStudy's attributes and its parts' [Option] properties: its name, algorithm and every option with
 /// its flag, kind and default. A change to the attributes (or a new Meta version) shows up here as a diff; when the new
-/// listing is right, replace SineStudy.approved.txt with the SineStudy.received.txt the failing run wrote.
+/// listing is right, replace ParabolaStudy.approved.txt with the ParabolaStudy.received.txt the failing run wrote.
 /// </summary>
-public class SineStudySnapshotTests
+public class StudySnapshotTests
 {
     [Fact]
     public void Options_match_the_approved_listing()
     {
-        var listing = Listing(SineStudy.Descriptor, new SineStudy.Options());
+        var listing = Listing(ParabolaStudy.Descriptor, new ParabolaStudy.Options());
         var directory = SourceDirectory();
-        var approved = Path.Combine(directory, "SineStudy.approved.txt");
-        var received = Path.Combine(directory, "SineStudy.received.txt");
+        var approved = Path.Combine(directory, "ParabolaStudy.approved.txt");
+        var received = Path.Combine(directory, "ParabolaStudy.received.txt");
         var expected = File.Exists(approved) ? File.ReadAllText(approved).ReplaceLineEndings("\n") : "";
         if (listing == expected)
         {
