@@ -10,7 +10,7 @@ public static class TorchRuntime
 
     /// <summary>
     /// Loads libtorch now, so a missing or unloadable native library is one clear error instead of a crash mid-run.
-    /// Throws <see cref="InvalidOperationException"/> whose message is one line naming the cause and the fix.
+    /// Throws <see cref="NativeLibraryLoadException"/> whose message is one line naming the cause and the fix.
     /// </summary>
     public static void EnsureLoaded()
     {
@@ -18,14 +18,14 @@ public static class TorchRuntime
         // Probe the output folder's copy first: when it cannot load, TorchSharp's own loader prints a long trace and
         // copies every libtorch library into a cpu/ folder before it gives up. dlopen's message names the real cause.
         var problem = ProbeNativeLibrary(AppContext.BaseDirectory);
-        if (problem is not null) throw new InvalidOperationException(problem);
+        if (problem is not null) throw new NativeLibraryLoadException(problem);
         try
         {
             using var probe = torch.ones(1);
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or NotSupportedException)
         {
-            throw new InvalidOperationException(
+            throw new NativeLibraryLoadException(
                 "TorchSharp's native library could not be loaded (" + FirstLine((e.InnerException ?? e).Message) + "); " +
                 "reference the TorchSharp-cpu package (the Meta package brings it) and rebuild with dotnet build.", e);
         }
@@ -86,4 +86,20 @@ public static class TorchRuntime
         EnsureLoaded();
         if (threads > 0 && torch.get_num_threads() != threads) torch.set_num_threads(threads);
     }
+}
+
+/// <summary>
+/// TorchSharp's native library could not be loaded; the message is one line naming the cause and the fix. The program's
+/// error boundary prints it as is and exits with code 1.
+/// </summary>
+public sealed class NativeLibraryLoadException : InvalidOperationException
+{
+    /// <summary>Creates the exception with its one-line message.</summary>
+    public NativeLibraryLoadException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with its one-line message and the loader's exception.</summary>
+    public NativeLibraryLoadException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>Creates the exception with a generic message.</summary>
+    public NativeLibraryLoadException() : base("TorchSharp's native library could not be loaded") { }
 }
