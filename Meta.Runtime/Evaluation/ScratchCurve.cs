@@ -72,7 +72,7 @@ public sealed class ScratchCurve : ICheckpointable, IDisposable
     }
 
     /// <summary>
-    /// Writes <c>learning-curve.csv</c> and <c>learning-curve.png</c> (window means of <paramref name="metaLosses"/> and
+    /// Writes <c>learning-curve.csv</c> and <c>learning-curve.png</c> (window means of the recorded meta losses and
     /// the from-scratch losses over <paramref name="window"/> iterations), adds a summary section and the results
     /// <c>curve.meta.last</c> and <c>curve.scratch.last</c> (means over the last window).
     /// </summary>

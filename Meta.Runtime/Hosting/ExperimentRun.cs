@@ -168,7 +168,7 @@ public sealed partial class ExperimentRun : IDisposable
             "; pass --on-non-finite skip to skip such steps");
     }
 
-    /// <summary>A timestamp to pass back to <see cref="Record"/>.</summary>
+    /// <summary>A timestamp to pass back to <c>Record</c>.</summary>
     public static long Timestamp() => Stopwatch.GetTimestamp();
 
     /// <summary>Records one finished meta-iteration (0-based) that began at <paramref name="started"/>.</summary>

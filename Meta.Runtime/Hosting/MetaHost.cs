@@ -13,7 +13,7 @@ namespace Meta.Hosting;
 /// line), one-line console logging, OpenTelemetry metrics, and the experiment as a background service.
 /// </summary>
 /// <remarks>
-/// <see cref="RunAsync"/> is the program's one error boundary: whatever goes wrong — a bad configuration source, a bad
+/// <see cref="RunAsync(string[], IReadOnlyList{ExperimentDescriptor}, Action{HostApplicationBuilder}?, CancellationToken)"/> is the program's one error boundary: whatever goes wrong — a bad configuration source, a bad
 /// option, an unloadable native library, a full disk — ends as one line on stderr and an exit code
 /// (<see cref="ExperimentExitCode"/>), never as a stack trace on the console.
 /// </remarks>
