@@ -189,10 +189,23 @@ public sealed partial class Mlp
 
         private Tensor HT(int l) => _hT[l] ??= _h[l].transpose(1, 2);
 
+        // Per-layer views of flat [T, P] weights: one as_strided call per slot where the rows are dense (the usual
+        // case, also for θ expanded over tasks), otherwise a split and views.
         private void SplitInto(Tensor flat, Tensor[] w, Tensor[] b)
         {
-            var parts = flat.split(_net._sizes, 1);
             var slots = _net.Layout.Slots;
+            if (flat.stride(1) == 1)
+            {
+                var (row, start) = (flat.stride(0), flat.storage_offset());
+                for (var l = 0; l < _layers; l++)
+                {
+                    var (weight, bias) = (slots[2 * l], slots[2 * l + 1]);
+                    w[l] = flat.as_strided([_tasks, weight.Shape[0], weight.Shape[1]], [row, weight.Shape[1], 1], start + weight.Offset);
+                    b[l] = flat.as_strided([_tasks, 1, bias.Shape[0]], [row, bias.Shape[0], 1], start + bias.Offset);
+                }
+                return;
+            }
+            var parts = flat.split(_net._sizes, 1);
             for (var l = 0; l < _layers; l++)
             {
                 w[l] = parts[2 * l].view(_tasks, slots[2 * l].Shape[0], slots[2 * l].Shape[1]);

@@ -103,6 +103,10 @@ public sealed class AnalyticMlpTests
         AssertClose(gradient.detach(), pass.Gradient(), "gradient");
         AssertClose(hvp, pass.HessianVectorProduct(direction), "Hessian-vector product");
         AssertClose(scaled, pass.Gradient(0.25, taskScale), "scaled gradient");
+
+        var columnMajor = weights.t().contiguous().t();   // rows not dense: the split-and-view fallback
+        Assert.NotEqual(1, columnMajor.stride(1));
+        AssertClose(hvp, network.AnalyticPass(columnMajor, episode.SupportX, episode.SupportY, TaskLoss.MeanSquaredErrorLoss).HessianVectorProduct(direction.t().contiguous().t()), "Hessian-vector product, strided weights");
     }
 
     [Fact]
