@@ -85,7 +85,7 @@ public sealed class CheckpointReader
     public Tensor Tensor(string name)
     {
         var (_, dtype, shape, data) = Get(name, "tensor");
-        var tensor = empty(shape, Enum.Parse<ScalarType>(dtype));
+        var tensor = empty(shape, Enum.Parse<ScalarType>(dtype));   // dtype and length were checked when the file was read
         tensor.bytes = data;
         return tensor;
     }
@@ -146,22 +146,33 @@ public static class CheckpointFile
         var table = writer.Entries.Select(e => new EntryInfo(e.Name, e.Kind, e.DType, e.Shape, e.Data.LongLength)).ToList();
         var head = JsonSerializer.SerializeToUtf8Bytes(new Head(manifest, table));
         var temp = path + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        try
         {
-            void Put(ReadOnlySpan<byte> bytes)
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
             {
-                stream.Write(bytes);
-                hash.AppendData(bytes);
+                void Put(ReadOnlySpan<byte> bytes)
+                {
+                    stream.Write(bytes);
+                    hash.AppendData(bytes);
+                }
+                Put(Magic);
+                Put(BitConverter.GetBytes(head.Length));
+                Put(head);
+                foreach (var entry in writer.Entries) Put(entry.Data);
+                stream.Write(hash.GetHashAndReset());
+                stream.Flush(flushToDisk: true);
             }
-            Put(Magic);
-            Put(BitConverter.GetBytes(head.Length));
-            Put(head);
-            foreach (var entry in writer.Entries) Put(entry.Data);
-            stream.Write(hash.GetHashAndReset());
-            stream.Flush(flushToDisk: true);
+            File.Move(temp, path, overwrite: true);
         }
-        File.Move(temp, path, overwrite: true);
+        catch
+        {
+            // A full disk (or any failed write) leaves the previous checkpoints as they were and no .tmp behind.
+            try { File.Delete(temp); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+            throw;
+        }
+        Posix.SyncDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     /// <summary>Reads and verifies a checkpoint; throws <see cref="CheckpointException"/> naming the file and the fault.</summary>
@@ -192,16 +203,63 @@ public static class CheckpointFile
         {
             throw new CheckpointException($"checkpoint '{path}' has an unreadable header: {e.Message}");
         }
+        if (head.Manifest is null || head.Entries is null || head.Manifest.Experiment is null || head.Manifest.ConfigurationHash is null)
+            throw new CheckpointException($"checkpoint '{path}' has an incomplete header (no manifest or entry table)");
+        if (head.Manifest.Iteration < 0 || head.Manifest.Iteration > int.MaxValue)
+            throw new CheckpointException($"checkpoint '{path}' claims iteration {head.Manifest.Iteration}; expected 0 to {int.MaxValue}");
         var entries = new Dictionary<string, (string, string, long[], byte[])>();
         long offset = Magic.Length + 4 + headLength;
         foreach (var entry in head.Entries)
         {
+            if (entry is null || entry.Name is null || entry.Kind is null || entry.Shape is null)
+                throw new CheckpointException($"checkpoint '{path}' has an incomplete entry in its table");
             if (entry.Length < 0 || offset + entry.Length > body.Length)
                 throw new CheckpointException($"checkpoint '{path}' is corrupt (entry '{entry.Name}' runs past the end)");
-            entries[entry.Name] = (entry.Kind, entry.DType, entry.Shape, bytes.AsSpan((int)offset, (int)entry.Length).ToArray());
+            CheckEntry(path, entry);
+            if (!entries.TryAdd(entry.Name, (entry.Kind, entry.DType ?? "", entry.Shape, bytes.AsSpan((int)offset, (int)entry.Length).ToArray())))
+                throw new CheckpointException($"checkpoint '{path}' has the entry '{entry.Name}' twice");
             offset += entry.Length;
         }
+        if (offset != body.Length)
+            throw new CheckpointException($"checkpoint '{path}' is corrupt (its entries do not cover the file)");
         return new CheckpointReader(head.Manifest, entries);
+    }
+
+    /// <summary>Checks one entry's kind, dtype, shape and length against each other before anything is allocated.</summary>
+    private static void CheckEntry(string path, EntryInfo entry)
+    {
+        var problem = entry.Kind switch
+        {
+            "int64" or "double" => entry.Length == 8 ? null : "holds " + entry.Length + " bytes, expected 8",
+            "doubles" => entry.Shape.Length == 1 && entry.Shape[0] >= 0 && entry.Length == entry.Shape[0] * 8L ? null : "has a length that does not match its shape",
+            "text" => null,
+            "tensor" => TensorProblem(entry),
+            _ => $"has the unknown kind '{entry.Kind}'",
+        };
+        if (problem is not null) throw new CheckpointException($"checkpoint '{path}' is corrupt (entry '{entry.Name}' {problem})");
+    }
+
+    private static string? TensorProblem(EntryInfo entry)
+    {
+        if (!Enum.TryParse<ScalarType>(entry.DType, ignoreCase: false, out var dtype) || !Enum.IsDefined(dtype) || int.TryParse(entry.DType, out _))
+            return $"has the unknown dtype '{entry.DType}'";
+        var size = dtype switch
+        {
+            ScalarType.Byte or ScalarType.Int8 or ScalarType.Bool => 1L,
+            ScalarType.Int16 or ScalarType.Float16 or ScalarType.BFloat16 => 2L,
+            ScalarType.Int32 or ScalarType.Float32 => 4L,
+            ScalarType.Int64 or ScalarType.Float64 or ScalarType.ComplexFloat32 => 8L,
+            ScalarType.ComplexFloat64 => 16L,
+            _ => 0L,
+        };
+        if (size == 0) return $"has the unsupported dtype '{entry.DType}'";
+        long elements = 1;
+        foreach (var d in entry.Shape)
+        {
+            if (d < 0 || (d > 0 && elements > long.MaxValue / d / size)) return "has an impossible shape";
+            elements *= d;
+        }
+        return elements * size == entry.Length ? null : $"holds {entry.Length} bytes, but its shape [{string.Join(", ", entry.Shape)}] of {dtype} needs {elements * size}";
     }
 
     /// <summary>

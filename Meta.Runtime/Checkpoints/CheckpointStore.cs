@@ -47,9 +47,23 @@ public sealed class CheckpointStore
     public string? Latest() => List().LastOrDefault();
 
     /// <summary>Restores <paramref name="parts"/> from <paramref name="reader"/>.</summary>
+    /// <remarks>A part that rejects what it reads in its own way (an argument or TorchSharp error) is reported as a <see cref="CheckpointException"/> too.</remarks>
     public static void Restore(CheckpointReader reader, IReadOnlyList<(string Prefix, ICheckpointable Part)> parts)
     {
-        foreach (var (prefix, part) in parts) part.Load(prefix, reader);
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(parts);
+        foreach (var (prefix, part) in parts)
+        {
+            try
+            {
+                part.Load(prefix, reader);
+            }
+            catch (Exception e) when (e is ArgumentException or InvalidOperationException or FormatException or IndexOutOfRangeException
+                                          or System.Runtime.InteropServices.ExternalException)
+            {
+                throw new CheckpointException($"checkpoint state '{prefix.TrimEnd('.')}' does not fit this run: {e.Message.Split('\n')[0].Trim()}");
+            }
+        }
     }
 }
 

@@ -24,11 +24,12 @@ public static class EpisodeEvaluation
         if (steps.Count == 0 || steps.Any(s => s < 1)) throw new ArgumentException("steps must be one or more counts ≥ 1", nameof(steps));
         var algorithm = context.Algorithm;
         var shots = (int)test.SupportX.shape[1];
+        context.Run.TrainingEnded();
         context.Run.Phase($"evaluating on {test.Tasks} held-out tasks");
         var rows = new List<EvaluationRow>();
         foreach (var s in steps)
         {
-            if (context.Cancel.IsCancellationRequested) break;
+            context.Cancel.ThrowIfCancellationRequested();   // a cut-short table is no table: the run ends as stopped
             rows.Add(Score(Models.MetaLearned, algorithm, context.MetaParameters, test, s, shots));
         }
         using var baselines = context.Seeds.NewBaselines();
@@ -36,7 +37,7 @@ public static class EpisodeEvaluation
         var sgd = new Maml(algorithm.Network, algorithm.Loss, 1, context.Definition.InnerLr, firstOrder: true);
         foreach (var s in steps)
         {
-            if (context.Cancel.IsCancellationRequested) break;
+            context.Cancel.ThrowIfCancellationRequested();
             rows.Add(Score(Models.Scratch, sgd, scratch, test, s, shots));
         }
         if (rows.FirstOrDefault(r => r.Model == Models.MetaLearned && r.Steps == steps[^1]) is { } last)

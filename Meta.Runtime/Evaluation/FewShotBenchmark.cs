@@ -27,6 +27,7 @@ public static class FewShotBenchmark
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(algorithm);
+        run.TrainingEnded();
         var family = new FewShotFamily(testClasses, ways, shots, queries, metaParameters.dtype, source: "meta-test classes");
         var evaluation = new FewShotEvaluation(family, RunSeeds.Derive(seeds.Seed, 3), episodes);
         run.Phase($"evaluating on {episodes} fixed test episodes");

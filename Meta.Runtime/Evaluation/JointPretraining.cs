@@ -12,14 +12,33 @@ namespace Meta.Evaluation;
 /// </summary>
 public static class JointPretraining
 {
-    /// <summary>Trains from <paramref name="initial"/> (not modified) and returns the pre-trained weights [P].</summary>
+    /// <summary>
+    /// Trains from <paramref name="initial"/> (not modified) and returns the pre-trained weights [P]. Throws
+    /// <see cref="OperationCanceledException"/> when <paramref name="cancel"/> fires: a cut-short baseline is no baseline.
+    /// </summary>
     public static Tensor Train(IFunctionalNetwork network, SinusoidFamily family, Tensor initial, int iterations,
         int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel = default)
     {
         var theta = initial.detach().clone().DetachFromDisposeScope();
-        using var adam = new Adam(theta, learningRate);
-        for (var i = 0; i < iterations && !cancel.IsCancellationRequested; i++)
+        try
         {
+            Fit(network, family, theta, iterations, tasksPerBatch, points, learningRate, generator, cancel);
+        }
+        catch
+        {
+            theta.Dispose();
+            throw;
+        }
+        return theta;
+    }
+
+    private static void Fit(IFunctionalNetwork network, SinusoidFamily family, Tensor theta, int iterations,
+        int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel)
+    {
+        using var adam = new Adam(theta, learningRate);
+        for (var i = 0; i < iterations; i++)
+        {
+            cancel.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             var tasks = family.Sample(tasksPerBatch, generator);
             var x = family.Inputs(tasksPerBatch, points, generator);
@@ -28,6 +47,5 @@ public static class JointPretraining
             var loss = TaskLoss.MeanSquaredErrorLoss.PerTask(network.Forward(weights, x), family.Target(tasks, x)).mean();
             adam.Step(TorchSharp.torch.autograd.grad([loss], [leaf])[0]);
         }
-        return theta;
     }
 }

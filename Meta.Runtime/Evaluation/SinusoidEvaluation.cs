@@ -79,7 +79,8 @@ public sealed class SinusoidEvaluation : IDisposable
     /// Adapts <paramref name="metaParameters"/> with <paramref name="algorithm"/>'s own test-time rule for each K and scores
     /// the fast weights after each requested number of steps.
     /// </summary>
-    public IReadOnlyList<EvaluationRow> Evaluate(string model, IMetaAlgorithm algorithm, Tensor metaParameters)
+    /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired (checked before each cell).</exception>
+    public IReadOnlyList<EvaluationRow> Evaluate(string model, IMetaAlgorithm algorithm, Tensor metaParameters, CancellationToken cancel = default)
     {
         var rows = new List<EvaluationRow>();
         foreach (var k in Shots)
@@ -87,6 +88,7 @@ public sealed class SinusoidEvaluation : IDisposable
             var (xs, ys) = _support[k];
             foreach (var steps in _steps)
             {
+                cancel.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var fast = algorithm.Adapt(metaParameters, xs, ys, steps);
                 using var noGrad = no_grad();

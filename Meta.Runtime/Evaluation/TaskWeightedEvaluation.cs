@@ -18,6 +18,8 @@ public static class TaskWeightedEvaluation
     public static GridValidationResult Evaluate(ExperimentRun run, IMetaAlgorithm algorithm, IContinuousTaskFamily family,
         TorchSharp.torch.Tensor metaParameters, SamplerSession? sampling, RunSeeds seeds)
     {
+        ArgumentNullException.ThrowIfNull(run);
+        run.TrainingEnded();
         using var stream = seeds.NewEvaluation();
         using var grid = new GridValidation(family, stream);
         run.Phase($"validating on the fixed grid of {grid.Tasks} tasks");

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -61,11 +62,12 @@ public static class Comparison
             error.WriteLine($"error: unknown experiment '{unknown}'; accepted: {string.Join(", ", experiments.Select(e => e.Name))}");
             return ExperimentExitCode.BadInput;
         }
-        // Check the shared options against every experiment before any training.
+        // Check the shared options against every experiment before any training or writing: their syntax, their values,
+        // the configuration sources and the sizes against memory, exactly as each child run will see them.
         foreach (var name in names)
         {
-            var check = MetaCommandLine.Parse([name, .. rest], experiments, TextWriter.Null, error);
-            if (check.ExitCode is { } code) return code;
+            var check = MetaHost.Check([name, .. rest, "--seed", "1", "--output", root], experiments, error);
+            if (check is { } code) return code;
         }
 
         var folder = Path.GetFullPath(Path.Combine(root, "compare", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
@@ -109,11 +111,19 @@ public static class Comparison
         if (muxer && self.EndsWith(".dll", StringComparison.OrdinalIgnoreCase)) info.ArgumentList.Add(self);
         foreach (var a in args) info.ArgumentList.Add(a);
         using var process = Process.Start(info)!;
+        // Ctrl+C reaches the child through the terminal's process group; SIGTERM sent to compare alone is passed on. Either
+        // way compare waits for the child's clean stop (exit 130, checkpoint and summary) and then stops too.
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => c.Cancel = true);
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+        {
+            c.Cancel = true;
+            Posix.Terminate(process.Id);
+        });
         var errors = process.StandardError.ReadToEndAsync();
         process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         var firstError = errors.Result.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("error:", StringComparison.Ordinal)) ?? "";
-        if (process.ExitCode != 0)
+        if (process.ExitCode is not (0 or ExperimentExitCode.Stopped))
         {
             error.WriteLine($"compare: {string.Join(' ', args)} failed");
             error.Write(errors.Result);

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace Meta.Hosting;
 
@@ -17,21 +16,28 @@ public sealed class ExperimentExitCode
 
     /// <summary>The code; a failure until the experiment says otherwise.</summary>
     public int Value { get; set; } = Failure;
+
+    /// <summary>Whether the experiment has ended and set <see cref="Value"/> (false if the host gave up waiting for it).</summary>
+    public bool Decided { get; set; }
 }
 
 /// <summary>
 /// Runs one experiment's trainer as a background service. When the trainer returns, the host is stopped with exit
-/// code 0 (completed) or 130 (stopped early); a failure is logged and exits 1 (2 for a bad option).
+/// code 0 (completed) or 130 (stopped early). A stop that arrives outside the training loop (pre-training a baseline,
+/// evaluating) ends the run as stopped too: its checkpoint was written when training ended, and the summary says
+/// <i>stopped</i>. A failure prints one line (<see cref="Faults"/>) and exits 1, or 2 for bad input; the full exception
+/// of an unexpected failure goes to <c>error.log</c> in the run folder.
 /// </summary>
-public sealed partial class ExperimentHostedService(
+public sealed class ExperimentHostedService(
     IExperimentTrainer trainer,
+    ExperimentRun run,
     ExperimentExitCode exitCode,
-    IHostApplicationLifetime lifetime,
-    ILogger<ExperimentHostedService> logger) : BackgroundService
+    IHostApplicationLifetime lifetime) : BackgroundService
 {
     /// <inheritdoc />
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Run(() =>
     {
+        run.Stopping = stoppingToken;
         try
         {
             var outcome = trainer.Run(stoppingToken);
@@ -40,28 +46,30 @@ public sealed partial class ExperimentHostedService(
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             exitCode.Value = ExperimentExitCode.Stopped;
-        }
-        catch (Exception e) when (e is OptionException or Meta.Checkpoints.CheckpointException or Meta.Tasks.Images.DatasetException)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            exitCode.Value = ExperimentExitCode.BadInput;
-        }
-        catch (Exception e) when (e is NumericalFaultException or Meta.Distributed.DistributedException)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            exitCode.Value = ExperimentExitCode.Failure;
+            try
+            {
+                run.FinishInterrupted();
+            }
+            catch (Exception e)
+            {
+                Fail(e);
+            }
         }
         catch (Exception e)
         {
-            LogFailed(logger, e);
-            exitCode.Value = ExperimentExitCode.Failure;
+            Fail(e);
         }
         finally
         {
+            exitCode.Decided = true;
             lifetime.StopApplication();
         }
     }, CancellationToken.None);
 
-    [LoggerMessage(1, LogLevel.Critical, "the experiment failed")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
+    private void Fail(Exception e)
+    {
+        var (code, line) = Faults.Describe(e, run.WriteErrorLog(e));
+        Console.Error.WriteLine("error: " + line);
+        exitCode.Value = code;
+    }
 }

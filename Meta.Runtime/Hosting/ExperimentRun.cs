@@ -42,6 +42,8 @@ public sealed partial class ExperimentRun : IDisposable
     private readonly Dictionary<string, double> _results = new(StringComparer.Ordinal);
     private double _trainingSeconds;
     private int _trainedIterations;
+    private int _done;
+    private bool _finished;
 
     /// <summary>Created by the host for the experiment being run.</summary>
     public ExperimentRun(ExperimentDescriptor descriptor, IExperimentOptions options, MetaTrainingMetrics metrics, ILogger<ExperimentRun> logger)
@@ -51,6 +53,9 @@ public sealed partial class ExperimentRun : IDisposable
         _metrics = metrics;
         _logger = logger;
     }
+
+    /// <summary>The host's stop request (set by <see cref="ExperimentHostedService"/>).</summary>
+    internal CancellationToken Stopping { get; set; }
 
     /// <summary>The run folder, once <see cref="Begin"/> has created it.</summary>
     public RunFolder Folder => _folder ?? throw new InvalidOperationException("the run has not begun");
@@ -85,14 +90,28 @@ public sealed partial class ExperimentRun : IDisposable
         {
             var (folder, checkpoint) = ResumeSource.Find(settings.Resume, settings.Output, _descriptor.Name);
             var reader = CheckpointFile.Read(checkpoint);
-            if (reader.Manifest.Experiment != _descriptor.Name || reader.Manifest.ConfigurationHash != _configurationHash)
-                throw new CheckpointException($"--resume: checkpoint '{checkpoint}' was written by {reader.Manifest.Experiment} with another configuration (hash {reader.Manifest.ConfigurationHash}, this run {_configurationHash}); only {string.Join(", ", ResumeSafeKeys.Order())} may change on resume");
+            if (reader.Manifest.Experiment != _descriptor.Name)
+                throw new CheckpointException($"--resume: checkpoint '{checkpoint}' was written by {reader.Manifest.Experiment}, not {_descriptor.Name}");
+            if (reader.Manifest.ConfigurationHash != _configurationHash)
+                throw new CheckpointException($"--resume: checkpoint '{checkpoint}' was written with another configuration ({ResumeDifference.Describe(folder, _options.Resolved(), ResumeSafeKeys, reader.Manifest.ConfigurationHash, _configurationHash)}); only {string.Join(", ", ResumeSafeKeys.Order().Select(k => "--" + OptionNames.Kebab(k)))} may change on resume");
+            if (reader.Manifest.Iteration < 0 || reader.Manifest.Iteration > int.MaxValue)
+                throw new CheckpointException($"--resume: checkpoint '{checkpoint}' claims iteration {reader.Manifest.Iteration}; a checkpoint's iteration is between 0 and {int.MaxValue}");
+            start = (int)reader.Manifest.Iteration;
+            if (start > settings.Iterations)
+                throw new OptionException($"--iterations {settings.Iterations} is below the checkpoint's iteration {start} ('{checkpoint}'); pass --iterations {start} or more to continue it");
             CheckpointStore.Restore(reader, state);
-            start = checked((int)reader.Manifest.Iteration);
             if (IsWriter)
             {
-                _folder = RunFolder.Open(folder);
-                _losses.AddRange(MetricsCsv.Truncate(_folder.File("metrics.csv"), start));
+                // A checkpoint inside a run folder continues that folder; one copied elsewhere starts a new folder under --output.
+                if (folder is not null)
+                {
+                    _folder = RunFolder.Open(folder);
+                    _losses.AddRange(MetricsCsv.Truncate(_folder.File("metrics.csv"), start));
+                }
+                else
+                {
+                    _folder = RunFolder.Create(settings.Output, _descriptor.Name, DateTimeOffset.UtcNow);
+                }
             }
             Log.Resumed(_logger, _descriptor.Name, start, checkpoint);
         }
@@ -106,9 +125,11 @@ public sealed partial class ExperimentRun : IDisposable
             _store = new CheckpointStore(_folder!.Path, settings.KeepCheckpoints);
             var config = _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value);
             _folder.WriteText("config.json", JsonSerializer.Serialize(new { experiment = _descriptor.Name, algorithm = settings.Algorithm, configurationHash = _configurationHash, options = config }, JsonOptions));
-            _csv = new StreamWriter(_folder.File("metrics.csv"), append: start > 0, Encoding.UTF8);
-            if (start == 0) _csv.WriteLine("iteration,meta_loss,elapsed_s");
+            var continuing = start > 0 && File.Exists(_folder.File("metrics.csv"));
+            _csv = new StreamWriter(_folder.File("metrics.csv"), append: continuing, Encoding.UTF8);
+            if (!continuing) _csv.WriteLine("iteration,meta_loss,elapsed_s");
         }
+        _done = start;
         _metrics.Active(_tags, +1);
         Log.Started(_logger, _descriptor.Name, settings.Algorithm, settings.Iterations, _folder?.Path ?? "(written by rank 0)");
         _clock.Start();
@@ -155,6 +176,7 @@ public sealed partial class ExperimentRun : IDisposable
         _trainingSeconds = _clock.Elapsed.TotalSeconds;
         _trainedIterations++;
         _windowIterations++;
+        _done = iteration + 1;
         if (Settings.Group.Size > 1 && (iteration + 1) % Settings.VerifyEvery == 0)
             Settings.Group.VerifyIdentical(_metaParameters!, iteration + 1);
         if (Settings.CheckpointEvery > 0 && (iteration + 1) % Settings.CheckpointEvery == 0) Checkpoint(iteration + 1);
@@ -192,11 +214,63 @@ public sealed partial class ExperimentRun : IDisposable
     public void Phase(string what) => Log.Phase(_logger, what);
 
     /// <summary>
+    /// Marks the end of training, before the evaluation starts: writes the checkpoint of the iterations done, so that a
+    /// stop during the evaluation (or pre-training a baseline) keeps the trained state and <c>--resume</c> goes straight
+    /// to the evaluation. Called by the evaluations; a second call writes nothing.
+    /// </summary>
+    public void TrainingEnded()
+    {
+        if (_done > 0) Checkpoint(_done);
+    }
+
+    /// <summary>
+    /// Ends a run that was stopped outside its training loop (the evaluation threw <see cref="OperationCanceledException"/>):
+    /// writes <c>summary.md</c> and <c>result.json</c> marked <i>stopped</i>. Touches no tensor (the trainer's are disposed
+    /// by now); the checkpoint is the one <see cref="TrainingEnded"/> wrote. Does nothing before <see cref="Begin"/>.
+    /// </summary>
+    public void FinishInterrupted()
+    {
+        if (_settings is null || _finished) return;
+        _finished = true;
+        _clock.Stop();
+        _metrics.Active(_tags, -1);
+        if (!IsWriter || _folder is null) return;
+        _csv?.Flush();
+        _csv?.Dispose();
+        _csv = null;
+        WriteSummary(RunOutcome.Stopped, _done, report: null);
+    }
+
+    /// <summary>Writes <paramref name="exception"/> in full to <c>error.log</c> in the run folder; returns its path, or null without a folder or when it cannot be written.</summary>
+    public string? WriteErrorLog(Exception exception)
+    {
+        if (_folder is null || !IsWriter) return null;
+        try
+        {
+            _folder.WriteText("error.log", exception.ToString() + Environment.NewLine);
+            return _folder.File("error.log");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
     /// Ends the run: writes <c>summary.md</c> (with <paramref name="report"/> when the run completed), the loss plot,
-    /// and logs where the folder is. Returns <paramref name="outcome"/>.
+    /// and logs where the folder is. Returns <paramref name="outcome"/> — or <see cref="RunOutcome.Stopped"/> when an
+    /// evaluation returned while a stop was requested (its table may be cut short, so it is not written).
     /// </summary>
     public RunOutcome Finish(RunOutcome outcome, int iterationsDone, EvaluationReport? report)
     {
+        if (outcome == RunOutcome.Completed && report is not null && Stopping.IsCancellationRequested)
+        {
+            // An evaluation that returned early on a stop request (rather than throwing) may be cut short: the run is
+            // stopped, not completed, and --resume evaluates it again from the checkpoint written below.
+            outcome = RunOutcome.Stopped;
+            report = null;
+        }
+        _finished = true;
         _clock.Stop();
         if (Settings.Group.Size > 1 && iterationsDone > 0) Settings.Group.VerifyIdentical(_metaParameters!, iterationsDone);
         if (iterationsDone > 0) Checkpoint(iterationsDone);
@@ -209,6 +283,13 @@ public sealed partial class ExperimentRun : IDisposable
         {
             foreach (var row in report.Rows.Where(r => r.Model == Models.MetaLearned)) _metrics.Evaluation(_tags, row.Mean);
         }
+        WriteSummary(outcome, iterationsDone, report);
+        if (report is not null) Console.Out.Write(report.ToMarkdown());
+        return outcome;
+    }
+
+    private void WriteSummary(RunOutcome outcome, int iterationsDone, EvaluationReport? report)
+    {
         var plot = LossPlot.TryWrite(Folder.File("loss.png"), _losses);
         Folder.WriteText("summary.md", Summary(outcome, iterationsDone, report, plot));
         Folder.WriteText(RunResult.FileName, JsonSerializer.Serialize(new RunResult(
@@ -218,8 +299,6 @@ public sealed partial class ExperimentRun : IDisposable
             _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value),
             report?.Rows ?? [], _results), JsonOptions));
         Log.Finished(_logger, _descriptor.Name, outcome.ToString().ToLowerInvariant(), iterationsDone, _clock.Elapsed.TotalSeconds, Folder.File("summary.md"));
-        if (report is not null) Console.Out.Write(report.ToMarkdown());
-        return outcome;
     }
 
     private string Summary(RunOutcome outcome, int done, EvaluationReport? report, bool plot)
@@ -231,6 +310,8 @@ public sealed partial class ExperimentRun : IDisposable
         sb.AppendLine(_descriptor.Description);
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture, $"- outcome: **{outcome.ToString().ToLowerInvariant()}** after {done} of {_iterations} meta-iterations");
+        if (outcome == RunOutcome.Stopped && _lastCheckpoint > 0)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"- continue with `--resume {Folder.Path}` (checkpoint of iteration {_lastCheckpoint})");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- wall time: {seconds:0.0} s ({done / Math.Max(seconds, 1e-9):0.##} meta-iterations/s including evaluation)");
         if (_losses.Count > 0)
         {
@@ -286,7 +367,18 @@ public sealed partial class ExperimentRun : IDisposable
     };
 
     /// <inheritdoc />
-    public void Dispose() => _csv?.Dispose();
+    public void Dispose()
+    {
+        try
+        {
+            _csv?.Dispose();
+        }
+        catch (IOException)
+        {
+            // The disk is full or gone: the failure was already reported; metrics.csv is truncated on resume anyway.
+        }
+        _csv = null;
+    }
 
     /// <summary>JSON settings of the run folder's files: indented, and NaN/∞ written as named literals (a diverged evaluation is a result too).</summary>
     internal static readonly JsonSerializerOptions JsonOptions = new()

@@ -54,18 +54,29 @@ public static class MetaCommandLine
             return new ParsedCommandLine(null, empty, ExperimentExitCode.BadInput);
         }
 
+        if (Misplaced(args, experiments) is { } misplaced)
+        {
+            error.WriteLine("error: " + misplaced);
+            return new ParsedCommandLine(null, empty, ExperimentExitCode.BadInput);
+        }
+
         var result = root.Parse(args, new ParserConfiguration { EnablePosixBundling = false });
+        var version = root.Options.OfType<VersionOption>().FirstOrDefault();
         if (result.Errors.Count > 0)
         {
             var first = result.Errors[0].Message;
             var where = result.CommandResult.Command is { } c && c != root ? $" for {c.Name}" : "";
-            error.WriteLine($"error: {first.TrimEnd('.')}{where}; run with --help for the accepted options");
+            var unknown = result.UnmatchedTokens.FirstOrDefault(t => t.StartsWith('-'));
+            error.WriteLine(unknown is not null
+                ? $"error: unknown option '{unknown}'{where}; options are spelt --name (run with --help for the accepted options)"
+                : $"error: {first.TrimEnd('.')}{where}; run with --help for the accepted options");
             return new ParsedCommandLine(null, empty, ExperimentExitCode.BadInput);
         }
-        if (result.Action is HelpAction || result.CommandResult.Command == root)
+        var asksVersion = version is not null && result.GetResult(version) is not null;
+        if (result.Action is HelpAction || asksVersion || result.CommandResult.Command == root)
         {
             result.Invoke(new InvocationConfiguration { Output = output, Error = error });
-            return new ParsedCommandLine(null, empty, result.Action is HelpAction ? ExperimentExitCode.Success : ExperimentExitCode.BadInput);
+            return new ParsedCommandLine(null, empty, result.Action is HelpAction || asksVersion ? ExperimentExitCode.Success : ExperimentExitCode.BadInput);
         }
 
         var chosen = experiments.First(e => e.Name == result.CommandResult.Command.Name);
@@ -73,10 +84,49 @@ public static class MetaCommandLine
         foreach (var (descriptor, option) in options[chosen])
         {
             if (result.GetResult(option) is null) continue;
-            overrides[$"{chosen.ConfigurationSection}:{descriptor.Key}"] = result.GetValue(option);
+            var value = result.GetValue(option);
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                // An empty value is never what was meant (--resume '' would otherwise quietly start a fresh run).
+                error.WriteLine($"error: {descriptor.Flag}: an empty value is not accepted; expected {Expected(descriptor)}");
+                return new ParsedCommandLine(null, empty, ExperimentExitCode.BadInput);
+            }
+            overrides[$"{chosen.ConfigurationSection}:{descriptor.Key}"] = value;
         }
         return new ParsedCommandLine(chosen, overrides, null);
     }
+
+    /// <summary>
+    /// An option directly followed by another of the experiment's options (<c>--iterations --seed 3</c>) lost its value:
+    /// say so, rather than what the parser would report (the stray <c>3</c>).
+    /// </summary>
+    private static string? Misplaced(string[] args, IReadOnlyList<ExperimentDescriptor> experiments)
+    {
+        var experiment = experiments.FirstOrDefault(e => e.Name == args[0]);
+        if (experiment is null) return null;
+        var flags = experiment.Options.ToDictionary(o => o.Flag, StringComparer.Ordinal);
+        for (var i = 1; i < args.Length; i++)
+        {
+            if (!flags.TryGetValue(args[i], out var option)) continue;
+            var next = i + 1 < args.Length ? args[i + 1] : null;
+            if (next is null)
+                return $"{option.Flag} needs a value; expected {Expected(option)}";
+            if (next.StartsWith("--", StringComparison.Ordinal) && (flags.ContainsKey(next) || next is "--help" or "--version"))
+                return $"{option.Flag} needs a value before {next}; expected {Expected(option)}";
+            i++;
+        }
+        return null;
+    }
+
+    private static string Expected(OptionDescriptor option) => option.Kind switch
+    {
+        OptionKind.Integer => "a whole number",
+        OptionKind.Number => "a number such as 0.001",
+        OptionKind.Boolean => "true or false",
+        OptionKind.Choice => "one of " + string.Join(", ", option.Choices),
+        _ when option.Key == "Resume" => "'latest', a run folder or a checkpoint file",
+        _ => "a path or a name",
+    };
 
     private static string HelpName(OptionDescriptor option) => option.Kind switch
     {

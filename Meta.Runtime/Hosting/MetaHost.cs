@@ -12,57 +12,125 @@ namespace Meta.Hosting;
 /// Builds the generic host for one experiment: configuration (appsettings.json, environment variables, the command
 /// line), one-line console logging, OpenTelemetry metrics, and the experiment as a background service.
 /// </summary>
+/// <remarks>
+/// <see cref="RunAsync"/> is the program's one error boundary: whatever goes wrong — a bad configuration source, a bad
+/// option, an unloadable native library, a full disk — ends as one line on stderr and an exit code
+/// (<see cref="ExperimentExitCode"/>), never as a stack trace on the console.
+/// </remarks>
 public static class MetaHost
 {
+    /// <summary>How long a stop request (Ctrl+C, SIGTERM) waits for the experiment to reach a clean stop.</summary>
+    public static TimeSpan ShutdownTimeout { get; } = TimeSpan.FromSeconds(30);
+
     /// <summary>
     /// Parses <paramref name="args"/>, runs the experiment it names from <paramref name="experiments"/>, and returns the
     /// process exit code: 0 completed, 1 failed, 2 bad input, 130 stopped early. <paramref name="configure"/> lets tests
     /// and embedding applications add services (e.g. an in-memory metrics exporter) before the host is built.
     /// </summary>
-    public static async Task<int> RunAsync(
+    public static Task<int> RunAsync(
         string[] args,
         IReadOnlyList<ExperimentDescriptor> experiments,
         Action<HostApplicationBuilder>? configure = null,
-        CancellationToken cancel = default)
-    {
-        if (args.Length > 0 && args[0] == "compare") return Comparison.Run(args, experiments, Console.Out, Console.Error);
-        var parsed = MetaCommandLine.Parse(args, experiments, Console.Out, Console.Error);
-        if (parsed.ExitCode is { } code) return code;
-        var experiment = parsed.Experiment!;
+        CancellationToken cancel = default) =>
+        RunAsync(args, experiments, configure, AppContext.BaseDirectory, Console.Out, Console.Error, cancel);
 
-        IHost host;
+    /// <summary>As the public overload, with the folder that holds appsettings.json and the console writers given.</summary>
+    internal static async Task<int> RunAsync(
+        string[] args,
+        IReadOnlyList<ExperimentDescriptor> experiments,
+        Action<HostApplicationBuilder>? configure,
+        string contentRoot,
+        TextWriter output,
+        TextWriter error,
+        CancellationToken cancel)
+    {
         try
         {
-            var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
-            {
-                Args = [],
-                ContentRootPath = AppContext.BaseDirectory,
-            });
-            builder.Configuration.AddInMemoryCollection(parsed.Overrides);
-            builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
-            ConfigureLogging(builder);
-            AddMetaTelemetry(builder, experiment);
-            builder.Services.AddSingleton(experiment);
-            builder.Services.AddSingleton<ExperimentExitCode>();
-            builder.Services.AddSingleton<ExperimentRun>();
-            builder.Services.AddHostedService<ExperimentHostedService>();
-            experiment.Register(builder.Services, builder.Configuration.GetSection(experiment.ConfigurationSection));
-            configure?.Invoke(builder);
-            host = builder.Build();
-        }
-        catch (OptionException e)
-        {
-            Console.Error.WriteLine("error: " + e.Message);
-            return ExperimentExitCode.BadInput;
-        }
+            if (args.Length > 0 && args[0] == "compare") return Comparison.Run(args, experiments, output, error);
+            var parsed = MetaCommandLine.Parse(args, experiments, output, error);
+            if (parsed.ExitCode is { } code) return code;
 
-        using (host)
-        {
+            using var host = Build(parsed, experiments, configure, contentRoot);
             TorchRuntime.EnsureLoaded();
             var exitCode = host.Services.GetRequiredService<ExperimentExitCode>();
             await host.RunAsync(cancel).ConfigureAwait(false);
+            if (!exitCode.Decided)
+            {
+                error.WriteLine($"error: the experiment did not stop within {ShutdownTimeout.TotalSeconds:0} s of the stop request; its last checkpoint stays");
+                return ExperimentExitCode.Failure;
+            }
             return exitCode.Value;
         }
+        catch (Exception e)
+        {
+            var (code, line) = Faults.Describe(e, logFile: null);
+            error.WriteLine("error: " + line);
+            return code;
+        }
+    }
+
+    /// <summary>
+    /// Checks everything about <paramref name="args"/> that can be checked without training: the command line, the
+    /// configuration sources, every option's value, and the sizes against memory. Writes one line to
+    /// <paramref name="error"/> and returns the exit code when something is wrong; null when the run may start.
+    /// </summary>
+    public static int? Check(string[] args, IReadOnlyList<ExperimentDescriptor> experiments, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        try
+        {
+            var parsed = MetaCommandLine.Parse(args, experiments, TextWriter.Null, error);
+            if (parsed.ExitCode is { } code) return code;
+            using var host = Build(parsed, experiments, configure: null, AppContext.BaseDirectory);
+            return null;
+        }
+        catch (Exception e)
+        {
+            var (code, line) = Faults.Describe(e, logFile: null);
+            error.WriteLine("error: " + line);
+            return code;
+        }
+    }
+
+    private static IHost Build(ParsedCommandLine parsed, IReadOnlyList<ExperimentDescriptor> experiments,
+        Action<HostApplicationBuilder>? configure, string contentRoot)
+    {
+        var experiment = parsed.Experiment!;
+        HostApplicationBuilder builder;
+        try
+        {
+            builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+            {
+                Args = [],
+                ContentRootPath = contentRoot,
+            });
+        }
+        catch (Exception e) when (e is InvalidDataException or FormatException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            throw ConfigurationSources.Rejected(e);
+        }
+        builder.Configuration.AddInMemoryCollection(parsed.Overrides);
+        ConfigurationSources.Check(builder.Configuration, experiments);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
+        ConfigureLogging(builder);
+        AddMetaTelemetry(builder, experiment);
+        builder.Services.AddSingleton(experiment);
+        builder.Services.AddSingleton<ExperimentExitCode>();
+        builder.Services.AddSingleton<ExperimentRun>();
+        builder.Services.AddHostedService<ExperimentHostedService>();
+        experiment.Register(builder.Services, builder.Configuration.GetSection(experiment.ConfigurationSection));
+        configure?.Invoke(builder);
+        var host = builder.Build();
+        try
+        {
+            ResourceLimits.Check(host.Services.GetRequiredService<IExperimentOptions>().Resolved());
+        }
+        catch
+        {
+            host.Dispose();
+            throw;
+        }
+        return host;
     }
 
     private static void ConfigureLogging(HostApplicationBuilder builder)
@@ -79,14 +147,17 @@ public static class MetaHost
     /// <summary>
     /// Registers <see cref="MetaTrainingMetrics"/> and OpenTelemetry metrics for the <see cref="MetaTelemetry.MeterName"/>
     /// meter. Exporters are configuration: <c>Telemetry:Console=true</c> for the console exporter; OTLP when the standard
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c>) variable is set.
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c>) variable is set. Throws
+    /// <see cref="OptionException"/> for a value that is not true/false or not an absolute http(s) URL.
     /// </summary>
     public static void AddMetaTelemetry(HostApplicationBuilder builder, ExperimentDescriptor experiment)
     {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(experiment);
         builder.Services.AddSingleton<MetaTrainingMetrics>();
-        var console = builder.Configuration.GetValue("Telemetry:Console", false);
-        var otlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])
-                   || !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"]);
+        var console = ConfigurationSources.Boolean(builder.Configuration, "Telemetry:Console");
+        var otlp = ConfigurationSources.Endpoint(builder.Configuration, "OTEL_EXPORTER_OTLP_ENDPOINT")
+                   | ConfigurationSources.Endpoint(builder.Configuration, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("meta", serviceInstanceId: Environment.MachineName)
                 .AddAttributes([new(MetaTelemetry.ExperimentTag, experiment.Name)]))

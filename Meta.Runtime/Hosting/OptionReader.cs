@@ -13,20 +13,38 @@ public sealed class OptionReader
     private readonly IConfiguration _section;
     private readonly Dictionary<string, OptionDescriptor> _byKey;
 
-    /// <summary>Creates a reader and rejects keys in <paramref name="section"/> that no option declares.</summary>
+    /// <summary>
+    /// Creates a reader and rejects keys in <paramref name="section"/> that no option declares, and keys that hold a
+    /// section, an array, an empty object or null instead of one value.
+    /// </summary>
     public OptionReader(IConfiguration section, IReadOnlyList<OptionDescriptor> options)
     {
+        ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(options);
         _section = section;
         _byKey = options.ToDictionary(o => o.Key, StringComparer.OrdinalIgnoreCase);
         foreach (var child in section.GetChildren())
         {
-            if (!_byKey.ContainsKey(child.Key))
+            if (!_byKey.TryGetValue(child.Key, out var option))
             {
                 var known = string.Join(", ", options.Select(o => o.Key));
                 throw new OptionException($"unknown configuration key '{child.Path}'; accepted keys: {known}");
             }
+            // appsettings.json's [1, 2], {"a": 1}, {} and null, or an environment variable Experiments__x__Key__y, land
+            // here as a key without a value (or with children): none of them is a value for one option.
+            if (child.Value is null || child.GetChildren().Any())
+                throw new OptionException($"configuration key '{child.Path}' ({option.Flag}) holds {(child.GetChildren().Any() ? "a section or an array" : "no value (null, {} or [])")}; expected one value: {Accepted(option)}");
         }
     }
+
+    private static string Accepted(OptionDescriptor option) => option.Kind switch
+    {
+        OptionKind.Integer => "a whole number",
+        OptionKind.Number => "a number such as 0.001",
+        OptionKind.Boolean => "true or false",
+        OptionKind.Choice => "one of " + string.Join(", ", option.Choices),
+        _ => "text",
+    };
 
     /// <summary>Reads a whole number, or returns <paramref name="current"/> when the key is absent.</summary>
     public int Integer(string key, int current) =>
@@ -36,9 +54,14 @@ public sealed class OptionReader
     public long Long(string key, long current) =>
         Read(key, current, s => long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : null, "a whole number");
 
-    /// <summary>Reads a finite real number, or returns <paramref name="current"/> when the key is absent.</summary>
+    /// <summary>
+    /// Reads a real number within float32's finite range (the tensors that use it are float32), or returns
+    /// <paramref name="current"/> when the key is absent.
+    /// </summary>
     public double Number(string key, double current) =>
-        Read(key, current, s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) ? v : null, "a number such as 0.001");
+        Read(key, current,
+            s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && double.IsFinite(v) && Math.Abs(v) <= float.MaxValue ? v : null,
+            "a number such as 0.001, of magnitude at most 3.4e38 (float32)");
 
     /// <summary>Reads true or false, or returns <paramref name="current"/> when the key is absent.</summary>
     public bool Boolean(string key, bool current) =>
@@ -62,10 +85,18 @@ public sealed class OptionReader
     /// <summary>Reads text, or returns <paramref name="current"/> when the key is absent.</summary>
     public string Text(string key, string current) => _section[key] is { } s ? s : current;
 
-    /// <summary>Reads one of an enum's names (case-insensitive; '-' ignored), or returns <paramref name="current"/>.</summary>
+    /// <summary>
+    /// Reads one of an enum's names (case-insensitive; '-' ignored), or returns <paramref name="current"/>. Names only:
+    /// not the enum's numbers (<c>1</c>, <c>-1</c>) nor comma lists (<c>adam,sgd</c>), which <see cref="Enum.TryParse{TEnum}(string, bool, out TEnum)"/> would take.
+    /// </summary>
     public TEnum Choice<TEnum>(string key, TEnum current) where TEnum : struct, Enum =>
         Read(key, current,
-            s => Enum.TryParse<TEnum>(s.Replace("-", "", StringComparison.Ordinal), ignoreCase: true, out var v) && Enum.IsDefined(v) ? v : null,
+            s =>
+            {
+                var name = s.Replace("-", "", StringComparison.Ordinal);
+                var match = Enum.GetNames<TEnum>().FirstOrDefault(n => string.Equals(n, name, StringComparison.OrdinalIgnoreCase));
+                return match is null ? null : Enum.Parse<TEnum>(match);
+            },
             "one of " + string.Join(", ", Enum.GetNames<TEnum>().Select(OptionNames.Kebab)));
 
     private T Read<T>(string key, T current, Func<string, T?> parse, string accepted) where T : struct
@@ -93,10 +124,11 @@ public static class OptionChecks
         if (value < minimum) throw OptionException.Rejected("--" + name, Format(value), $"a whole number ≥ {minimum}");
     }
 
-    /// <summary>Requires a finite <paramref name="value"/> &gt; 0.</summary>
+    /// <summary>Requires a finite <paramref name="value"/> &gt; 0 that stays above 0 as a float32.</summary>
     public static void Positive(double value, string name)
     {
         if (!(value > 0) || !double.IsFinite(value)) throw OptionException.Rejected("--" + name, Format(value), "a number > 0");
+        if (!((float)value > 0)) throw OptionException.Rejected("--" + name, Format(value), "a number > 0 that float32 can hold (at least 1.4e-45)");
     }
 
     /// <summary>Requires a finite <paramref name="value"/> ≥ 0.</summary>

@@ -19,10 +19,11 @@ public sealed class RunFolder
         var stamp = now.UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         var basePath = System.IO.Path.GetFullPath(System.IO.Path.Combine(root, experiment, stamp));
         var path = basePath;
-        for (var n = 2; Directory.Exists(path); n++) path = $"{basePath}-{n}";
         try
         {
-            Directory.CreateDirectory(path);
+            // Atomic: two runs started in the same second never share a folder (mkdir fails for the second, which moves on).
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(basePath)!);
+            for (var n = 2; !Posix.CreateNewDirectory(path); n++) path = $"{basePath}-{n}";
             var probe = System.IO.Path.Combine(path, ".write-test");
             System.IO.File.WriteAllText(probe, "");
             System.IO.File.Delete(probe);
@@ -59,13 +60,34 @@ public sealed class RunFolder
     {
         var target = File(name);
         var temp = target + ".tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        using (var writer = new StreamWriter(stream))
+        try
         {
-            writer.Write(content);
-            writer.Flush();
-            stream.Flush(flushToDisk: true);
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (var writer = new StreamWriter(stream))
+            {
+                writer.Write(content);
+                writer.Flush();
+                stream.Flush(flushToDisk: true);
+            }
+            System.IO.File.Move(temp, target, overwrite: true);
         }
-        System.IO.File.Move(temp, target, overwrite: true);
+        catch
+        {
+            DeleteQuietly(temp);   // a full disk leaves the previous file (if any), never a half-written one or a .tmp
+            throw;
+        }
+    }
+
+    /// <summary>Deletes <paramref name="path"/> if it exists, ignoring failures (used to clean up after a failed write).</summary>
+    internal static void DeleteQuietly(string path)
+    {
+        try
+        {
+            System.IO.File.Delete(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Nothing more can be done; the failure that led here is what gets reported.
+        }
     }
 }

@@ -53,10 +53,13 @@ public static class ResumeSource
 {
     /// <summary>
     /// Resolves <paramref name="resume"/> (<c>latest</c>, a run folder, or a checkpoint file) to the run folder and the
-    /// checkpoint to load; throws <see cref="OptionException"/> when there is none.
+    /// checkpoint to load; throws <see cref="OptionException"/> when there is none. The folder is null for a checkpoint
+    /// file that is not in a run folder's <c>checkpoints/</c> (a copy elsewhere): that run continues in a new folder.
     /// </summary>
-    public static (string Folder, string Checkpoint) Find(string resume, string output, string experiment)
+    public static (string? Folder, string Checkpoint) Find(string resume, string output, string experiment)
     {
+        if (string.IsNullOrWhiteSpace(resume))
+            throw new OptionException("--resume: an empty value is not accepted; expected 'latest', a run folder or a checkpoint file");
         if (string.Equals(resume, "latest", StringComparison.OrdinalIgnoreCase))
         {
             var root = Path.GetFullPath(Path.Combine(output, experiment));
@@ -73,8 +76,13 @@ public static class ResumeSource
         }
         if (File.Exists(resume))
         {
-            var folder = Path.GetDirectoryName(Path.GetDirectoryName(Path.GetFullPath(resume)))!;
-            return (folder, Path.GetFullPath(resume));
+            var file = Path.GetFullPath(resume);
+            var checkpoints = Path.GetDirectoryName(file);
+            var folder = checkpoints is null ? null : Path.GetDirectoryName(checkpoints);
+            var inRunFolder = folder is not null
+                              && string.Equals(Path.GetFileName(checkpoints), "checkpoints", StringComparison.Ordinal)
+                              && File.Exists(Path.Combine(folder, "config.json"));
+            return (inRunFolder ? folder : null, file);
         }
         if (Directory.Exists(resume))
         {
@@ -83,6 +91,35 @@ public static class ResumeSource
             return (Path.GetFullPath(resume), latest);
         }
         throw new OptionException($"--resume: '{resume}' is not accepted; expected 'latest', a run folder or a checkpoint file");
+    }
+}
+
+/// <summary>Names the options that differ between a checkpoint's run and this one.</summary>
+internal static class ResumeDifference
+{
+    /// <summary>
+    /// "--inner-lr was 0.01, now 0.02" from the run folder's <c>config.json</c>; the two configuration hashes when the
+    /// folder (or its config.json) is not there to compare with.
+    /// </summary>
+    public static string Describe(string? folder, IReadOnlyList<KeyValuePair<string, string>> now, IReadOnlySet<string> safe, string thenHash, string nowHash)
+    {
+        var hashes = $"configuration hash {thenHash}, this run {nowHash}";
+        if (folder is null) return hashes;
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json")));
+            if (!json.RootElement.TryGetProperty("options", out var options) || options.ValueKind != System.Text.Json.JsonValueKind.Object) return hashes;
+            var then = options.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.ToString(), StringComparer.Ordinal);
+            var changes = now
+                .Where(kv => !safe.Contains(kv.Key) && then.TryGetValue(kv.Key, out var old) && old != kv.Value)
+                .Select(kv => $"--{OptionNames.Kebab(kv.Key)} was {then[kv.Key]}, now {kv.Value}")
+                .ToList();
+            return changes.Count == 0 ? hashes : string.Join(", ", changes);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.Json.JsonException)
+        {
+            return hashes;
+        }
     }
 }
 
@@ -103,8 +140,16 @@ internal static class MetricsCsv
             if (double.TryParse(cells[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var loss)) losses.Add(loss);
             kept.Add(line);
         }
-        File.WriteAllLines(path + ".tmp", kept);
-        File.Move(path + ".tmp", path, overwrite: true);
+        try
+        {
+            File.WriteAllLines(path + ".tmp", kept);
+            File.Move(path + ".tmp", path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(path + ".tmp");
+            throw;
+        }
         return losses;
     }
 }

@@ -34,9 +34,10 @@ public sealed class FewShotFamily
             throw new DatasetException($"{ways}-way tasks need at least {ways} classes, but {source} has {dataset.Classes}");
         for (var c = 0; c < dataset.Classes; c++)
         {
-            if (dataset.ImagesIn(c) < shots + queries)
+            // In 64 bits: K + Q near int.MaxValue must not wrap around past this check.
+            if (dataset.ImagesIn(c) < (long)shots + queries)
                 throw new DatasetException(
-                    $"class '{dataset.ClassNames[c]}' of {source} has {dataset.ImagesIn(c)} images; {shots}-shot tasks with {queries} query images per class need {shots + queries}");
+                    $"class '{dataset.ClassNames[c]}' of {source} has {dataset.ImagesIn(c)} images; {shots}-shot tasks with {queries} query images per class need {(long)shots + queries}");
         }
         Dataset = dataset;
         Ways = ways;

@@ -9,6 +9,9 @@ namespace Meta.Tasks.Images;
 /// </summary>
 internal static class ImageDecoder
 {
+    /// <summary>The largest image accepted, in pixels (a header claiming more is refused before anything is allocated).</summary>
+    public const long MaxPixels = 8192L * 8192;
+
     /// <summary>
     /// Decodes <paramref name="path"/> into <paramref name="destination"/> (C·size·size bytes): C = 1 grey, C = 3 RGB.
     /// With <paramref name="invert"/> a value v is stored as 255 − v. Throws <see cref="DatasetException"/> naming the file.
@@ -30,6 +33,8 @@ internal static class ImageDecoder
         if (codec is null) throw DatasetException.Corrupt(path, "not a readable image (corrupt or unsupported format)");
         var (width, height) = (codec.Info.Width, codec.Info.Height);
         if (width < 1 || height < 1) throw DatasetException.Corrupt(path, "the image is empty");
+        if ((long)width * height > MaxPixels)
+            throw DatasetException.Corrupt(path, $"the image claims {width}×{height} pixels; images up to {MaxPixels / 1_000_000} megapixels (e.g. 8192×8192) are accepted");
         var info = channels == 1
             ? new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque)
             : new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
