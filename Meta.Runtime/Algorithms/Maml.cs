@@ -74,6 +74,13 @@ public sealed class Maml : IMetaAlgorithm
     /// <inheritdoc />
     public Tensor Adapt(Tensor metaParameters, Tensor supportX, Tensor supportY, int steps)
     {
+        if (Network is IAnalyticNetwork analytic && analytic.SupportsAnalytic(Loss))
+        {
+            CheckTheta(metaParameters);
+            using var noGrad = no_grad();
+            return InnerLoop.Iterate(InnerLoop.Expand(metaParameters.detach(), supportX.shape[0]), steps,
+                (fast, _) => fast.add(analytic.AnalyticPass(fast, supportX, supportY, Loss).Gradient(), -InnerLr));
+        }
         using var enabled = enable_grad();
         return Adapt(metaParameters.detach(), supportX, supportY, steps, differentiable: false).detach();
     }

@@ -109,6 +109,21 @@ public sealed class AnalyticMlpTests
         AssertClose(hvp, network.AnalyticPass(columnMajor, episode.SupportX, episode.SupportY, TaskLoss.MeanSquaredErrorLoss).HessianVectorProduct(direction.t().contiguous().t()), "Hessian-vector product, strided weights");
     }
 
+    [Theory]
+    [InlineData(Activation.Relu, 0)]
+    [InlineData(Activation.Relu, 5)]
+    [InlineData(Activation.Tanh, 3)]
+    public void Test_time_adaptation_matches_autograd(Activation activation, int steps)
+    {
+        using var scope = NewDisposeScope();
+        var network = new Mlp(activation, 1, 8, 8, 1);
+        var (theta, episode) = RegressionProblem(network, tasks: 6);
+        var fast = new Maml(network, 1, 0.3, firstOrder: false).Adapt(theta, episode.SupportX, episode.SupportY, steps);
+        var reference = new Maml(new AutogradOnly(network), 1, 0.3, firstOrder: false).Adapt(theta, episode.SupportX, episode.SupportY, steps);
+        Assert.False(fast.requires_grad);
+        AssertClose(reference, fast, "adapted weights");
+    }
+
     [Fact]
     public void Unsupported_losses_are_refused_and_wrapped_networks_use_autograd()
     {
