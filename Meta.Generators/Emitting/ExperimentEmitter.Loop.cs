@@ -66,6 +66,7 @@ internal static partial class ExperimentEmitter
                     if (iteration < options.Iterations || !run.IsWriter)
                         return run.Finish(iteration < options.Iterations ? {{Hosting}}RunOutcome.Stopped : {{Hosting}}RunOutcome.Completed, iteration, report: null);
 
+                    run.TrainingEnded();
                     {{ScratchFinish(experiment)}}var report = family.Evaluate(new global::Meta.EvaluationContext
                     {
                         Run = run,

@@ -345,6 +345,7 @@ partial class Assignment
             if (iteration < options.Iterations || !run.IsWriter)
                 return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
+            run.TrainingEnded();
             scratch.Finish(run, options.ScratchWindow);
             var report = family.Evaluate(new global::Meta.EvaluationContext
             {

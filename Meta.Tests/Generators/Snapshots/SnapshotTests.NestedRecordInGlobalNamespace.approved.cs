@@ -324,6 +324,7 @@ partial class Suite
                 if (iteration < options.Iterations || !run.IsWriter)
                     return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
+                run.TrainingEnded();
                 var report = family.Evaluate(new global::Meta.EvaluationContext
                 {
                     Run = run,

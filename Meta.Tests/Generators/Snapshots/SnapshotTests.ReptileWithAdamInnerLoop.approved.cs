@@ -346,6 +346,7 @@ partial class SineReptile
             if (iteration < options.Iterations || !run.IsWriter)
                 return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
+            run.TrainingEnded();
             var report = family.Evaluate(new global::Meta.EvaluationContext
             {
                 Run = run,
