@@ -33,6 +33,8 @@ if (args.Length > 0 && Meta.Benchmarks.ImageBenchmarks.Modes.Contains(args[0]))
 if (args.Length > 0 && args[0] == "drift") return Drift.Run(ReadInt(args, "--iterations", 1000));
 
 var iterations = ReadInt(args, "--iterations", 1000);
+// What watching costs (ProgressBenchmark.cs): -- progress [--iterations N] [--pairs N]
+if (args.Length > 0 && args[0] == "progress") return Meta.Benchmarks.ProgressBenchmark.Run(iterations, ReadInt(args, "--pairs", 7));
 var threads = ReadInt(args, "--threads", 1);
 var pathIndex = Array.IndexOf(args, "--path");
 var path = pathIndex >= 0 && pathIndex + 1 < args.Length ? args[pathIndex + 1] : "both";

@@ -9,41 +9,41 @@ namespace Meta.Experiments.Algorithms;
 // cmp-meta-curvature cmp-anil --seeds 3`.
 
 /// <summary>Second-order MAML on the comparison protocol.</summary>
-[Experiment("cmp-maml"), Sinusoid, Maml]
+[Experiment("cmp-maml", Description = "Second-order MAML on the comparison protocol (sinusoids, K = 10, five steps at α = 0.01)."), Sinusoid, Maml]
 [InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareMaml;
 
 /// <summary>First-order MAML on the comparison protocol.</summary>
-[Experiment("cmp-fomaml"), Sinusoid, Maml(FirstOrder = true)]
+[Experiment("cmp-fomaml", Description = "First-order MAML on the comparison protocol (sinusoids, K = 10, five steps at α = 0.01)."), Sinusoid, Maml(FirstOrder = true)]
 [InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareFomaml;
 
 /// <summary>Reptile (SGD inner loop, Adam on the pseudo-gradient) on the comparison protocol.</summary>
-[Experiment("cmp-reptile"), Sinusoid, Reptile]
+[Experiment("cmp-reptile", Description = "Reptile (SGD inner loop, Adam on the pseudo-gradient) on the comparison protocol (sinusoids, K = 10, five steps at α = 0.01)."), Sinusoid, Reptile]
 [InnerSteps(5), InnerLr(0.01), MetaLr(0.001, Optimizer = MetaOptimizerKind.Adam), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareReptile;
 
 /// <summary>iMAML (λ = 5, 5 CG steps) on the comparison protocol.</summary>
-[Experiment("cmp-imaml"), Sinusoid, Imaml]
+[Experiment("cmp-imaml", Description = "iMAML (λ = 5, 5 CG steps) on the comparison protocol (sinusoids, K = 10, five steps at α = 0.01)."), Sinusoid, Imaml]
 [InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareImaml;
 
 /// <summary>Meta-SGD on the comparison protocol.</summary>
-[Experiment("cmp-meta-sgd"), Sinusoid, MetaSgd]
+[Experiment("cmp-meta-sgd", Description = "Meta-SGD on the comparison protocol (sinusoids, K = 10, five steps at α = 0.01)."), Sinusoid, MetaSgd]
 [InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareMetaSgd;
 
 /// <summary>MAML++ (multi-step loss, LSLR; constant meta learning rate like the others) on the comparison protocol.</summary>
-[Experiment("cmp-maml-plus-plus"), Sinusoid, MamlPlusPlus]
+[Experiment("cmp-maml-plus-plus", Description = "MAML++ (multi-step loss, LSLR; constant meta learning rate like the others) on the comparison protocol (sinusoids, K = 10, five steps at α = 0.01)."), Sinusoid, MamlPlusPlus]
 [InnerSteps(5), InnerLr(0.01), MetaLr(0.001, Schedule = LrSchedule.Constant), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareMamlPlusPlus;
 
 /// <summary>Meta-Curvature on the comparison protocol.</summary>
-[Experiment("cmp-meta-curvature"), Sinusoid, MetaCurvature]
+[Experiment("cmp-meta-curvature", Description = "Meta-Curvature on the comparison protocol (sinusoids, K = 10, five steps at α = 0.01)."), Sinusoid, MetaCurvature]
 [InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareMetaCurvature;
 
 /// <summary>ANIL (head-only inner loop) on the comparison protocol.</summary>
-[Experiment("cmp-anil"), Sinusoid, Anil]
+[Experiment("cmp-anil", Description = "ANIL (head-only inner loop) on the comparison protocol (sinusoids, K = 10, five steps at α = 0.01)."), Sinusoid, Anil]
 [InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareAnil;

@@ -8,11 +8,11 @@ namespace Meta.Experiments.Algorithms;
 // multi-step loss is MAML's loss (META201), so its run has LSLR and cosine annealing.
 
 /// <summary>Meta-SGD on the MAML paper's sinusoid protocol.</summary>
-[Experiment("paper-meta-sgd"), Sinusoid, MetaSgd]
+[Experiment("paper-meta-sgd", Description = "Meta-SGD on the MAML paper's sinusoid protocol."), Sinusoid, MetaSgd]
 [InnerSteps(1), InnerLr(0.01), MetaLr(0.001), MetaBatch(25), Shots(10), Iterations(70_000)]
 public partial class PaperMetaSgd;
 
 /// <summary>MAML++ (LSLR, cosine-annealed meta rate; one step, so no multi-step loss) on the MAML paper's sinusoid protocol.</summary>
-[Experiment("paper-maml-plus-plus"), Sinusoid, MamlPlusPlus(MultiStepLoss = false)]
+[Experiment("paper-maml-plus-plus", Description = "MAML++ (LSLR, cosine-annealed meta rate; one step, so no multi-step loss) on the MAML paper's sinusoid protocol."), Sinusoid, MamlPlusPlus(MultiStepLoss = false)]
 [InnerSteps(1), InnerLr(0.01), MetaLr(0.001), MetaBatch(25), Shots(10), Iterations(70_000)]
 public partial class PaperMamlPlusPlus;

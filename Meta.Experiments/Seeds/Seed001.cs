@@ -11,31 +11,31 @@ namespace Meta.Experiments.Seeds;
 // 1-40-40-1.
 
 /// <summary>Seed 001: first-order MAML on sinusoids.</summary>
-[Experiment("seed001-sine-fomaml"), Sinusoid, Maml(FirstOrder = true)]
+[Experiment("seed001-sine-fomaml", Description = "Seed 001: first-order MAML on sinusoids."), Sinusoid, Maml(FirstOrder = true)]
 [Shots(10, Query = 100), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(5), Iterations(10_000)]
 public partial class Seed001SineFomaml;
 
 /// <summary>Seed 001: Reptile on sinusoids (inner Adam with β1 = 0, outer plain SGD at the meta rate, as in the seed).</summary>
-[Experiment("seed001-sine-reptile"), Sinusoid, Reptile(InnerOptimizer = InnerOptimizer.Adam, AdamBeta1 = 0, InnerBatch = 10)]
+[Experiment("seed001-sine-reptile", Description = "Seed 001: Reptile on sinusoids (inner Adam with β1 = 0, outer plain SGD at the meta rate, as in the seed)."), Sinusoid, Reptile(InnerOptimizer = InnerOptimizer.Adam, AdamBeta1 = 0, InnerBatch = 10)]
 [Shots(10, Query = 100), InnerSteps(5), InnerLr(0.01), MetaLr(0.001, Optimizer = MetaOptimizerKind.Sgd), MetaBatch(5), Iterations(10_000)]
 public partial class Seed001SineReptile;
 
 /// <summary>Seed 001: iMAML on sinusoids (the seed has no sinusoid command for it: its protocol with λ = 5, 5 CG steps).</summary>
-[Experiment("seed001-sine-imaml"), Sinusoid, Imaml(Lambda = 5, CgSteps = 5)]
+[Experiment("seed001-sine-imaml", Description = "Seed 001: iMAML on sinusoids (the seed has no sinusoid command for it: its protocol with λ = 5, 5 CG steps)."), Sinusoid, Imaml(Lambda = 5, CgSteps = 5)]
 [Shots(10, Query = 100), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(5), Iterations(10_000)]
 public partial class Seed001SineImaml;
 
 /// <summary>Seed 001: first-order MAML on Omniglot 5-way 5-shot (its README's command).</summary>
-[Experiment("seed001-omniglot-fomaml"), Omniglot(Ways = 5, Split = Meta.Tasks.Images.OmniglotSplit.Alphabets), Maml(FirstOrder = true)]
+[Experiment("seed001-omniglot-fomaml", Description = "Seed 001: first-order MAML on Omniglot 5-way 5-shot (its README's command)."), Omniglot(Ways = 5, Split = Meta.Tasks.Images.OmniglotSplit.Alphabets), Maml(FirstOrder = true)]
 [Shots(5, Query = 15), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(5), Iterations(30_000)]
 public partial class Seed001OmniglotFomaml;
 
 /// <summary>Seed 001: Reptile on Omniglot 5-way 10-shot (its README's command: outer SGD at 0.1, inner rate 0.001).</summary>
-[Experiment("seed001-omniglot-reptile"), Omniglot(Ways = 5, Split = Meta.Tasks.Images.OmniglotSplit.Alphabets), Reptile(InnerOptimizer = InnerOptimizer.Adam)]
+[Experiment("seed001-omniglot-reptile", Description = "Seed 001: Reptile on Omniglot 5-way 10-shot (its README's command: outer SGD at 0.1, inner rate 0.001)."), Omniglot(Ways = 5, Split = Meta.Tasks.Images.OmniglotSplit.Alphabets), Reptile(InnerOptimizer = InnerOptimizer.Adam)]
 [Shots(10, Query = 10), InnerSteps(5), InnerLr(0.001), MetaLr(0.1, Optimizer = MetaOptimizerKind.Sgd), MetaBatch(5), Iterations(30_000)]
 public partial class Seed001OmniglotReptile;
 
 /// <summary>Seed 001: iMAML on Mini-ImageNet 5-way 5-shot (its README's command).</summary>
-[Experiment("seed001-miniimagenet-imaml"), MiniImageNet(Ways = 5), Imaml]
+[Experiment("seed001-miniimagenet-imaml", Description = "Seed 001: iMAML on Mini-ImageNet 5-way 5-shot (its README's command)."), MiniImageNet(Ways = 5), Imaml]
 [Shots(5, Query = 15), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(5), Iterations(30_000)]
 public partial class Seed001MiniImageNetImaml;

@@ -11,11 +11,11 @@ namespace Meta.Experiments.Seeds;
 // support set, plotted against MAML's query loss in windows of 300 episodes (learning-curve.png).
 
 /// <summary>Seed 002: MAML with one inner step, K = 10.</summary>
-[Experiment("seed002-maml-s1"), Sinusoid, Maml, ScratchCurve(Steps = 10, LearningRate = 0.001, Window = 300), Init(WeightInit.PyTorch)]
+[Experiment("seed002-maml-s1", Description = "Seed 002 (MAML assignment): MAML on sinusoids, one task per step, one inner step, K = 10, with the from-scratch curve."), Sinusoid, Maml, ScratchCurve(Steps = 10, LearningRate = 0.001, Window = 300), Init(WeightInit.PyTorch)]
 [Shots(10, Query = 40), InnerSteps(1), InnerLr(0.01), MetaLr(0.001), MetaBatch(1), Iterations(40_000)]
 public partial class Seed002MamlOneStep;
 
 /// <summary>Seed 002: MAML with five inner steps, K = 5.</summary>
-[Experiment("seed002-maml-s5"), Sinusoid, Maml, ScratchCurve(Steps = 10, LearningRate = 0.001, Window = 300), Init(WeightInit.PyTorch)]
+[Experiment("seed002-maml-s5", Description = "Seed 002 (MAML assignment): MAML on sinusoids, one task per step, five inner steps, K = 5, with the from-scratch curve."), Sinusoid, Maml, ScratchCurve(Steps = 10, LearningRate = 0.001, Window = 300), Init(WeightInit.PyTorch)]
 [Shots(5, Query = 40), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(1), Iterations(40_000)]
 public partial class Seed002MamlFiveSteps;

@@ -8,22 +8,22 @@ namespace Meta.Experiments.Seeds;
 // halved. Its MAML++ has only the multi-step loss, so LSLR is off and the meta rate constant here.
 
 /// <summary>Seed 003: MAML (inner 0.01, meta 0.1 as in the notebook).</summary>
-[Experiment("seed003-maml"), Sinusoid, Maml]
+[Experiment("seed003-maml", Description = "Seed 003: MAML on sinusoids, five steps at 0.01, Adam at 0.1 as in the notebook."), Sinusoid, Maml]
 [Shots(10), InnerSteps(5), InnerLr(0.01), MetaLr(0.1), MetaBatch(4), Iterations(6_750)]
 public partial class Seed003Maml;
 
 /// <summary>Seed 003: MAML++ with the multi-step loss only (epoch = 2,250 steps, annealed over the 3 epochs).</summary>
-[Experiment("seed003-maml-plus-plus"), Sinusoid, MamlPlusPlus(LearnedLearningRates = false, MultiStepLossEpochs = 3, IterationsPerEpoch = 2_250)]
+[Experiment("seed003-maml-plus-plus", Description = "Seed 003: MAML++ on sinusoids with the multi-step loss only (epoch = 2,250 steps, annealed over the 3 epochs)."), Sinusoid, MamlPlusPlus(LearnedLearningRates = false, MultiStepLossEpochs = 3, IterationsPerEpoch = 2_250)]
 [Shots(10), InnerSteps(5), InnerLr(0.01), MetaLr(0.1, Schedule = LrSchedule.Constant), MetaBatch(4), Iterations(6_750)]
 public partial class Seed003MamlPlusPlus;
 
 /// <summary>Seed 003: Meta-SGD, one inner step, rates initialised at 0.001, meta rate 0.001.</summary>
-[Experiment("seed003-meta-sgd"), Sinusoid, MetaSgd]
+[Experiment("seed003-meta-sgd", Description = "Seed 003: Meta-SGD on sinusoids, one inner step, rates initialised at 0.001, meta rate 0.001."), Sinusoid, MetaSgd]
 [Shots(10), InnerSteps(1), InnerLr(0.001), MetaLr(0.001), MetaBatch(4), Iterations(6_750)]
 public partial class Seed003MetaSgd;
 
 /// <summary>Seed 003: Reptile, inner SGD at 0.1 with gradient-norm clipping at 4, outer SGD at 0.1.</summary>
-[Experiment("seed003-reptile"), Sinusoid, Reptile(ClipNorm = 4)]
+[Experiment("seed003-reptile", Description = "Seed 003: Reptile on sinusoids, inner SGD at 0.1 with gradient-norm clipping at 4, outer SGD at 0.1."), Sinusoid, Reptile(ClipNorm = 4)]
 [Shots(10), InnerSteps(5), InnerLr(0.1), MetaLr(0.1, Optimizer = MetaOptimizerKind.Sgd), MetaBatch(4), Iterations(6_750)]
 public partial class Seed003Reptile;
 
@@ -33,6 +33,6 @@ public partial class Seed003Reptile;
 // jointly through the second-order query loss (Park & Oliva 2019; Antoniou et al.'s per-layer-per-step rates).
 
 /// <summary>Seed 004: "MAML Enhanced" — Meta-Curvature with LSLR.</summary>
-[Experiment("seed004-maml-enhanced"), Sinusoid, MetaCurvature(LearnedLearningRates = true)]
+[Experiment("seed004-maml-enhanced", Description = "Seed 004: 'MAML Enhanced' on sinusoids, Meta-Curvature with learned per-layer-per-step rates."), Sinusoid, MetaCurvature(LearnedLearningRates = true)]
 [Shots(10), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(16), Iterations(6_250)]
 public partial class Seed004MamlEnhanced;

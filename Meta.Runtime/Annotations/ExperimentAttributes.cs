@@ -15,7 +15,7 @@ public sealed class ExperimentAttribute(string name) : Attribute
     public string? Description { get; set; }
 }
 
-/// <summary>Task family: sinusoid regression y = A·sin(x + φ) (Finn et al. 2017). Default network: the 1-40-40-1 ReLU MLP.</summary>
+/// <summary>Task family: sinusoid regression y = A·sin(x − φ) (Finn et al. 2017). Default network: the 1-40-40-1 ReLU MLP.</summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = false)]
 public sealed class SinusoidAttribute : TasksAttribute<Meta.Tasks.Sinusoids>
 {

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Meta.Tasks;
 
 /// <summary>
-/// Sinusoid regression y = A·sin(x + φ) (Finn et al. 2017) on the 1-40-40-1 MLP; evaluated against a model trained from
+/// Sinusoid regression y = A·sin(x − φ) (Finn et al. 2017) on the 1-40-40-1 MLP; evaluated against a model trained from
 /// scratch and one pre-trained jointly, on fixed test tasks. With a <c>[Sampler]</c> it is also validated on seed 000's grid.
 /// </summary>
 [DefaultNetwork<MlpNetwork>]

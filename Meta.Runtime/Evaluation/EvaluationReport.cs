@@ -23,7 +23,6 @@ public sealed record EvaluationReport(string Protocol, IReadOnlyList<EvaluationR
     public EvaluationRow? Find(string model, int shots, int steps) =>
         Rows.FirstOrDefault(r => r.Model == model && r.Shots == shots && r.Steps == steps);
 
-    /// <summary>A Markdown table: one row per model and K, one column per step count, "mean ± ci".</summary>
     /// <summary>
     /// One cell: mean ± CI; where some tasks diverged (the mean then says little), the median over tasks and how many
     /// diverged follow in brackets.
@@ -32,6 +31,7 @@ public sealed record EvaluationReport(string Protocol, IReadOnlyList<EvaluationR
         ? string.Create(CultureInfo.InvariantCulture, $" {row.Mean:0.000} ± {row.Ci95:0.000}")
         : string.Create(CultureInfo.InvariantCulture, $" {row.Mean:0.###e+0} (median {row.Median:0.000}; {row.Diverged} of {row.Tasks} tasks diverged)");
 
+    /// <summary>A Markdown table: one row per model and K, one column per step count, "mean ± ci".</summary>
     public string ToMarkdown()
     {
         var steps = Rows.Select(r => r.Steps).Distinct().Order().ToArray();

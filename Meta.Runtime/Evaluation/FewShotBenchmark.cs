@@ -30,8 +30,8 @@ public static class FewShotBenchmark
         run.TrainingEnded();
         var family = new FewShotFamily(testClasses, ways, shots, queries, metaParameters.dtype, source: "meta-test classes");
         var evaluation = new FewShotEvaluation(family, RunSeeds.Derive(seeds.Seed, 3), episodes);
-        run.Phase($"evaluating on {episodes} fixed test episodes");
-        var learned = evaluation.Evaluate(algorithm, metaParameters, steps, cancel);
+        var phase = run.Progress($"evaluating on {episodes} fixed test episodes", "evaluation", 2L * evaluation.Episodes, "episodes");
+        var learned = evaluation.Evaluate(algorithm, metaParameters, steps, cancel, phase);
         run.Result("accuracy", 100 * learned.Accuracy);
         run.Result("accuracy.ci95", 100 * learned.Ci95);
         var rows = new List<EvaluationRow> { learned.ToRow(Models.MetaLearned, shots) };
@@ -39,7 +39,7 @@ public static class FewShotBenchmark
         using var baselineStream = seeds.NewBaselines();
         using var scratch = algorithm.Network.Initialize(init, baselineStream, metaParameters.dtype);
         var sgd = new Maml(algorithm.Network, algorithm.Loss, 1, innerLr, firstOrder: true);
-        rows.Add(evaluation.Evaluate(sgd, scratch, steps, cancel).ToRow(Models.Scratch, shots));
+        rows.Add(evaluation.Evaluate(sgd, scratch, steps, cancel, phase).ToRow(Models.Scratch, shots));
         return new EvaluationReport(evaluation.Protocol + $" Table: accuracy in % after {steps} inner step{(steps == 1 ? "" : "s")}.", rows);
     }
 }

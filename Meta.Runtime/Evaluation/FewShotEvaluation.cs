@@ -89,7 +89,8 @@ public sealed class FewShotEvaluation
     }
 
     /// <summary>Adapts <paramref name="metaParameters"/> to every test episode with <paramref name="steps"/> inner steps and scores it.</summary>
-    public FewShotScore Evaluate(IMetaAlgorithm algorithm, Tensor metaParameters, int steps, CancellationToken cancel = default)
+    public FewShotScore Evaluate(IMetaAlgorithm algorithm, Tensor metaParameters, int steps, CancellationToken cancel = default,
+        Meta.Hosting.PhaseProgress? progress = null)
     {
         ArgumentNullException.ThrowIfNull(algorithm);
         if (steps < 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "steps must be ≥ 0");
@@ -106,6 +107,7 @@ public sealed class FewShotEvaluation
             var logits = algorithm.Network.Forward(fast, episode.QueryX);
             logits.argmax(2).eq(episode.QueryY).to_type(ScalarType.Float64).mean([1]).data<double>().CopyTo(accuracies, start);
             algorithm.Loss.PerTask(logits, episode.QueryY).to_type(ScalarType.Float64).data<double>().CopyTo(losses, start);
+            progress?.Advance(count);
         }
         var mean = accuracies.Average();
         var sd = Math.Sqrt(accuracies.Sum(a => (a - mean) * (a - mean)) / (Episodes - 1));

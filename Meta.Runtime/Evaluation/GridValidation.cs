@@ -116,7 +116,7 @@ public sealed class GridValidation : IDisposable
         $"fixed validation grid of {Tasks} tasks ({string.Join(" × ", Shape)} over {string.Join(", ", Parameters.Select(p => p.Symbol))}); {AdaptSteps} adaptation steps on K = {Shots} points; loss on a fresh batch of {Shots} points");
 
     /// <summary>Adapts every grid task from <paramref name="metaParameters"/> and returns the per-task losses.</summary>
-    public GridValidationResult Evaluate(IMetaAlgorithm algorithm, Tensor metaParameters)
+    public GridValidationResult Evaluate(IMetaAlgorithm algorithm, Tensor metaParameters, Meta.Hosting.PhaseProgress? progress = null)
     {
         ArgumentNullException.ThrowIfNull(algorithm);
         ArgumentNullException.ThrowIfNull(metaParameters);
@@ -130,6 +130,7 @@ public sealed class GridValidation : IDisposable
             using var noGrad = no_grad();
             var loss = algorithm.Loss.PerTask(algorithm.Network.Forward(fast, part.QueryX), part.QueryY).to_type(ScalarType.Float64);
             loss.data<double>().CopyTo(losses, start);
+            progress?.Advance(count);
         }
         var (mean, std) = Sampling.SamplerMetrics.MeanStd(losses);
         return new GridValidationResult(Parameters, (int[])Shape.Clone(), Axes, losses, mean, std, WorstMean(losses, 0.1));

@@ -33,7 +33,7 @@ public static class Heatmaps
             var steps = validation.Axes.Select(a => a.Length > 1 ? a[1] - a[0] : 1.0).ToArray();
             WriteGrid(path, validation.Losses, validation.Shape, validation.Parameters,
                 [validation.Axes[0][0], validation.Axes[0][^1] + steps[0]], [validation.Axes[1][0], validation.Axes[1][^1] + steps[1]],
-                string.Create(CultureInfo.InvariantCulture, $"validation loss (mean {validation.Mean:0.###}, worst 10 % {validation.Worst10Mean:0.###})"), "loss");
+                $"validation loss (mean {Meta.Hosting.PlotAxes.Format(validation.Mean)}, worst 10 % {Meta.Hosting.PlotAxes.Format(validation.Worst10Mean)})", "loss", losses: true);
             written.Add(path);
         }
         if (queue is not null && queue.Dimensions >= 2)
@@ -42,7 +42,7 @@ public static class Heatmaps
             var y = Edges(queue, 1);
             var shape = queue.Shape.ToArray();
             var lossPath = Path.Combine(folder, prefix + QueueLossFile);
-            WriteGrid(lossPath, queue.Losses.ToArray(), shape, queue.Parameters, x, y, "queue: latest loss per cell", "loss");
+            WriteGrid(lossPath, queue.Losses.ToArray(), shape, queue.Parameters, x, y, "queue: latest loss per cell", "loss", losses: true);
             written.Add(lossPath);
             var counts = new double[queue.Cells];
             for (var c = 0; c < counts.Length; c++) counts[c] = queue.Counts[c];
@@ -55,10 +55,13 @@ public static class Heatmaps
 
     /// <summary>
     /// One heatmap of <paramref name="values"/> (row-major over <paramref name="shape"/>) against the first two parameters,
-    /// averaged over any further ones; <paramref name="xRange"/> and <paramref name="yRange"/> are the outer edges.
+    /// averaged over any further ones; <paramref name="xRange"/> and <paramref name="yRange"/> are the outer edges. With
+    /// <paramref name="losses"/>, cells that diverged (not finite or above <see cref="SinusoidEvaluation.DivergedLoss"/>)
+    /// are drawn in a separate colour and counted in the title, and the colour scale stops at the 98th percentile of
+    /// the other cells when a few outliers would otherwise turn the whole map one colour.
     /// </summary>
     public static void WriteGrid(string path, IReadOnlyList<double> values, IReadOnlyList<int> shape, IReadOnlyList<TaskParameter> parameters,
-        double[] xRange, double[] yRange, string title, string valueLabel)
+        double[] xRange, double[] yRange, string title, string valueLabel, bool losses = false)
     {
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(shape);
@@ -71,21 +74,44 @@ public static class Heatmaps
         if (rest * nx * ny != values.Count) throw new ArgumentException("values do not match the shape", nameof(values));
         // ScottPlot draws row 0 at the top: row r holds the y-index ny − 1 − r so that the second parameter increases upwards.
         var grid = new double[ny, nx];
+        var diverged = 0;
+        var kept = new List<double>(nx * ny);
         for (var i = 0; i < nx; i++)
             for (var j = 0; j < ny; j++)
             {
                 var sum = 0.0;
                 for (var k = 0; k < rest; k++) sum += values[(i * ny + j) * rest + k];
-                grid[ny - 1 - j, i] = sum / rest;
+                var cell = sum / rest;
+                if (losses && !(cell <= SinusoidEvaluation.DivergedLoss))
+                {
+                    diverged++;
+                    cell = double.NaN;   // drawn in NaNCellColor
+                }
+                else if (double.IsFinite(cell)) kept.Add(cell);
+                grid[ny - 1 - j, i] = cell;
             }
         var marginal = parameters.Count > 2 ? " (mean over " + string.Join(", ", parameters.Skip(2).Select(p => p.Symbol)) + ")" : "";
         var plot = new ScottPlot.Plot();
         var heatmap = plot.Add.Heatmap(grid);
         heatmap.Rectangle = new ScottPlot.CoordinateRect(xRange[0], xRange[1], yRange[0], yRange[1]);
         heatmap.Colormap = new ScottPlot.Colormaps.Viridis();
-        var bar = plot.Add.ColorBar(heatmap);
-        bar.Label = valueLabel;
-        plot.Title(title + marginal);
+        heatmap.NaNCellColor = ScottPlot.Colors.Red;
+        var notes = new List<string>();
+        if (losses && kept.Count > 1)
+        {
+            var (low, top, cap) = (kept.Min(), kept.Max(), Meta.Hosting.PlotAxes.Quantile(kept, 0.98));
+            if (top > low && top - low > 3 * (cap - low))
+            {
+                heatmap.ManualRange = new ScottPlot.Range(low, cap);
+                notes.Add($"colours stop at the 98th percentile, {Meta.Hosting.PlotAxes.Format(cap)}");
+            }
+        }
+        if (diverged > 0) notes.Add($"{diverged} diverged cell{(diverged == 1 ? "" : "s")} in red");
+        // The colour bar has no label of its own (ScottPlot draws it over the tick labels); the title names the value.
+        plot.Add.ColorBar(heatmap);
+        if (!title.Contains(valueLabel, StringComparison.OrdinalIgnoreCase)) title += $" ({valueLabel})";
+        plot.Title(title + marginal + (notes.Count > 0 ? "\n" + string.Join("; ", notes) : ""));
+        plot.Axes.Title.Label.FontSize = 14;
         plot.XLabel(Label(parameters[0]));
         plot.YLabel(Label(parameters[1]));
         plot.Axes.SetLimits(xRange[0], xRange[1], yRange[0], yRange[1]);

@@ -17,12 +17,13 @@ public static class JointPretraining
     /// <see cref="OperationCanceledException"/> when <paramref name="cancel"/> fires: a cut-short baseline is no baseline.
     /// </summary>
     public static Tensor Train(IFunctionalNetwork network, SinusoidFamily family, Tensor initial, int iterations,
-        int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel = default)
+        int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel = default,
+        Meta.Hosting.PhaseProgress? progress = null)
     {
         var theta = initial.detach().clone().DetachFromDisposeScope();
         try
         {
-            Fit(network, family, theta, iterations, tasksPerBatch, points, learningRate, generator, cancel);
+            Fit(network, family, theta, iterations, tasksPerBatch, points, learningRate, generator, cancel, progress);
         }
         catch
         {
@@ -33,7 +34,8 @@ public static class JointPretraining
     }
 
     private static void Fit(IFunctionalNetwork network, SinusoidFamily family, Tensor theta, int iterations,
-        int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel)
+        int tasksPerBatch, int points, double learningRate, Generator generator, CancellationToken cancel,
+        Meta.Hosting.PhaseProgress? progress)
     {
         using var adam = new Adam(theta, learningRate);
         for (var i = 0; i < iterations; i++)
@@ -46,6 +48,7 @@ public static class JointPretraining
             var weights = leaf.unsqueeze(0).expand(tasksPerBatch, leaf.shape[0]);
             var loss = TaskLoss.MeanSquaredErrorLoss.PerTask(network.Forward(weights, x), family.Target(tasks, x)).mean();
             adam.Step(TorchSharp.torch.autograd.grad([loss], [leaf])[0]);
+            progress?.Advance();
         }
     }
 }

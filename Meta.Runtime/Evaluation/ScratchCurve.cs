@@ -72,7 +72,7 @@ public sealed class ScratchCurve : ICheckpointable, IDisposable
     }
 
     /// <summary>
-    /// Writes <c>learning-curve.csv</c> and <c>learning-curve.png</c> (window means of <paramref name="metaLosses"/> and
+    /// Writes <c>learning-curve.csv</c> and <c>learning-curve.png</c> (window means of the recorded meta losses and
     /// the from-scratch losses over <paramref name="window"/> iterations), adds a summary section and the results
     /// <c>curve.meta.last</c> and <c>curve.scratch.last</c> (means over the last window).
     /// </summary>
@@ -122,8 +122,8 @@ public sealed class ScratchCurve : ICheckpointable, IDisposable
             plot.Title($"query MSE, mean per {window} iterations");
             plot.XLabel("meta-iteration");
             plot.YLabel("query loss");
-            plot.ShowLegend();
-            plot.SavePng(path, 800, 450);
+            plot.ShowLegend(ScottPlot.Edge.Bottom);   // below the axes: inside it covered the meta-learned curve
+            plot.SavePng(path, 800, 480);
             return true;
         }
         catch (Exception e) when (e is not OutOfMemoryException)

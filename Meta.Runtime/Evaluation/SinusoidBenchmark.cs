@@ -27,18 +27,26 @@ public static class SinusoidBenchmark
         using var evaluationStream = seeds.NewEvaluation();
         using var baselineStream = seeds.NewBaselines();
         using var evaluation = new SinusoidEvaluation(family, evalTasks, ExperimentDefaults.EvalShots, ExperimentDefaults.EvalSteps, evalPoints, evaluationStream);
-        run.Phase($"evaluating on {evaluation.Tasks} fixed test tasks");
-        var rows = new List<EvaluationRow>(evaluation.Evaluate(Models.MetaLearned, algorithm, metaParameters, cancel));
+        var cells = evaluation.Shots.Count * ExperimentDefaults.EvalSteps.Count;
+        var phase = run.Progress($"evaluating on {evaluation.Tasks} fixed test tasks", "evaluation", 2L * cells, "cells");
+        var rows = new List<EvaluationRow>(evaluation.Evaluate(Models.MetaLearned, algorithm, metaParameters, cancel, phase));
         var network = algorithm.Network;
         var sgd = new Maml(network, algorithm.Loss, 1, innerLr, firstOrder: true); // baselines adapt by plain SGD at α
         using (var scratch = network.Initialize(init, baselineStream))
         {
-            rows.AddRange(evaluation.Evaluate(Models.Scratch, sgd, scratch, cancel));
+            rows.AddRange(evaluation.Evaluate(Models.Scratch, sgd, scratch, cancel, phase));
+            Tensor? pretrained = null;
             if (pretrainIterations > 0)
             {
-                run.Phase($"pre-training the joint baseline for {pretrainIterations} iterations");
-                using var pretrained = JointPretraining.Train(network, family, scratch, pretrainIterations, metaBatch, shots, metaLr, baselineStream, cancel);
-                rows.AddRange(evaluation.Evaluate(Models.Pretrained, sgd, pretrained, cancel));
+                var pretraining = run.Progress($"pre-training the joint baseline for {pretrainIterations} iterations", "baseline", pretrainIterations, "it");
+                pretrained = JointPretraining.Train(network, family, scratch, pretrainIterations, metaBatch, shots, metaLr, baselineStream, cancel, pretraining);
+                var last = run.Progress("evaluating the pre-trained baseline", "evaluation", cells, "cells");
+                rows.AddRange(evaluation.Evaluate(Models.Pretrained, sgd, pretrained, cancel, last));
+            }
+            using (pretrained)
+            {
+                if (run.IsWriter && SinusoidFits.TryWrite(run.Folder.File(SinusoidFits.FileName), family, algorithm, metaParameters, sgd, pretrained, seeds.Seed, shots))
+                    run.AddSection("Fits", $"Three fixed test tasks with K = {shots} support points: the prediction before adaptation and after 1 and 10 steps, meta-learned (its own rule){(pretrained is null ? "" : " above pre-trained (SGD at α)")}.\n\n![fits]({SinusoidFits.FileName})");
             }
         }
         return new EvaluationReport(evaluation.Protocol, rows);

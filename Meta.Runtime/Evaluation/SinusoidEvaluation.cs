@@ -80,7 +80,8 @@ public sealed class SinusoidEvaluation : IDisposable
     /// the fast weights after each requested number of steps.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired (checked before each cell).</exception>
-    public IReadOnlyList<EvaluationRow> Evaluate(string model, IMetaAlgorithm algorithm, Tensor metaParameters, CancellationToken cancel = default)
+    public IReadOnlyList<EvaluationRow> Evaluate(string model, IMetaAlgorithm algorithm, Tensor metaParameters, CancellationToken cancel = default,
+        Meta.Hosting.PhaseProgress? progress = null)
     {
         var rows = new List<EvaluationRow>();
         foreach (var k in Shots)
@@ -100,6 +101,7 @@ public sealed class SinusoidEvaluation : IDisposable
                 var diverged = values.Count(double.IsPositiveInfinity);
                 var median = Median(values);
                 rows.Add(new EvaluationRow(model, k, steps, mean, ci, (int)Tasks, median, diverged));
+                progress?.Advance();
             }
         }
         return rows;

@@ -22,8 +22,7 @@ public static class TaskWeightedEvaluation
         run.TrainingEnded();
         using var stream = seeds.NewEvaluation();
         using var grid = new GridValidation(family, stream);
-        run.Phase($"validating on the fixed grid of {grid.Tasks} tasks");
-        var result = grid.Evaluate(algorithm, metaParameters);
+        var result = grid.Evaluate(algorithm, metaParameters, run.Progress($"validating on the fixed grid of {grid.Tasks} tasks", "validation", grid.Tasks, "tasks"));
         run.Result("grid.mean", result.Mean);
         run.Result("grid.std", result.Std);
         run.Result("grid.worst10", result.Worst10Mean);

@@ -96,8 +96,9 @@ public static class Comparison
         var markdown = Table(names, results, rest, seeds, failures);
         File.WriteAllText(Path.Combine(folder, "comparison.md"), markdown);
         Chart(Path.Combine(folder, "comparison.png"), names, results);
+        ResultsPage.Write(folder, "comparison: " + string.Join(", ", names), "# Comparison\n\n" + markdown + "\n![comparison](comparison.png)\n");
         output.Write(markdown);
-        output.WriteLine($"compare: wrote {Path.Combine(folder, "comparison.md")} and comparison.png");
+        output.WriteLine($"compare: wrote {Path.Combine(folder, "comparison.md")}, comparison.png and index.html");
         return failures.Count == 0 ? ExperimentExitCode.Success : ExperimentExitCode.Failure;
     }
 
@@ -199,39 +200,62 @@ public static class Comparison
         return sb.ToString();
     }
 
-    private static void Chart(string path, List<string> names, List<RunResult> results)
+    /// <summary>
+    /// The bar chart of the comparison: one bar per experiment (mean over its completed seeds ± 95 % CI, its value on
+    /// top); an experiment none of whose runs completed gets no bar but the words "all runs failed", and one whose metric
+    /// is not finite "diverged", so that no failure looks like the best result.
+    /// </summary>
+    internal static void Chart(string path, List<string> names, List<RunResult> results)
     {
         try
         {
             var plot = new ScottPlot.Plot();
-            var values = new List<double>();
-            var errors = new List<double>();
-            foreach (var name in names)
+            var bars = new List<ScottPlot.Bar>();
+            var missing = new List<(int Index, string Why)>();
+            for (var i = 0; i < names.Count; i++)
             {
-                var runs = results.Where(r => r.Experiment == name).ToList();
+                var runs = results.Where(r => r.Experiment == names[i]).ToList();
                 if (runs.Count == 0)
                 {
-                    values.Add(0);
-                    errors.Add(0);
+                    missing.Add((i, "all runs failed"));
                     continue;
                 }
                 var metric = runs.Any(r => r.Evaluation.Count > 0)
                     ? runs.Select(r => r.Evaluation.FirstOrDefault(e => e.Model == Models.MetaLearned && e.Shots == 10 && e.Steps == 10)?.Mean ?? double.NaN).ToList()
                     : runs.Select(r => r.Results.GetValueOrDefault("grid.mean", double.NaN)).ToList();
                 var (mean, ci) = Stat(metric);
-                values.Add(double.IsFinite(mean) ? mean : 0);
-                errors.Add(double.IsFinite(ci) ? ci : 0);
+                if (!double.IsFinite(mean) || mean > SinusoidEvaluation.DivergedLoss)
+                {
+                    missing.Add((i, "diverged"));
+                    continue;
+                }
+                bars.Add(new ScottPlot.Bar
+                {
+                    Position = i,
+                    Value = mean,
+                    Error = double.IsFinite(ci) ? ci : 0,
+                    Label = mean.ToString("0.000", CultureInfo.InvariantCulture),
+                    FillColor = ScottPlot.Colors.SteelBlue,
+                });
             }
-            var bars = plot.Add.Bars(values.ToArray());
-            for (var i = 0; i < bars.Bars.Count; i++)
+            if (bars.Count > 0) plot.Add.Bars(bars);
+            var top = bars.Count > 0 ? bars.Max(b => b.Value + b.Error) : 1;
+            foreach (var (index, why) in missing)
             {
-                bars.Bars[i].Error = errors[i];
-                bars.Bars[i].Label = values[i].ToString("0.000", CultureInfo.InvariantCulture);
+                var text = plot.Add.Text(why, index, top * 0.05);
+                text.LabelFontColor = ScottPlot.Colors.DarkRed;
+                text.LabelFontSize = 14;
+                text.LabelRotation = -90;
+                text.LabelAlignment = ScottPlot.Alignment.MiddleLeft;
             }
             plot.Axes.Bottom.SetTicks([.. Enumerable.Range(0, names.Count).Select(i => (double)i)], [.. names]);
             plot.Axes.Bottom.TickLabelStyle.Rotation = 30;
             plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
-            plot.Axes.Margins(bottom: 0);
+            // Rotated labels are not measured by the automatic layout: leave room for the longest one.
+            plot.Axes.Bottom.MinimumSize = 30 + 7.5f * (float)Math.Sin(Math.PI / 6) * names.Max(n => n.Length);
+            plot.Axes.Right.MinimumSize = 7.5f * (float)Math.Cos(Math.PI / 6) * names[^1].Length;
+            plot.Axes.SetLimitsX(-0.6, names.Count - 0.4);
+            plot.Axes.SetLimitsY(0, top * 1.15);
             plot.YLabel("MSE (K = 10, 10 steps; else grid mean)");
             plot.Title("comparison: mean over seeds ± 95 % CI");
             plot.SavePng(path, 1000, 600);

@@ -40,7 +40,15 @@ public sealed class ExperimentHostedService(
         run.Stopping = stoppingToken;
         try
         {
-            var outcome = trainer.Run(stoppingToken);
+            RunOutcome outcome;
+            try
+            {
+                outcome = trainer.Run(stoppingToken);
+            }
+            finally
+            {
+                run.StopProgress();   // the live display ends before any error line is printed
+            }
             exitCode.Value = outcome == RunOutcome.Completed ? ExperimentExitCode.Success : ExperimentExitCode.Stopped;
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

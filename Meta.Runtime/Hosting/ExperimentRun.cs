@@ -42,6 +42,8 @@ public sealed partial class ExperimentRun : IDisposable
     private readonly Dictionary<string, double> _results = new(StringComparer.Ordinal);
     private double _trainingSeconds;
     private int _trainedIterations;
+    private readonly RunProgress _progress;
+    private PhaseProgress? _training;
     private int _done;
     private bool _finished;
 
@@ -52,6 +54,7 @@ public sealed partial class ExperimentRun : IDisposable
         _options = options;
         _metrics = metrics;
         _logger = logger;
+        _progress = new RunProgress(logger);
     }
 
     /// <summary>The host's stop request (set by <see cref="ExperimentHostedService"/>).</summary>
@@ -123,10 +126,12 @@ public sealed partial class ExperimentRun : IDisposable
         if (IsWriter)
         {
             _store = new CheckpointStore(_folder!.Path, settings.KeepCheckpoints);
+            if (settings.Components is { } components)
+                _folder.WriteText(ModelManifest.FileName, ModelManifest.Describe(_descriptor.Name, components, metaParameters.shape[0]).ToJson());
             var config = _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value);
             _folder.WriteText("config.json", JsonSerializer.Serialize(new { experiment = _descriptor.Name, algorithm = settings.Algorithm, configurationHash = _configurationHash, options = config }, JsonOptions));
             var continuing = start > 0 && File.Exists(_folder.File("metrics.csv"));
-            _csv = new StreamWriter(_folder.File("metrics.csv"), append: continuing, Encoding.UTF8);
+            _csv = new StreamWriter(_folder.File("metrics.csv"), append: continuing, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
             if (!continuing) _csv.WriteLine("iteration,meta_loss,elapsed_s");
         }
         _done = start;
@@ -134,6 +139,7 @@ public sealed partial class ExperimentRun : IDisposable
         Log.Started(_logger, _descriptor.Name, settings.Algorithm, settings.Iterations, _folder?.Path ?? "(written by rank 0)");
         _clock.Start();
         _windowStart = Stopwatch.GetTimestamp();
+        if (IsWriter) _training = _progress.Begin("training", settings.Iterations, "it", start);
         return start;
     }
 
@@ -162,7 +168,7 @@ public sealed partial class ExperimentRun : IDisposable
             "; pass --on-non-finite skip to skip such steps");
     }
 
-    /// <summary>A timestamp to pass back to <see cref="Record"/>.</summary>
+    /// <summary>A timestamp to pass back to <c>Record</c>.</summary>
     public static long Timestamp() => Stopwatch.GetTimestamp();
 
     /// <summary>Records one finished meta-iteration (0-based) that began at <paramref name="started"/>.</summary>
@@ -176,11 +182,15 @@ public sealed partial class ExperimentRun : IDisposable
         _trainingSeconds = _clock.Elapsed.TotalSeconds;
         _trainedIterations++;
         _windowIterations++;
+        _training?.Report(iteration + 1, loss);
         _done = iteration + 1;
         if (Settings.Group.Size > 1 && (iteration + 1) % Settings.VerifyEvery == 0)
             Settings.Group.VerifyIdentical(_metaParameters!, iteration + 1);
         if (Settings.CheckpointEvery > 0 && (iteration + 1) % Settings.CheckpointEvery == 0) Checkpoint(iteration + 1);
-        if (IsWriter && ((iteration + 1) % _logEvery == 0 || iteration + 1 == _iterations))
+        // A line every --log-every iterations, at the end, and (without a live display) at least every 10 s, so that
+        // slow experiments report early.
+        if (IsWriter && ((iteration + 1) % _logEvery == 0 || iteration + 1 == _iterations
+                         || !RunProgress.Live && Stopwatch.GetElapsedTime(_windowStart) >= RunProgress.PlainInterval))
         {
             var window = Stopwatch.GetElapsedTime(_windowStart).TotalSeconds;
             var recent = _losses.Skip(Math.Max(0, _losses.Count - _windowIterations)).Average();
@@ -214,6 +224,23 @@ public sealed partial class ExperimentRun : IDisposable
     public void Phase(string what) => Log.Phase(_logger, what);
 
     /// <summary>
+    /// Logs a phase of <paramref name="total"/> units (test tasks, episodes, baseline iterations) and returns its progress,
+    /// shown as a bar under a terminal and as a line at least every 10 s otherwise; the previous phase ends here.
+    /// </summary>
+    /// <param name="what">The log line (what the phase does).</param>
+    /// <param name="label">The bar's short name (evaluation, baseline, …).</param>
+    /// <param name="total">Units of work.</param>
+    /// <param name="unit">What a unit is.</param>
+    public PhaseProgress Progress(string what, string label, long total, string unit)
+    {
+        Log.Phase(_logger, what);
+        return _progress.Begin(label, total, unit);
+    }
+
+    /// <summary>Ends the live display (before an error is printed, or at the end of the run).</summary>
+    public void StopProgress() => _progress.Stop();
+
+    /// <summary>
     /// Marks the end of training, before the evaluation starts: writes the checkpoint of the iterations done, so that a
     /// stop during the evaluation (or pre-training a baseline) keeps the trained state and <c>--resume</c> goes straight
     /// to the evaluation. Called by the evaluations; a second call writes nothing.
@@ -233,6 +260,7 @@ public sealed partial class ExperimentRun : IDisposable
         if (_settings is null || _finished) return;
         _finished = true;
         _clock.Stop();
+        _progress.Stop();
         _metrics.Active(_tags, -1);
         if (!IsWriter || _folder is null) return;
         _csv?.Flush();
@@ -272,6 +300,7 @@ public sealed partial class ExperimentRun : IDisposable
         }
         _finished = true;
         _clock.Stop();
+        _progress.Stop();
         if (Settings.Group.Size > 1 && iterationsDone > 0) Settings.Group.VerifyIdentical(_metaParameters!, iterationsDone);
         if (iterationsDone > 0) Checkpoint(iterationsDone);
         _metrics.Active(_tags, -1);
@@ -290,8 +319,10 @@ public sealed partial class ExperimentRun : IDisposable
 
     private void WriteSummary(RunOutcome outcome, int iterationsDone, EvaluationReport? report)
     {
-        var plot = LossPlot.TryWrite(Folder.File("loss.png"), _losses);
-        Folder.WriteText("summary.md", Summary(outcome, iterationsDone, report, plot));
+        var plot = LossPlot.TryWrite(Folder.File("loss.png"), _losses, _descriptor.Name);
+        var summary = Summary(outcome, iterationsDone, report, plot);
+        Folder.WriteText("summary.md", summary);
+        ResultsPage.Write(Folder.Path, $"{_descriptor.Name}: {outcome.ToString().ToLowerInvariant()}", summary);
         Folder.WriteText(RunResult.FileName, JsonSerializer.Serialize(new RunResult(
             _descriptor.Name, Settings.Algorithm, outcome.ToString().ToLowerInvariant(), iterationsDone,
             _trainingSeconds, _trainedIterations / Math.Max(_trainingSeconds, 1e-9), _clock.Elapsed.TotalSeconds,
@@ -313,6 +344,9 @@ public sealed partial class ExperimentRun : IDisposable
         if (outcome == RunOutcome.Stopped && _lastCheckpoint > 0)
             sb.AppendLine(CultureInfo.InvariantCulture, $"- continue with `--resume {Folder.Path}` (checkpoint of iteration {_lastCheckpoint})");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- wall time: {seconds:0.0} s ({done / Math.Max(seconds, 1e-9):0.##} meta-iterations/s including evaluation)");
+        var phases = _progress.Durations();
+        if (phases.Count > 1)
+            sb.AppendLine("- where the time went: " + string.Join("; ", phases.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Name} {p.Seconds:0.0} s"))));
         if (_losses.Count > 0)
         {
             var tail = _losses.Skip(Math.Max(0, _losses.Count - 100)).Average();
@@ -369,6 +403,7 @@ public sealed partial class ExperimentRun : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        _progress.Dispose();
         try
         {
             _csv?.Dispose();

@@ -23,7 +23,7 @@ internal static class Faults
         return e switch
         {
             OptionException or CheckpointException or DatasetException => (ExperimentExitCode.BadInput, OneLine(e.Message)),
-            NumericalFaultException or DistributedException => (ExperimentExitCode.Failure, OneLine(e.Message)),
+            NumericalFaultException or DistributedException or NativeLibraryLoadException => (ExperimentExitCode.Failure, OneLine(e.Message)),
             IOException io when IsDiskFull(io) =>
                 (ExperimentExitCode.Failure, $"the disk is full ({OneLine(io.Message)}); free some space or point --output elsewhere, then continue with --resume latest"),
             IOException or UnauthorizedAccessException =>

@@ -13,7 +13,7 @@ namespace Meta.Hosting;
 /// line), one-line console logging, OpenTelemetry metrics, and the experiment as a background service.
 /// </summary>
 /// <remarks>
-/// <see cref="RunAsync"/> is the program's one error boundary: whatever goes wrong — a bad configuration source, a bad
+/// <see cref="RunAsync(string[], IReadOnlyList{ExperimentDescriptor}, Action{HostApplicationBuilder}?, CancellationToken)"/> is the program's one error boundary: whatever goes wrong — a bad configuration source, a bad
 /// option, an unloadable native library, a full disk — ends as one line on stderr and an exit code
 /// (<see cref="ExperimentExitCode"/>), never as a stack trace on the console.
 /// </remarks>
@@ -46,7 +46,9 @@ public static class MetaHost
     {
         try
         {
-            if (args.Length > 0 && args[0] == "compare") return Comparison.Run(args, experiments, output, error);
+            if (args.Length > 0 && args[0] == MetaCommandLine.CompareCommand && !args.Skip(1).Any(a => a is "--help" or "-h" or "-?"))
+                return Comparison.Run(args, experiments, output, error);
+            if (ModelCommands.Handles(args)) return ModelCommands.Run(args, output, error);
             var parsed = MetaCommandLine.Parse(args, experiments, output, error);
             if (parsed.ExitCode is { } code) return code;
 
@@ -99,10 +101,15 @@ public static class MetaHost
         HostApplicationBuilder builder;
         try
         {
+            // A run reads its configuration once: no file watcher on appsettings.json (each costs an inotify instance,
+            // of which Linux allows 128 per user, so parallel runs and test processes would exhaust them).
+            var configuration = new ConfigurationManager();
+            configuration["hostBuilder:reloadConfigOnChange"] = "false";
             builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
             {
                 Args = [],
                 ContentRootPath = contentRoot,
+                Configuration = configuration,
             });
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or InvalidOperationException or IOException or UnauthorizedAccessException)
@@ -136,19 +143,24 @@ public static class MetaHost
     private static void ConfigureLogging(HostApplicationBuilder builder)
     {
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-        });
+        // Under a live progress display, log lines go through Spectre.Console so that they appear above the bars.
+        if (RunProgress.Live) builder.Logging.AddProvider(new LiveConsoleLoggerProvider());
+        else
+            builder.Logging.AddSimpleConsole(o =>
+            {
+                o.SingleLine = true;
+                o.TimestampFormat = "HH:mm:ss ";
+            });
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
     }
 
     /// <summary>
     /// Registers <see cref="MetaTrainingMetrics"/> and OpenTelemetry metrics for the <see cref="MetaTelemetry.MeterName"/>
     /// meter. Exporters are configuration: <c>Telemetry:Console=true</c> for the console exporter; OTLP when the standard
-    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c>) variable is set. Throws
-    /// <see cref="OptionException"/> for a value that is not true/false or not an absolute http(s) URL.
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_EXPORTER_OTLP_METRICS_ENDPOINT</c>) variable is set; a Prometheus
+    /// scrape endpoint when <c>Telemetry:PrometheusPort</c> (<c>--metrics-port</c>) is set, on
+    /// <c>Telemetry:PrometheusHost</c> (loopback unless configured). Throws <see cref="OptionException"/> for a value
+    /// that is not true/false or not an absolute http(s) URL, and for a bad port or one already in use.
     /// </summary>
     public static void AddMetaTelemetry(HostApplicationBuilder builder, ExperimentDescriptor experiment)
     {
@@ -158,6 +170,7 @@ public static class MetaHost
         var console = ConfigurationSources.Boolean(builder.Configuration, "Telemetry:Console");
         var otlp = ConfigurationSources.Endpoint(builder.Configuration, "OTEL_EXPORTER_OTLP_ENDPOINT")
                    | ConfigurationSources.Endpoint(builder.Configuration, "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+        var prometheus = PrometheusEndpoint.From(builder.Configuration);
         builder.Services.AddOpenTelemetry()
             .ConfigureResource(r => r.AddService("meta", serviceInstanceId: Environment.MachineName)
                 .AddAttributes([new(MetaTelemetry.ExperimentTag, experiment.Name)]))
@@ -166,6 +179,12 @@ public static class MetaHost
                 metrics.AddMeter(MetaTelemetry.MeterName);
                 if (console) metrics.AddConsoleExporter();
                 if (otlp) metrics.AddOtlpExporter();
+                if (prometheus is { } p)
+                    metrics.AddPrometheusHttpListener(o =>
+                    {
+                        o.Host = p.Host;
+                        o.Port = p.Port;
+                    });
             });
     }
 }

@@ -10,7 +10,8 @@ public sealed record SinusoidTasks(Tensor Amplitude, Tensor Phase)
 }
 
 /// <summary>
-/// Sinusoid regression (Finn et al. 2017): a task is y = A·sin(x + φ); support and query points are drawn independently
+/// Sinusoid regression (Finn et al. 2017): a task is y = A·sin(x − φ), the sign of the MAML paper's reference code (so a
+/// model exported to PyTorch predicts the tasks its users draw); support and query points are drawn independently
 /// and uniformly from the input range. All sampling goes through the caller's generator, so a seed fixes the stream.
 /// As an <see cref="IContinuousTaskFamily"/> its parameters are (amplitude A, phase φ in radians).
 /// </summary>
@@ -51,7 +52,7 @@ public sealed class SinusoidFamily : IContinuousTaskFamily
 
     /// <summary>The targets of <paramref name="tasks"/> at inputs <paramref name="x"/> [T, N, 1].</summary>
     public Tensor Target(SinusoidTasks tasks, Tensor x) =>
-        tasks.Amplitude.view(-1, 1, 1) * sin(x + tasks.Phase.view(-1, 1, 1));
+        tasks.Amplitude.view(-1, 1, 1) * sin(x - tasks.Phase.view(-1, 1, 1));
 
     /// <summary><paramref name="count"/> inputs per task drawn uniformly from the input range: [T, count, 1].</summary>
     public Tensor Inputs(long tasks, long count, Generator generator) =>

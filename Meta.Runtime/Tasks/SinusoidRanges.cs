@@ -1,6 +1,6 @@
 namespace Meta;
 
-/// <summary>The box sinusoid tasks are drawn from: y = A·sin(x + φ), A, φ and x uniform in their ranges.</summary>
+/// <summary>The box sinusoid tasks are drawn from: y = A·sin(x − φ), A, φ and x uniform in their ranges.</summary>
 /// <param name="AmplitudeMin">Lower bound of A.</param>
 /// <param name="AmplitudeMax">Upper bound of A.</param>
 /// <param name="PhaseMin">Lower bound of φ (radians).</param>

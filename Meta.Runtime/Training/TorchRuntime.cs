@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using TorchSharp;
 
 namespace Meta;
@@ -5,20 +6,78 @@ namespace Meta;
 /// <summary>Process-wide TorchSharp set-up: loading the native library with a clear error, and the CPU thread count.</summary>
 public static class TorchRuntime
 {
-    /// <summary>Loads libtorch now, so a missing or unloadable native library is one clear error instead of a crash mid-run.</summary>
+    private static volatile bool loaded;
+
+    /// <summary>
+    /// Loads libtorch now, so a missing or unloadable native library is one clear error instead of a crash mid-run.
+    /// Throws <see cref="NativeLibraryLoadException"/> whose message is one line naming the cause and the fix.
+    /// </summary>
     public static void EnsureLoaded()
     {
+        if (loaded) return;
+        // Probe the output folder's copy first: when it cannot load, TorchSharp's own loader prints a long trace and
+        // copies every libtorch library into a cpu/ folder before it gives up. dlopen's message names the real cause.
+        var problem = ProbeNativeLibrary(AppContext.BaseDirectory);
+        if (problem is not null) throw new NativeLibraryLoadException(problem);
         try
         {
             using var probe = torch.ones(1);
         }
         catch (Exception e) when (e is DllNotFoundException or TypeInitializationException or NotSupportedException)
         {
-            throw new InvalidOperationException(
-                "TorchSharp's native library could not be loaded (" + (e.InnerException ?? e).Message + "). " +
-                "On Debian 12 the build marks libLibTorchSharp.so's GLIBCXX_3.4.32 requirement weak in the output folder: " +
-                "rebuild the project (dotnet build) rather than copying binaries.", e);
+            throw new NativeLibraryLoadException(
+                "TorchSharp's native library could not be loaded (" + FirstLine((e.InnerException ?? e).Message) + "); " +
+                "reference the TorchSharp-cpu package (the Meta package brings it) and rebuild with dotnet build.", e);
         }
+        loaded = true;
+    }
+
+    /// <summary>
+    /// On Linux, loads <c>runtimes/linux-x64/native/libLibTorchSharp.so</c> under <paramref name="baseDirectory"/> and
+    /// returns one line naming the cause and the fix when it cannot be loaded; null when it loads, is absent (TorchSharp
+    /// then finds it its own way) or the platform is not Linux.
+    /// </summary>
+    internal static string? ProbeNativeLibrary(string baseDirectory)
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64) return null;
+        var path = Path.Combine(baseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
+        if (!File.Exists(path)) return null;
+        try
+        {
+            NativeLibrary.Load(path);
+            return null;
+        }
+        catch (DllNotFoundException e)
+        {
+            return DescribeLoadFailure(path, e.Message);
+        }
+    }
+
+    /// <summary>One line for a failed load of <paramref name="path"/>, given the loader's message.</summary>
+    internal static string DescribeLoadFailure(string path, string loaderMessage)
+    {
+        // .NET puts dlerror's text on the message's last line, after a generic paragraph.
+        var cause = LastLine(loaderMessage);
+        var glibcxx = System.Text.RegularExpressions.Regex.Match(loaderMessage, @"GLIBCXX_[0-9.]+");
+        if (glibcxx.Success)
+            return "TorchSharp's native library " + path + " needs " + glibcxx.Value + ", which this system's libstdc++ lacks; " +
+                   "the Meta package's build step marks that requirement weak in the build output: rebuild with dotnet build " +
+                   "(do not copy binaries from elsewhere or set MetaSkipTorchPatch=true).";
+        return "TorchSharp's native library " + path + " could not be loaded (" + cause + "); " +
+               "rebuild with dotnet build so the output folder holds the TorchSharp-cpu natives.";
+    }
+
+    private static string LastLine(string text)
+    {
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        return lines.Length == 0 ? "" : lines[^1];
+    }
+
+    private static string FirstLine(string text)
+    {
+        var line = text.AsSpan().Trim();
+        var end = line.IndexOfAny('\r', '\n');
+        return (end < 0 ? line : line[..end]).TrimEnd().ToString();
     }
 
     /// <summary>Sets the number of CPU threads libtorch uses (intra-op); small meta-learning graphs are fastest on 1.</summary>
@@ -27,4 +86,20 @@ public static class TorchRuntime
         EnsureLoaded();
         if (threads > 0 && torch.get_num_threads() != threads) torch.set_num_threads(threads);
     }
+}
+
+/// <summary>
+/// TorchSharp's native library could not be loaded; the message is one line naming the cause and the fix. The program's
+/// error boundary prints it as is and exits with code 1.
+/// </summary>
+public sealed class NativeLibraryLoadException : InvalidOperationException
+{
+    /// <summary>Creates the exception with its one-line message.</summary>
+    public NativeLibraryLoadException(string message) : base(message) { }
+
+    /// <summary>Creates the exception with its one-line message and the loader's exception.</summary>
+    public NativeLibraryLoadException(string message, Exception innerException) : base(message, innerException) { }
+
+    /// <summary>Creates the exception with a generic message.</summary>
+    public NativeLibraryLoadException() : base("TorchSharp's native library could not be loaded") { }
 }

@@ -7,9 +7,12 @@ internal static class ExperimentProcess
 {
     public sealed record Result(int ExitCode, string Output, string Error);
 
-    public static Process Start(IEnumerable<string> args, IDictionary<string, string>? environment = null)
+    public static Process Start(IEnumerable<string> args, IDictionary<string, string>? environment = null) =>
+        Start(Path.Combine(AppContext.BaseDirectory, "Meta.Experiments.dll"), args, environment);
+
+    /// <summary>Starts the program <paramref name="dll"/> (a copy of Meta.Experiments elsewhere).</summary>
+    public static Process Start(string dll, IEnumerable<string> args, IDictionary<string, string>? environment = null)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "Meta.Experiments.dll");
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -24,9 +27,12 @@ internal static class ExperimentProcess
         return Process.Start(info)!;
     }
 
-    public static Result Run(IEnumerable<string> args, IDictionary<string, string>? environment = null, int timeoutSeconds = 120)
+    public static Result Run(IEnumerable<string> args, IDictionary<string, string>? environment = null, int timeoutSeconds = 120) =>
+        Run(Path.Combine(AppContext.BaseDirectory, "Meta.Experiments.dll"), args, environment, timeoutSeconds);
+
+    public static Result Run(string dll, IEnumerable<string> args, IDictionary<string, string>? environment = null, int timeoutSeconds = 120)
     {
-        using var process = Start(args, environment);
+        using var process = Start(dll, args, environment);
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
         if (!process.WaitForExit(timeoutSeconds * 1000))

@@ -4,7 +4,7 @@ namespace Meta.Tasks.Images;
 
 /// <summary>
 /// Decodes image files (PNG, JPEG, … — whatever SkiaSharp reads) to 8-bit pixels of a fixed square size, channels
-/// first. Resizing is by area averaging (each output pixel is the mean of the source area it covers), computed here so
+/// first; colour images asked for as grey become their luma. Resizing is by area averaging (each output pixel is the mean of the source area it covers), computed here so
 /// the result does not depend on a native library's sampling choices.
 /// </summary>
 internal static class ImageDecoder
@@ -35,7 +35,11 @@ internal static class ImageDecoder
         if (width < 1 || height < 1) throw DatasetException.Corrupt(path, "the image is empty");
         if ((long)width * height > MaxPixels)
             throw DatasetException.Corrupt(path, $"the image claims {width}×{height} pixels; images up to {MaxPixels / 1_000_000} megapixels (e.g. 8192×8192) are accepted");
-        var info = channels == 1
+        // Skia converts grey sources to Gray8 but refuses colour sources (InvalidConversion): those are decoded as RGBA
+        // and reduced to their luma (ITU-R BT.601: 0.299 R + 0.587 G + 0.114 B).
+        var greySource = codec.Info.ColorType == SKColorType.Gray8;
+        var luma = channels == 1 && !greySource;
+        var info = channels == 1 && greySource
             ? new SKImageInfo(width, height, SKColorType.Gray8, SKAlphaType.Opaque)
             : new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Unpremul);
         using var bitmap = new SKBitmap(info);
@@ -43,7 +47,7 @@ internal static class ImageDecoder
         if (result != SKCodecResult.Success) throw DatasetException.Corrupt(path, $"decoding failed ({result})");
         var pixels = bitmap.GetPixelSpan();
         var stride = bitmap.RowBytes;
-        var bytesPerPixel = channels == 1 ? 1 : 4;
+        var bytesPerPixel = info.BytesPerPixel;
         var plane = new float[height * width];
         var resized = new float[size * size];
         var rows = AreaWeights(height, size);
@@ -52,7 +56,10 @@ internal static class ImageDecoder
         {
             for (var y = 0; y < height; y++)
                 for (var x = 0; x < width; x++)
-                    plane[y * width + x] = pixels[y * stride + x * bytesPerPixel + c];
+                {
+                    var at = y * stride + x * bytesPerPixel;
+                    plane[y * width + x] = luma ? 0.299f * pixels[at] + 0.587f * pixels[at + 1] + 0.114f * pixels[at + 2] : pixels[at + c];
+                }
             Resample(plane, width, rows, cols, size, resized);
             var target = destination.Slice(c * size * size, size * size);
             for (var i = 0; i < resized.Length; i++)

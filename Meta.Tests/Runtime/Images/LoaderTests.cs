@@ -226,14 +226,28 @@ public sealed class FashionMnistTests
         Assert.Contains("apt install dataset-fashion-mnist", missing.Message);
         Assert.Contains("point --data at the folder", missing.Message);
     }
+
+    /// <summary>Debian's real files (70,000 images, 7,000 per class), when installed.</summary>
+    [SkippableFact]
+    public void Debians_fashion_mnist_loads_as_ten_classes_of_7000()
+    {
+        OptionalParts.RequireFashionMnist();
+        using var scope = NewDisposeScope();
+        using var split = FashionMnist.LoadSplit();
+        Assert.Equal(5, split.Train.Classes);
+        Assert.Equal(5, split.Test.Classes);
+        Assert.All(Enumerable.Range(0, 5), c => Assert.Equal(7000, split.Train.ImagesIn(c)));
+        Assert.Equal((1, 28, 28), (split.Train.Channels, split.Train.Height, split.Train.Width));
+    }
 }
 
 [Collection(TorchCollection.Name)]
 public sealed class GlyphDatasetTests
 {
-    [Fact]
+    [SkippableFact]
     public void Rendering_is_deterministic_by_seed_and_classes_are_distinct_letters()
     {
+        OptionalParts.RequireDejaVuFonts();
         using var scope = NewDisposeScope();
         var options = new GlyphOptions(Drawings: 3, MaxClasses: 40, Seed: 7);
         using var a = GlyphDataset.Render(options);
@@ -255,9 +269,10 @@ public sealed class GlyphDatasetTests
         Assert.True((imagesA[.., 0] - imagesA[.., 1]).abs().sum([1, 2, 3]).min().ToDouble() > 0);
     }
 
-    [Fact]
+    [SkippableFact]
     public void The_default_family_has_about_a_thousand_classes_split_three_to_one()
     {
+        OptionalParts.RequireDejaVuFonts();
         using var split = GlyphDataset.RenderSplit(new GlyphOptions(Drawings: 1));
         Assert.Equal(1000, split.Train.Classes + split.Test.Classes);
         Assert.Equal(250, split.Test.Classes);
