@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 // Meta-iterations per second of task-batched MAML on sinusoids (1-40-40-1 MLP, Adam, float32, one libtorch thread).
 // Each configuration: 300 warm-up iterations, then the median of 5 timed blocks of --iterations each.
-// Usage: dotnet run -c Release --project Meta.Benchmarks [-- --iterations 1000 --threads 1]
+// Usage: dotnet run -c Release --project Meta.Benchmarks [-- --iterations 1000 --threads 1 --path both|autograd|analytic --config 1-4]
 // Other modes: `-- sampler [...]` times the task samplers (SamplerBenchmark.cs).
 if (args.Length > 0 && args[0] == "sampler") return Meta.Benchmarks.SamplerBenchmark.Run(args[1..]);
 // Peak memory of second-order MAML vs iMAML over inner steps: dotnet run -c Release --project Meta.Benchmarks -- memory
@@ -29,10 +29,21 @@ if (args.Length > 0 && Meta.Benchmarks.ImageBenchmarks.Modes.Contains(args[0]))
     }
 }
 
+// How far float32 training drifts between the two paths: -- drift [--iterations N] (same seeds, same tasks).
+if (args.Length > 0 && args[0] == "drift") return Drift.Run(ReadInt(args, "--iterations", 1000));
+
 var iterations = ReadInt(args, "--iterations", 1000);
 // What watching costs (ProgressBenchmark.cs): -- progress [--iterations N] [--pairs N]
 if (args.Length > 0 && args[0] == "progress") return Meta.Benchmarks.ProgressBenchmark.Run(iterations, ReadInt(args, "--pairs", 7));
 var threads = ReadInt(args, "--threads", 1);
+var pathIndex = Array.IndexOf(args, "--path");
+var path = pathIndex >= 0 && pathIndex + 1 < args.Length ? args[pathIndex + 1] : "both";
+if (path is not ("both" or "autograd" or "analytic"))
+{
+    Console.Error.WriteLine($"error: --path expects both, autograd or analytic, got '{path}'");
+    return 2;
+}
+var only = ReadInt(args, "--config", int.MaxValue);
 TorchRuntime.UseThreads(threads);
 
 (string Name, int Tasks, int Shots, int Steps, bool FirstOrder)[] configurations =
@@ -42,41 +53,63 @@ TorchRuntime.UseThreads(threads);
     ("25 tasks, K = 10, S = 1, first order", 25, 10, 1, true),
     ("25 tasks, K = 10, S = 5, first order", 25, 10, 5, true),
 ];
-
-Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-Console.WriteLine();
-Console.WriteLine("| configuration | meta-iterations/s | ms / iteration | RSS after (MB) |");
-Console.WriteLine("|---|---:|---:|---:|");
-foreach (var c in configurations)
+if (only != int.MaxValue && only > configurations.Length)
 {
-    var rates = new List<double>();
-    using var seeds = new RunSeeds(1);
-    var network = Mlp.ForSinusoid();
-    var family = new SinusoidFamily(SinusoidRanges.Default);
-    using var theta = network.Initialize(WeightInit.Finn, seeds.Weights);
-    var maml = new Maml(network, c.Steps, 0.01, c.FirstOrder);
-    using var adam = new Adam(theta, 0.001);
-    void Step()
-    {
-        using var scope = NewDisposeScope();
-        var tasks = family.Sample(c.Tasks, seeds.Tasks);
-        var step = maml.MetaStep(theta, family.Episode(tasks, c.Shots, c.Shots, seeds.Tasks));
-        adam.Step(step.Gradient);
-        _ = step.MetaLoss.ToSingle(); // what a trainer reads every iteration
-    }
-    for (var i = 0; i < 300; i++) Step();
+    Console.Error.WriteLine($"error: --config expects 1 to {configurations.Length}");
+    return 2;
+}
+
+// Two paths through the same Maml: "autograd" hides the MLP's IAnalyticNetwork capability (what any network without it
+// runs, and what every MAML step ran before the capability existed); "analytic" is the MLP itself. With --path both
+// (the default) their timed blocks alternate, so that load drift on a shared machine hits both alike.
+string[] paths = path == "both" ? ["autograd", "analytic"] : [path];
+Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}");
+Console.WriteLine($"median of 5 blocks of {iterations} meta-iterations after 300 warm-up iterations; tensors = TorchSharp tensors created per iteration (≈ libtorch calls that return a tensor)");
+Console.WriteLine();
+Console.WriteLine(paths.Length == 2
+    ? "| configuration | autograd it/s | analytic it/s | speed-up | autograd tensors/it | analytic tensors/it | peak RSS (MB) |\n|---|---:|---:|---:|---:|---:|---:|"
+    : $"| configuration | {path} it/s | ms / iteration | tensors/it | peak RSS (MB) |\n|---|---:|---:|---:|---:|");
+for (var ci = 0; ci < configurations.Length; ci++)
+{
+    if (only != int.MaxValue && ci + 1 != only) continue;
+    var c = configurations[ci];
+    var runs = paths.Select(p => new Run(p == "analytic", c.Tasks, c.Shots, c.Steps, c.FirstOrder)).ToArray();
+    foreach (var run in runs) run.WarmUp(300);
     for (var block = 0; block < 5; block++)
-    {
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < iterations; i++) Step();
-        rates.Add(iterations / clock.Elapsed.TotalSeconds);
-    }
-    rates.Sort();
-    var median = rates[rates.Count / 2];
-    var rss = Process.GetCurrentProcess().WorkingSet64 / (1024.0 * 1024.0);
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {median:0} | {1000 / median:0.00} | {rss:0} |"));
+        foreach (var run in runs) run.Block(iterations);
+    var peak = PeakRssMegabytes();
+    Console.WriteLine(runs.Length == 2
+        ? string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {runs[0].Median:0} | {runs[1].Median:0} | {runs[1].Median / runs[0].Median:0.00}× | {runs[0].TensorsPerIteration} | {runs[1].TensorsPerIteration} | {peak:0} |")
+        : string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {runs[0].Median:0} | {1000 / runs[0].Median:0.00} | {runs[0].TensorsPerIteration} | {peak:0} |"));
+    foreach (var run in runs) run.Dispose();
 }
 return 0;
+
+static string LoadAverage()
+{
+    try
+    {
+        return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+    }
+    catch (IOException)
+    {
+        return "unknown";
+    }
+}
+
+// VmHWM: the process's peak resident set so far (Linux); the working set elsewhere.
+static double PeakRssMegabytes()
+{
+    try
+    {
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        if (line is not null) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024.0;
+    }
+    catch (IOException)
+    {
+    }
+    return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+}
 
 static int ReadInt(string[] args, string name, int fallback)
 {
@@ -86,4 +119,100 @@ static int ReadInt(string[] args, string name, int fallback)
     Console.Error.WriteLine($"error: {name} expects a whole number > 0");
     Environment.Exit(2);
     return fallback;
+}
+
+/// <summary>One MAML configuration on one path, with its own seeds, θ and Adam state.</summary>
+internal sealed class Run : IDisposable
+{
+    private readonly RunSeeds _seeds = new(1);
+    private readonly SinusoidFamily _family = new(SinusoidRanges.Default);
+    private readonly Tensor _theta;
+    private readonly Maml _maml;
+    private readonly Adam _adam;
+    private readonly int _tasks, _shots;
+    private readonly List<double> _rates = [];
+
+    public Run(bool analytic, int tasks, int shots, int steps, bool firstOrder)
+    {
+        var network = Mlp.ForSinusoid();
+        _theta = network.Initialize(WeightInit.Finn, _seeds.Weights);
+        _maml = new Maml(analytic ? network : new AutogradOnly(network), steps, 0.01, firstOrder);
+        _adam = new Adam(_theta, 0.001);
+        (_tasks, _shots) = (tasks, shots);
+    }
+
+    public double Median => _rates.Order().ElementAt(_rates.Count / 2);
+
+    public long TensorsPerIteration { get; private set; }
+
+    public void WarmUp(int iterations)
+    {
+        for (var i = 0; i < iterations; i++) Step();
+        var before = DisposeScopeManager.Statistics.CreatedInScopeCount + DisposeScopeManager.Statistics.CreatedOutsideScopeCount;
+        Step();
+        TensorsPerIteration = DisposeScopeManager.Statistics.CreatedInScopeCount + DisposeScopeManager.Statistics.CreatedOutsideScopeCount - before;
+    }
+
+    public Tensor Theta => _theta;
+
+    public double LastLoss { get; private set; }
+
+    public void Block(int iterations)
+    {
+        var clock = Stopwatch.StartNew();
+        for (var i = 0; i < iterations; i++) Step();
+        _rates.Add(iterations / clock.Elapsed.TotalSeconds);
+    }
+
+    public void Step()
+    {
+        using var scope = NewDisposeScope();
+        var tasks = _family.Sample(_tasks, _seeds.Tasks);
+        var step = _maml.MetaStep(_theta, _family.Episode(tasks, _shots, _shots, _seeds.Tasks));
+        _adam.Step(step.Gradient);
+        LastLoss = step.MetaLoss.ToSingle(); // what a trainer reads every iteration
+    }
+
+    public void Dispose()
+    {
+        _adam.Dispose();
+        _theta.Dispose();
+        _seeds.Dispose();
+    }
+
+    /// <summary>The MLP without its analytic capability: MAML takes the autograd path.</summary>
+    private sealed class AutogradOnly(IFunctionalNetwork inner) : IFunctionalNetwork
+    {
+        public ParameterLayout Layout => inner.Layout;
+        public int Inputs => inner.Inputs;
+        public int Outputs => inner.Outputs;
+        public Tensor Initialize(WeightInit scheme, Generator generator, ScalarType dtype = ScalarType.Float32) => inner.Initialize(scheme, generator, dtype);
+        public Tensor Forward(Tensor weights, Tensor input) => inner.Forward(weights, input);
+    }
+}
+
+/// <summary>Trains the standard configuration on both paths from the same seed and reports how far θ drifted apart.</summary>
+internal static class Drift
+{
+    public static int Run(int iterations)
+    {
+        TorchRuntime.UseThreads(1);
+        Console.WriteLine("| configuration | iterations | max abs θ difference | max abs θ | final meta-loss autograd | final meta-loss analytic |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var (steps, firstOrder) in new[] { (1, false), (5, false), (1, true) })
+        {
+            using var autograd = new Run(false, 25, 10, steps, firstOrder);
+            using var analytic = new Run(true, 25, 10, steps, firstOrder);
+            for (var i = 0; i < iterations; i++)
+            {
+                autograd.Step();
+                analytic.Step();
+            }
+            using var difference = (autograd.Theta - analytic.Theta).abs().max();
+            using var size = autograd.Theta.abs().max();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| S = {steps}, {(firstOrder ? "first" : "second")} order | {iterations} | {difference.ToSingle():E2} | {size.ToSingle():0.000} | {autograd.LastLoss:0.0000} | {analytic.LastLoss:0.0000} |"));
+        }
+        return 0;
+    }
 }

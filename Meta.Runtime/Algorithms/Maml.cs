@@ -74,6 +74,13 @@ public sealed class Maml : IMetaAlgorithm
     /// <inheritdoc />
     public Tensor Adapt(Tensor metaParameters, Tensor supportX, Tensor supportY, int steps)
     {
+        if (Network is IAnalyticNetwork analytic && analytic.SupportsAnalytic(Loss))
+        {
+            CheckTheta(metaParameters);
+            using var noGrad = no_grad();
+            return InnerLoop.Iterate(InnerLoop.Expand(metaParameters.detach(), supportX.shape[0]), steps,
+                (fast, _) => fast.add(analytic.AnalyticPass(fast, supportX, supportY, Loss).Gradient(), -InnerLr));
+        }
         using var enabled = enable_grad();
         return Adapt(metaParameters.detach(), supportX, supportY, steps, differentiable: false).detach();
     }
@@ -83,6 +90,8 @@ public sealed class Maml : IMetaAlgorithm
     {
         CheckTheta(metaParameters);
         CheckEpisode(episode, taskWeights);
+        if (Network is IAnalyticNetwork analytic && analytic.SupportsAnalytic(Loss))
+            return AnalyticMetaStep(analytic, metaParameters, episode, taskWeights);
 
         using var leaf = metaParameters.detach().requires_grad_(true);
         var fast = Adapt(leaf, episode.SupportX, episode.SupportY, InnerSteps, differentiable: !FirstOrder);
@@ -90,6 +99,36 @@ public sealed class Maml : IMetaAlgorithm
         var metaLoss = taskWeights is null ? taskLosses.mean() : (taskLosses * taskWeights).mean();
         var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
         return new MetaStepResult(gradient, metaLoss.detach(), taskLosses.detach());
+    }
+
+    /// <summary>
+    /// The meta-step without autograd, for networks with analytic derivatives: S inner steps φ_{s+1} = φ_s − α∇L(φ_s),
+    /// then the query gradient v_S = (w_t / T)·∇L_query(φ_S) carried back through the steps (second order) as
+    /// v_s = v_{s+1} − α·H_s v_{s+1} with H_s the support Hessian at φ_s; the meta-gradient is Σ_t v_{0,t}
+    /// (first order: Σ_t v_{S,t}). The same quantity autograd computes, as a fixed number of batched products.
+    /// </summary>
+    private MetaStepResult AnalyticMetaStep(IAnalyticNetwork network, Tensor theta, Episode episode, Tensor? taskWeights)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var tasks = episode.Tasks;
+        var fast = InnerLoop.Expand(theta.detach(), tasks);
+        var passes = FirstOrder ? null : new IAnalyticPass[InnerSteps];
+        for (var s = 0; s < InnerSteps; s++)
+        {
+            var pass = network.AnalyticPass(fast, episode.SupportX, episode.SupportY, Loss);
+            if (passes is not null) passes[s] = pass;
+            fast = fast.add(pass.Gradient(), -InnerLr);
+        }
+        var query = network.AnalyticPass(fast, episode.QueryX, episode.QueryY, Loss);
+        var taskLosses = query.TaskLosses();
+        var metaLoss = InnerLoop.WeightedMean(taskLosses, taskWeights);
+        var v = query.Gradient(1.0 / tasks, taskWeights);
+        if (passes is not null)
+            for (var s = InnerSteps - 1; s >= 0; s--)
+                v = v.add(passes[s].HessianVectorProduct(v), -InnerLr);
+        var gradient = v.sum(0L);
+        return new MetaStepResult(gradient.MoveToOuterDisposeScope(), metaLoss.MoveToOuterDisposeScope(), taskLosses.MoveToOuterDisposeScope());
     }
 
     /// <summary>

@@ -6,8 +6,10 @@ namespace Meta.Functional;
 /// <summary>
 /// A task-batched multilayer perceptron with ReLU between layers, e.g. the 1-40-40-1 network of sinusoid regression.
 /// Each layer is one fused <c>baddbmm</c> over all tasks: weights are stored [in, out] so no transpose is needed.
+/// Implements <see cref="IAnalyticNetwork"/> (Mlp.Analytic.cs): hand-derived gradients and Hessian-vector products for
+/// the mean-squared-error and cross-entropy losses, which MAML uses instead of autograd.
 /// </summary>
-public sealed class Mlp : IFunctionalNetwork, IHeadNetwork
+public sealed partial class Mlp : IFunctionalNetwork, IHeadNetwork, IAnalyticNetwork
 {
     private readonly int[] _widths;
 
