@@ -52,6 +52,21 @@ public sealed record RunSettings(string Output, string Algorithm, int Iterations
 public static class ResumeSource
 {
     /// <summary>
+    /// The run folder under <paramref name="root"/> (an experiment's folder of runs) whose newest checkpoint was written
+    /// last, with that checkpoint; null when no run there has one.
+    /// </summary>
+    public static (string Folder, string Checkpoint)? NewestRun(string root)
+    {
+        if (!Directory.Exists(root)) return null;
+        var newest = Directory.GetDirectories(root)
+            .Select(folder => (folder, checkpoint: new CheckpointStore(folder, 1).Latest()))
+            .Where(x => x.checkpoint is not null)
+            .OrderBy(x => File.GetLastWriteTimeUtc(x.checkpoint!))
+            .LastOrDefault();
+        return newest.checkpoint is null ? null : (newest.folder, newest.checkpoint);
+    }
+
+    /// <summary>
     /// Resolves <paramref name="resume"/> (<c>latest</c>, a run folder, or a checkpoint file) to the run folder and the
     /// checkpoint to load; throws <see cref="OptionException"/> when there is none. The folder is null for a checkpoint
     /// file that is not in a run folder's <c>checkpoints/</c> (a copy elsewhere): that run continues in a new folder.
@@ -63,16 +78,7 @@ public static class ResumeSource
         if (string.Equals(resume, "latest", StringComparison.OrdinalIgnoreCase))
         {
             var root = Path.GetFullPath(Path.Combine(output, experiment));
-            var newest = Directory.Exists(root)
-                ? Directory.GetDirectories(root)
-                    .Select(folder => (folder, checkpoint: new CheckpointStore(folder, 1).Latest()))
-                    .Where(x => x.checkpoint is not null)
-                    .OrderBy(x => File.GetLastWriteTimeUtc(x.checkpoint!))
-                    .LastOrDefault()
-                : default;
-            if (newest.checkpoint is null)
-                throw new OptionException($"--resume: no checkpoint of {experiment} under '{root}'; run without --resume to start a new run");
-            return (newest.folder, newest.checkpoint);
+            return NewestRun(root) ?? throw new OptionException($"--resume: no checkpoint of {experiment} under '{root}'; run without --resume to start a new run");
         }
         if (File.Exists(resume))
         {

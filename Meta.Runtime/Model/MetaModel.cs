@@ -157,14 +157,7 @@ public sealed class MetaModel : IDisposable
 
     private static string Newest(string root, string asked)
     {
-        var newest = Directory.Exists(root)
-            ? Directory.GetDirectories(root)
-                .Select(folder => (folder, checkpoint: new CheckpointStore(folder, 1).Latest()))
-                .Where(x => x.checkpoint is not null)
-                .OrderBy(x => File.GetLastWriteTimeUtc(x.checkpoint!))
-                .LastOrDefault()
-            : default;
-        return newest.folder ?? throw new MetaModelException($"'{asked}': no run with a checkpoint under '{root}'");
+        return ResumeSource.NewestRun(root)?.Folder ?? throw new MetaModelException($"'{asked}': no run with a checkpoint under '{root}'");
     }
 
     private static ITaskLoss LossOf(ITaskFamily family, TaskShape shape)
