@@ -67,6 +67,11 @@ public static class MetaCommandLine
         compare.Options.Add(new Option<string>("--seeds") { Description = "Runs per experiment, seeds 1…N (default: 3).", HelpName = "N" });
         compare.Options.Add(new Option<string>("--output") { Description = "Root folder of the runs and the comparison (default: runs).", HelpName = "folder" });
         root.Subcommands.Add(compare);
+        // Handled before this parser (ModelCommands); listed so that --help names every command.
+        root.Subcommands.Add(new Command("adapt",
+            "Adapt a trained run to new support data and predict: adapt <run folder|runs/<experiment>/latest> --support support.csv --predict x.csv [--steps N] [--output predictions.csv]."));
+        root.Subcommands.Add(new Command("export",
+            "Export a trained run's parameters: export <run folder> --format safetensors [--output file]."));
 
         var options = new Dictionary<ExperimentDescriptor, List<(OptionDescriptor Descriptor, Option<string> Option)>>();
         foreach (var experiment in experiments)
@@ -154,7 +159,7 @@ public static class MetaCommandLine
             output.WriteLine($"{e.Name.PadRight(nameWidth)}  {e.Algorithm.PadRight(algorithmWidth)}  {e.Description}");
         output.WriteLine();
         output.WriteLine("Run one with: dotnet run --project Meta.Experiments -- <experiment> [--option value]…  (<experiment> --help lists its options and defaults;");
-        output.WriteLine("compare <experiment>… --seeds N runs several side by side; --help shows every command)");
+        output.WriteLine("compare <experiment>… --seeds N runs several side by side; adapt and export use a trained run; --help shows every command)");
     }
 
     private static bool IsHelp(string arg) => arg is "--help" or "-h" or "-?";
