@@ -117,6 +117,24 @@ public static class Comparison
         return runs.All(r => r.Failure is null) ? ExperimentExitCode.Success : ExperimentExitCode.Failure;
     }
 
+    /// <summary>
+    /// The diverged test tasks of every seed (✗ a failed run) in the evaluation cell of the K and inner steps the
+    /// experiment trained with (its <c>Shots</c> and <c>InnerSteps</c> options): issue 16's "no test task diverges at the
+    /// step count it was trained for". "–" without such options or a loss table; "not evaluated" when the table has no such cell.
+    /// </summary>
+    private static string AtTraining(IReadOnlyList<SeedRun> mine, RunResult first)
+    {
+        if (!first.Options.TryGetValue("Shots", out var shotsText) || !first.Options.TryGetValue("InnerSteps", out var stepsText)
+            || !int.TryParse(shotsText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var k)
+            || !int.TryParse(stepsText, NumberStyles.Integer, CultureInfo.InvariantCulture, out var s)
+            || first.Evaluation.All(e => double.IsNaN(e.Median)))
+            return "–";
+        var label = string.Create(CultureInfo.InvariantCulture, $"K={k}, {s} step{(s == 1 ? "" : "s")}: ");
+        var cells = mine.Select(r => r.Result?.Evaluation.FirstOrDefault(e => e.Model == Models.MetaLearned && e.Shots == k && e.Steps == s)).ToList();
+        if (Enumerable.Range(0, mine.Count).All(i => mine[i].Result is null || cells[i] is null)) return label + "not evaluated";
+        return label + string.Join(", ", mine.Select((r, i) => r.Result is null ? "✗" : cells[i]?.Diverged.ToString(CultureInfo.InvariantCulture) ?? "–"));
+    }
+
     /// <summary>Whether <paramref name="name"/> matches <paramref name="pattern"/>, in which * stands for any run of characters.</summary>
     internal static bool Matches(string pattern, string name) =>
         System.Text.RegularExpressions.Regex.IsMatch(name, "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$");
@@ -195,11 +213,11 @@ public static class Comparison
             string.Create(CultureInfo.InvariantCulture, $"seed, in seed order (loss not finite or above {Divergence.Factor:0}× the task's own loss before adaptation; ✗ = the run failed). ") +
             "Failed runs are left out of the means and listed below the table.");
         sb.AppendLine();
-        sb.Append("| experiment | algorithm | failed runs |");
+        sb.Append("| experiment | algorithm | failed runs | diverged per seed at the trained K, steps |");
         foreach (var (k, s) in evalColumns) sb.Append(CultureInfo.InvariantCulture, $" K={k}, {s} step{(s == 1 ? "" : "s")} |");
         if (hasGrid) sb.Append(" grid mean | grid median | grid worst 10 % | grid diverged per seed |");
         sb.AppendLine(" meta-it/s | peak RSS (MB) |");
-        sb.Append("|---|---|---:|");
+        sb.Append("|---|---|---:|---|");
         foreach (var _ in evalColumns) sb.Append("---:|");
         if (hasGrid) sb.Append("---:|---:|---:|---:|");
         sb.AppendLine("---:|---:|");
@@ -214,7 +232,7 @@ public static class Comparison
             }
             var failed = mine.Where(r => r.Result is null).Select(r => r.Seed).ToList();
             var failedText = failed.Count == 0 ? "0" : string.Create(CultureInfo.InvariantCulture, $"{failed.Count} of {mine.Count} (seed{(failed.Count == 1 ? "" : "s")} {string.Join(", ", failed)})");
-            sb.Append(CultureInfo.InvariantCulture, $"| {name} | {done[0].Algorithm} | {failedText} |");
+            sb.Append(CultureInfo.InvariantCulture, $"| {name} | {done[0].Algorithm} | {failedText} | {AtTraining(mine, done[0])} |");
             foreach (var (k, s) in evalColumns)
             {
                 var cells = mine.Select(r => r.Result?.Evaluation.FirstOrDefault(e => e.Model == Models.MetaLearned && e.Shots == k && e.Steps == s)).ToList();

@@ -43,7 +43,8 @@ public sealed class CompareTests
 /// <summary>compare's table from fabricated results: failed runs, diverged tasks per seed, aggregates that hide nothing.</summary>
 public sealed class CompareTableTests
 {
-    private static RunResult Result(string name, params EvaluationRow[] rows) => Grid(name, new Dictionary<string, double>(), rows);
+    private static RunResult Result(string name, params EvaluationRow[] rows) =>
+        Grid(name, new Dictionary<string, double>(), rows) with { Options = new Dictionary<string, string> { ["Shots"] = "10", ["InnerSteps"] = "10" } };
 
     private static RunResult Grid(string name, Dictionary<string, double> results, params EvaluationRow[] rows) =>
         new(name, "maml", "completed", 100, 1, 100, 2, 300, 320, new Dictionary<string, string>(), rows, results);
@@ -70,10 +71,10 @@ public sealed class CompareTableTests
         var table = Comparison.Table(["cmp-maml", "cmp-meta-sgd", "cmp-imaml"], runs, ["--iterations", "200"], 3);
 
         var maml = Line(table, "cmp-maml");
-        Assert.StartsWith("| cmp-maml | maml | 0 | 0.600 ± 0.113; median 0.450 ± 0.057; diverged 0, 0, 0 | 0.200 ± 0.113; median 0.090 ± 0.011; diverged 0, 2, 0 |", maml);
+        Assert.StartsWith("| cmp-maml | maml | 0 | K=10, 10 steps: 0, 2, 0 | 0.600 ± 0.113; median 0.450 ± 0.057; diverged 0, 0, 0 | 0.200 ± 0.113; median 0.090 ± 0.011; diverged 0, 2, 0 |", maml);
         // An infinite seed mean is not averaged away; the failed seed is marked in place; the medians still average.
         var sgd = Line(table, "cmp-meta-sgd");
-        Assert.StartsWith("| cmp-meta-sgd | maml | 1 of 3 (seed 2) | 0.450 ± 0.098; median 0.325 ± 0.049; diverged 0, ✗, 0 | ∞; median 0.175 ± 0.049; diverged 7, ✗, 1 |", sgd);
+        Assert.StartsWith("| cmp-meta-sgd | maml | 1 of 3 (seed 2) | K=10, 10 steps: 7, ✗, 1 | 0.450 ± 0.098; median 0.325 ± 0.049; diverged 0, ✗, 0 | ∞; median 0.175 ± 0.049; diverged 7, ✗, 1 |", sgd);
         Assert.Contains("| cmp-imaml | every run failed (below) |", table);
         Assert.Contains("- cmp-meta-sgd, seed 2: exit 1: iteration 812: the meta-loss is NaN", table);
         Assert.Contains("- cmp-imaml, seed 1: exit 1: iteration 3: the meta-loss is NaN", table);
@@ -92,7 +93,7 @@ public sealed class CompareTableTests
             new("tw2d-pq", 2, Grid("tw2d-pq", new() { ["grid.mean"] = double.PositiveInfinity, ["grid.median"] = 0.12, ["grid.worst10"] = double.PositiveInfinity, ["grid.diverged"] = 4 }), null),
         };
         var line = Line(Comparison.Table(["tw2d-pq"], runs, [], 2), "tw2d-pq");
-        Assert.StartsWith("| tw2d-pq | maml | 0 | ∞ | 0.110 ± 0.020 | ∞ | 0, 4 |", line);
+        Assert.StartsWith("| tw2d-pq | maml | 0 | – | ∞ | 0.110 ± 0.020 | ∞ | 0, 4 |", line);
     }
 
     [Fact]
