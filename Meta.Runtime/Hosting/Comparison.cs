@@ -108,7 +108,9 @@ public static class Comparison
         var results = new SeedRun?[plan.Count];
         var stopped = 0;
         var gate = new object();
-        Parallel.For(0, plan.Count, new ParallelOptions { MaxDegreeOfParallelism = jobs }, (index, state) =>
+        // No buffering: children start in (experiment, seed) order, so a comparison stopped halfway has its first runs done.
+        var order = System.Collections.Concurrent.Partitioner.Create(Enumerable.Range(0, plan.Count), System.Collections.Concurrent.EnumerablePartitionerOptions.NoBuffering);
+        Parallel.ForEach(order, new ParallelOptions { MaxDegreeOfParallelism = jobs }, (index, state) =>
         {
             if (Volatile.Read(ref stopped) != 0) { state.Stop(); return; }
             var (name, seed) = plan[index];
