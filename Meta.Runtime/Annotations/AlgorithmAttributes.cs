@@ -43,6 +43,12 @@ public sealed class MetaSgdAttribute : AlgorithmAttribute<MetaSgdAlgorithm>
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
     public bool FirstOrder { get; set; }
+
+    /// <summary>How the learned inner rates are stored: Sigmoid keeps each in (0, <see cref="RateBound"/> × α); Direct is the papers' unconstrained rates.</summary>
+    public RateParameterization RateParameterization { get; set; } = AlgorithmDefaults.RateParameterization;
+
+    /// <summary>The upper bound of every learned rate as a multiple of the inner learning rate (above 0; Sigmoid only).</summary>
+    public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
 }
 
 /// <summary>
@@ -72,6 +78,12 @@ public sealed class MamlPlusPlusAttribute : AlgorithmAttribute<MamlPlusPlusAlgor
 
     /// <summary>Per-step batch norm: one set of batch-norm weights and running statistics per inner step.</summary>
     public bool PerStepBatchNorm { get; set; }
+
+    /// <summary>How the learned inner rates are stored: Sigmoid keeps each in (0, <see cref="RateBound"/> × α); Direct is the papers' unconstrained rates.</summary>
+    public RateParameterization RateParameterization { get; set; } = AlgorithmDefaults.RateParameterization;
+
+    /// <summary>The upper bound of every learned rate as a multiple of the inner learning rate (above 0; Sigmoid only).</summary>
+    public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
 }
 
 /// <summary>
@@ -86,6 +98,12 @@ public sealed class MetaCurvatureAttribute : AlgorithmAttribute<MetaCurvatureAlg
 
     /// <summary>Also learn an inner learning rate per layer and per inner step (LSLR).</summary>
     public bool LearnedLearningRates { get; set; }
+
+    /// <summary>How the learned inner rates are stored: Sigmoid keeps each in (0, <see cref="RateBound"/> × α); Direct is the papers' unconstrained rates.</summary>
+    public RateParameterization RateParameterization { get; set; } = AlgorithmDefaults.RateParameterization;
+
+    /// <summary>The upper bound of every learned rate as a multiple of the inner learning rate (above 0; Sigmoid only).</summary>
+    public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
 }
 
 /// <summary>Algorithm: ANIL (Raghu et al. 2020): only the network's head adapts in the inner loop; the body is meta-learned.</summary>
@@ -151,6 +169,12 @@ public static class AlgorithmDefaults
 
     /// <summary>MAML++'s LSLR switch.</summary>
     public const bool LearnedLearningRates = true;
+
+    /// <summary>How learned inner rates (Meta-SGD, MAML++'s and Meta-Curvature's LSLR) are stored: bounded by a sigmoid.</summary>
+    public const RateParameterization RateParameterization = Meta.RateParameterization.Sigmoid;
+
+    /// <summary>The upper bound of a sigmoid-parameterised learned rate, as a multiple of the inner learning rate.</summary>
+    public const double RateBound = 10.0;
 
     /// <summary>The lowest meta learning rate of a cosine schedule.</summary>
     public const double MetaLrMinimum = 1e-5;
