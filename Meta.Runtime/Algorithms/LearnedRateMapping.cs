@@ -16,6 +16,16 @@ public enum RateParameterization
     Sigmoid,
 }
 
+/// <summary>How Meta-SGD's learned rates start.</summary>
+public enum RateInitialization
+{
+    /// <summary>Every rate at the inner learning rate.</summary>
+    InnerLr,
+
+    /// <summary>Each rate drawn independently from a uniform range with the run's weight seed (Li et al.: U[0.005, 0.1] for regression).</summary>
+    Uniform,
+}
+
 /// <summary>
 /// The map from stored meta-parameters to learned inner rates, shared by Meta-SGD's α, MAML++'s LSLR and
 /// Meta-Curvature's LSLR. <see cref="Direct"/> stores the rates as they are; a sigmoid mapping stores

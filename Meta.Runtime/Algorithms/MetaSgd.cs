@@ -54,16 +54,45 @@ public sealed class MetaSgd : IMetaAlgorithm
     /// <summary>How the stored meta-parameters map to α.</summary>
     public LearnedRateMapping Rates { get; }
 
+    /// <summary>
+    /// When set, <see cref="InitialMetaParameters"/> draws every α independently from U[Low, High] (the paper's
+    /// initialisation; U[0.005, 0.1] for regression) instead of setting it to <see cref="InitialInnerLr"/>.
+    /// </summary>
+    public (double Low, double High, Generator Generator)? RandomInitialRates { get; private set; }
+
+    /// <summary>
+    /// Draws the initial α per parameter from U[<paramref name="low"/>, <paramref name="high"/>] with
+    /// <paramref name="generator"/> (a run passes its weight stream, so the draw is fixed by the seed). Returns this.
+    /// </summary>
+    public MetaSgd WithRandomInitialRates(double low, double high, Generator generator)
+    {
+        ArgumentNullException.ThrowIfNull(generator);
+        InnerLoop.Positive(low, nameof(low), "the lowest initial rate");
+        if (!(high >= low) || !double.IsFinite(high))
+            throw new ArgumentOutOfRangeException(nameof(high), high, "the highest initial rate must be finite and ≥ the lowest");
+        Rates.FromRate(low);
+        Rates.FromRate(high);
+        RandomInitialRates = (low, high, generator);
+        return this;
+    }
+
     /// <inheritdoc />
     public string Name => FirstOrder ? "fo-metasgd" : "metasgd";
 
     private long P => Network.Layout.Count;
 
-    /// <summary>[θ, α] with α = the initial inner rate everywhere (stored through <see cref="Rates"/>): 2P entries.</summary>
+    /// <summary>
+    /// [θ, α] with α = the initial inner rate everywhere, or drawn per parameter (<see cref="RandomInitialRates"/>), stored
+    /// through <see cref="Rates"/>: 2P entries.
+    /// </summary>
     public Tensor InitialMetaParameters(Tensor theta)
     {
         InnerLoop.CheckTheta(Network, theta);
-        return cat([theta.detach(), full_like(theta, Rates.FromRate(InitialInnerLr))], 0);
+        if (RandomInitialRates is not { } range)
+            return cat([theta.detach(), full_like(theta, Rates.FromRate(InitialInnerLr))], 0);
+        using var scope = NewDisposeScope();
+        var alpha = (range.Low + (range.High - range.Low) * rand(theta.shape, ScalarType.Float64, generator: range.Generator)).to_type(theta.dtype);
+        return cat([theta.detach(), Rates.FromRates(alpha)], 0).MoveToOuterDisposeScope();
     }
 
     /// <inheritdoc />

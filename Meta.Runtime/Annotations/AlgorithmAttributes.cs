@@ -49,6 +49,15 @@ public sealed class MetaSgdAttribute : AlgorithmAttribute<MetaSgdAlgorithm>
 
     /// <summary>The upper bound of every learned rate as a multiple of the inner learning rate (above 0; Sigmoid only).</summary>
     public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
+
+    /// <summary>How α starts: every rate at the inner rate (default), or drawn per parameter from a uniform range (the paper's).</summary>
+    public RateInitialization RateInitialization { get; set; }
+
+    /// <summary>The lower end of the uniform initial rates (above 0).</summary>
+    public double InitialRateMin { get; set; } = AlgorithmDefaults.MetaSgdInitialRateMin;
+
+    /// <summary>The upper end of the uniform initial rates (at least <see cref="InitialRateMin"/>; below the sigmoid's bound).</summary>
+    public double InitialRateMax { get; set; } = AlgorithmDefaults.MetaSgdInitialRateMax;
 }
 
 /// <summary>
@@ -175,6 +184,12 @@ public static class AlgorithmDefaults
 
     /// <summary>The upper bound of a sigmoid-parameterised learned rate, as a multiple of the inner learning rate.</summary>
     public const double RateBound = 10.0;
+
+    /// <summary>The lower end of Meta-SGD's uniform initial rates (the paper's, for regression).</summary>
+    public const double MetaSgdInitialRateMin = 0.005;
+
+    /// <summary>The upper end of Meta-SGD's uniform initial rates (the paper's, for regression).</summary>
+    public const double MetaSgdInitialRateMax = 0.1;
 
     /// <summary>The lowest meta learning rate of a cosine schedule.</summary>
     public const double MetaLrMinimum = 1e-5;

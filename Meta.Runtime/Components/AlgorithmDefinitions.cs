@@ -45,12 +45,12 @@ public abstract class LearnedRateDefinition : InnerLoopDefinition, ILearnsInnerR
     public double LearnedRateScale { get; set; } = 1.0;
 
     /// <summary>How the learned rates are stored: Sigmoid keeps each in (0, rate bound × α); Direct is the papers' unconstrained rates.</summary>
-    [Option("How learned inner rates are stored: Sigmoid keeps each in (0, rate-bound × inner-lr); Direct is the papers' unconstrained rates.",
+    [Option("How learned inner rates are stored: sigmoid keeps each in (0, --rate-bound × --inner-lr); direct is the papers' unconstrained rates.",
         WhenAbsent = RateParameterization.Direct)]
     public RateParameterization RateParameterization { get; set; } = AlgorithmDefaults.RateParameterization;
 
     /// <summary>The upper bound of every learned rate as a multiple of the inner learning rate (sigmoid parameterisation only).</summary>
-    [Option("Upper bound of the learned inner rates, as a multiple of the inner learning rate (with --rate-parameterization Sigmoid).", Positive = true)]
+    [Option("Upper bound of the learned inner rates, as a multiple of the inner learning rate (with --rate-parameterization sigmoid).", Positive = true)]
     public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
 
     /// <summary>The mapping these options describe.</summary>
@@ -59,15 +59,43 @@ public abstract class LearnedRateDefinition : InnerLoopDefinition, ILearnsInnerR
 
 /// <summary>Meta-SGD (Li et al. 2017): a learned inner rate per parameter.</summary>
 [System.ComponentModel.DisplayName("Meta-SGD")]
-public sealed class MetaSgdAlgorithm : LearnedRateDefinition
+public sealed class MetaSgdAlgorithm : LearnedRateDefinition, IValidatedComponent
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
     [Option("Drop second-order terms of the meta-gradient.")]
     public bool FirstOrder { get; set; }
 
+    /// <summary>How α starts: every rate at the inner rate, or drawn per parameter (the paper's initialisation).</summary>
+    [Option("How the learned rates start: inner-lr (every rate at --inner-lr) or uniform (each drawn from U[--initial-rate-min, --initial-rate-max] by the run's weight seed, the paper's).")]
+    public RateInitialization RateInitialization { get; set; }
+
+    /// <summary>Lower end of the uniform initial rates.</summary>
+    [Option("Lowest initial rate of --rate-initialization uniform.", Positive = true)]
+    public double InitialRateMin { get; set; } = AlgorithmDefaults.MetaSgdInitialRateMin;
+
+    /// <summary>Upper end of the uniform initial rates.</summary>
+    [Option("Highest initial rate of --rate-initialization uniform.", Positive = true)]
+    public double InitialRateMax { get; set; } = AlgorithmDefaults.MetaSgdInitialRateMax;
+
     /// <inheritdoc />
-    public override IMetaAlgorithm Create(AlgorithmContext context) =>
-        new MetaSgd(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder, RateMapping());
+    public void Validate()
+    {
+        if (RateInitialization != RateInitialization.Uniform) return;
+        OptionChecks.Requires(InitialRateMax >= InitialRateMin, "--initial-rate-max must be ≥ --initial-rate-min");
+        if (RateParameterization == RateParameterization.Sigmoid)
+            OptionChecks.Requires(InitialRateMax < RateBound * InnerLr,
+                string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"--initial-rate-max {InitialRateMax:R} must be below the sigmoid's bound --rate-bound × --inner-lr = {RateBound * InnerLr:R}; raise --rate-bound or pass --rate-parameterization direct"));
+    }
+
+    /// <inheritdoc />
+    public override IMetaAlgorithm Create(AlgorithmContext context)
+    {
+        var algorithm = new MetaSgd(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder, RateMapping());
+        return RateInitialization == RateInitialization.Uniform
+            ? algorithm.WithRandomInitialRates(InitialRateMin, InitialRateMax, context.Seeds.Weights)
+            : algorithm;
+    }
 }
 
 /// <summary>ANIL (Raghu et al. 2020): only the head adapts in the inner loop. Needs a network with a head.</summary>

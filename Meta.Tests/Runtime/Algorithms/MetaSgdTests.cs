@@ -78,6 +78,28 @@ public sealed class MetaSgdTests
     }
 
     [Fact]
+    public void The_papers_random_initial_rates_lie_in_the_range_are_fixed_by_the_generator_and_go_through_the_mapping()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, _) = SmallProblem(tasks: 1);
+        double[] Draw(LearnedRateMapping mapping, ulong seed)
+        {
+            using var g = new Generator(seed);
+            var metaSgd = new MetaSgd(network, 1, 0.01, rates: mapping).WithRandomInitialRates(0.005, 0.1, g);
+            return Values(metaSgd.LearningRates(metaSgd.InitialMetaParameters(theta)));
+        }
+        var direct = Draw(LearnedRateMapping.Direct, 5);
+        Assert.All(direct, a => Assert.InRange(a, 0.005, 0.1));
+        Assert.True(direct.Max() - direct.Min() > 0.05, "the rates are spread over the range");
+        Assert.Equal(direct, Draw(LearnedRateMapping.Direct, 5));
+        Assert.NotEqual(direct, Draw(LearnedRateMapping.Direct, 6));
+        AssertClose(Draw(LearnedRateMapping.Sigmoid(0.2), 5), direct, 1e-12);
+        using var g = new Generator(1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MetaSgd(network, 1, 0.01, rates: LearnedRateMapping.Sigmoid(0.1)).WithRandomInitialRates(0.005, 0.1, g));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MetaSgd(network, 1, 0.01).WithRandomInitialRates(0.1, 0.05, g));
+    }
+
+    [Fact]
     public void With_a_uniform_alpha_the_theta_gradient_is_maml_and_alpha_starts_at_the_inner_rate()
     {
         using var scope = NewDisposeScope();
