@@ -5,6 +5,16 @@ using static TorchSharp.torch;
 
 namespace Meta.Algorithms;
 
+/// <summary>How Meta-Curvature stores its matrices.</summary>
+public enum CurvatureParameterization
+{
+    /// <summary>The meta-parameters are the matrices (Park &amp; Oliva): they may become indefinite and turn gradient directions uphill.</summary>
+    Direct,
+
+    /// <summary>The meta-parameters are factors L, M = L·Lᵀ (starting at L = I): every matrix, and so every Kronecker-factored preconditioner, is positive semidefinite.</summary>
+    PositiveSemidefinite,
+}
+
 /// <summary>
 /// Meta-Curvature (Park &amp; Oliva 2019), task-batched, for networks of linear layers and convolutions. Every layer gets
 /// one learned matrix per mode of its weight, all starting at the identity, and inner steps use the transformed gradient
@@ -36,16 +46,18 @@ public sealed class MetaCurvature : IMetaAlgorithm
     private readonly long[] _rateColumn;           // per parameter: its layer's column in the rate matrix
 
     /// <summary>Creates Meta-Curvature with the mean-squared-error loss.</summary>
-    public MetaCurvature(IFunctionalNetwork network, int innerSteps, double innerLr, bool firstOrder = false, bool learnedLearningRates = false, LearnedRateMapping? rates = null)
-        : this(network, TaskLoss.MeanSquaredErrorLoss, innerSteps, innerLr, firstOrder, learnedLearningRates, rates) { }
+    public MetaCurvature(IFunctionalNetwork network, int innerSteps, double innerLr, bool firstOrder = false, bool learnedLearningRates = false, LearnedRateMapping? rates = null,
+        CurvatureParameterization curvature = CurvatureParameterization.Direct)
+        : this(network, TaskLoss.MeanSquaredErrorLoss, innerSteps, innerLr, firstOrder, learnedLearningRates, rates, curvature) { }
 
     /// <summary>
     /// Creates Meta-Curvature with per-task loss <paramref name="loss"/>; <paramref name="learnedLearningRates"/> adds a
     /// learned inner rate per layer and per inner step (the "MAML Enhanced" combination of Meta-Curvature and LSLR), stored
-    /// through <paramref name="rates"/> (null: <see cref="LearnedRateMapping.Direct"/>).
+    /// through <paramref name="rates"/> (null: <see cref="LearnedRateMapping.Direct"/>); <paramref name="curvature"/> says
+    /// whether the stored matrices are the curvature matrices (the paper) or their factors L with M = L·Lᵀ.
     /// </summary>
     public MetaCurvature(IFunctionalNetwork network, ITaskLoss loss, int innerSteps, double innerLr, bool firstOrder = false, bool learnedLearningRates = false,
-        LearnedRateMapping? rates = null)
+        LearnedRateMapping? rates = null, CurvatureParameterization curvature = CurvatureParameterization.Direct)
     {
         ArgumentNullException.ThrowIfNull(network);
         if (innerSteps < 1) throw new ArgumentOutOfRangeException(nameof(innerSteps), innerSteps, "Meta-Curvature needs at least 1 inner step");
@@ -61,6 +73,9 @@ public sealed class MetaCurvature : IMetaAlgorithm
         FirstOrder = firstOrder;
         LearnedLearningRates = learnedLearningRates;
         Rates = rates ?? LearnedRateMapping.Direct;
+        Curvature = curvature is CurvatureParameterization.Direct or CurvatureParameterization.PositiveSemidefinite
+            ? curvature
+            : throw new ArgumentOutOfRangeException(nameof(curvature), curvature, "expected Direct or PositiveSemidefinite");
         if (learnedLearningRates) Rates.FromRate(innerLr);
 
         var slots = network.Layout.Slots;
@@ -131,6 +146,9 @@ public sealed class MetaCurvature : IMetaAlgorithm
     /// <summary>How the stored LSLR meta-parameters map to rates.</summary>
     public LearnedRateMapping Rates { get; }
 
+    /// <summary>Whether the stored matrices are the curvature matrices or factors L of M = L·Lᵀ.</summary>
+    public CurvatureParameterization Curvature { get; }
+
     /// <summary>Number of layers (each gets one learned rate per step when <see cref="LearnedLearningRates"/>).</summary>
     public int Layers { get; }
 
@@ -158,13 +176,16 @@ public sealed class MetaCurvature : IMetaAlgorithm
     public Tensor Weights(Tensor metaParameters) => metaParameters.narrow(0, 0, P);
 
     /// <summary>
-    /// The curvature matrices of <paramref name="metaParameters"/> (views), layer by layer in the mode order of each
-    /// weight: linear M_in, M_out; convolution M_out, M_in, M_f.
+    /// The curvature matrices of <paramref name="metaParameters"/> (views when <see cref="Curvature"/> is direct; L·Lᵀ of
+    /// the stored L otherwise), layer by layer in the mode order of each weight: linear M_in, M_out; convolution M_out,
+    /// M_in, M_f.
     /// </summary>
     public IReadOnlyList<Tensor> Matrices(Tensor metaParameters)
     {
         var flat = metaParameters.narrow(0, P, MatrixCount).split(_matrixSizes);
-        return [.. flat.Select((m, i) => m.view(_matrixSides[i], _matrixSides[i]))];
+        return Curvature == CurvatureParameterization.Direct
+            ? [.. flat.Select((m, i) => m.view(_matrixSides[i], _matrixSides[i]))]
+            : [.. flat.Select((m, i) => m.view(_matrixSides[i], _matrixSides[i])).Select(l => l.matmul(l.t()))];
     }
 
     /// <inheritdoc />

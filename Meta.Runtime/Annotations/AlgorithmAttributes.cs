@@ -113,6 +113,9 @@ public sealed class MetaCurvatureAttribute : AlgorithmAttribute<MetaCurvatureAlg
 
     /// <summary>The upper bound of every learned rate as a multiple of the inner learning rate (above 0; Sigmoid only).</summary>
     public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
+
+    /// <summary>How the curvature matrices are stored: directly (the paper's, default) or as factors L of M = L·Lᵀ.</summary>
+    public CurvatureParameterization Curvature { get; set; }
 }
 
 /// <summary>Algorithm: ANIL (Raghu et al. 2020): only the network's head adapts in the inner loop; the body is meta-learned.</summary>

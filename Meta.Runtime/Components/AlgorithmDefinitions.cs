@@ -126,8 +126,13 @@ public sealed class MetaCurvatureAlgorithm : LearnedRateDefinition
     public bool LearnedLearningRates { get; set; }
 
     /// <inheritdoc />
+    /// <summary>How the curvature matrices are stored: direct (the paper's) or as factors of M = L·Lᵀ (positive semidefinite).</summary>
+    [Option("How the curvature matrices are stored: direct (the paper's) or positive-semidefinite (factors L of M = L·Lᵀ).", WhenAbsent = CurvatureParameterization.Direct)]
+    public CurvatureParameterization Curvature { get; set; }
+
+    /// <inheritdoc />
     public override IMetaAlgorithm Create(AlgorithmContext context) =>
-        new MetaCurvature(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder, LearnedLearningRates, RateMapping());
+        new MetaCurvature(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder, LearnedLearningRates, RateMapping(), Curvature);
 }
 
 /// <summary>Reptile (Nichol et al. 2018): meta-trained by plain SGD on the pseudo-gradient θ − φ.</summary>
