@@ -22,10 +22,11 @@ public static class Comparison
         var names = args.Skip(1).TakeWhile(a => !a.StartsWith('-')).ToList();
         var rest = args.Skip(1 + names.Count).ToList();
         var seeds = 3;
+        var jobs = 1;
         var root = ExperimentDefaults.Output;
         for (var i = 0; i < rest.Count; i++)
         {
-            if (rest[i] is "--seeds" or "--output" && i + 1 >= rest.Count)
+            if (rest[i] is "--seeds" or "--output" or "--jobs" && i + 1 >= rest.Count)
             {
                 error.WriteLine($"error: {rest[i]} needs a value");
                 return ExperimentExitCode.BadInput;
@@ -35,6 +36,16 @@ public static class Comparison
                 if (!int.TryParse(rest[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out seeds) || seeds < 1)
                 {
                     error.WriteLine($"error: --seeds: '{rest[i + 1]}' is not accepted; expected a whole number ≥ 1");
+                    return ExperimentExitCode.BadInput;
+                }
+                rest.RemoveRange(i, 2);
+                i--;
+            }
+            else if (rest[i] == "--jobs")
+            {
+                if (!int.TryParse(rest[i + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out jobs) || jobs < 1 || jobs > Environment.ProcessorCount)
+                {
+                    error.WriteLine($"error: --jobs: '{rest[i + 1]}' is not accepted; expected a whole number from 1 to {Environment.ProcessorCount} (this machine's cores)");
                     return ExperimentExitCode.BadInput;
                 }
                 rest.RemoveRange(i, 2);
@@ -88,26 +99,46 @@ public static class Comparison
 
         var folder = Path.GetFullPath(Path.Combine(root, "compare", DateTime.UtcNow.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
         Directory.CreateDirectory(folder);
-        var runs = new List<SeedRun>();
-        foreach (var name in names)
+        // Every (experiment, seed) is one child process; --jobs N runs N at a time, each child on one libtorch thread unless
+        // the options say otherwise (N runs of one thread use N cores better than one run of N threads on these small
+        // networks). Results are collected in (experiment, seed) order whatever order the children finish in.
+        var runRoot = Path.Combine(folder, "runs");
+        var threads = jobs > 1 && !rest.Contains("--threads") ? (string[])["--threads", "1"] : [];
+        var plan = names.SelectMany(name => Enumerable.Range(1, seeds).Select(seed => (Name: name, Seed: seed))).ToList();
+        var results = new SeedRun?[plan.Count];
+        var stopped = 0;
+        var gate = new object();
+        // No buffering: children start in (experiment, seed) order, so a comparison stopped halfway has its first runs done.
+        var order = System.Collections.Concurrent.Partitioner.Create(Enumerable.Range(0, plan.Count), System.Collections.Concurrent.EnumerablePartitionerOptions.NoBuffering);
+        Parallel.ForEach(order, new ParallelOptions { MaxDegreeOfParallelism = jobs }, (index, state) =>
         {
-            for (var seed = 1; seed <= seeds; seed++)
+            if (Volatile.Read(ref stopped) != 0) { state.Stop(); return; }
+            var (name, seed) = plan[index];
+            var seedText = seed.ToString(CultureInfo.InvariantCulture);
+            lock (gate) output.WriteLine($"compare: {name}, seed {seed} of {seeds}");
+            var (code, reason, log) = RunChild([name, .. rest, .. threads, "--seed", seedText, "--output", runRoot, "--log-every", "1000000"]);
+            lock (gate)
             {
-                output.WriteLine($"compare: {name}, seed {seed} of {seeds}");
-                var runRoot = Path.Combine(folder, "runs");
-                var (code, reason) = RunChild([name, .. rest, "--seed", seed.ToString(CultureInfo.InvariantCulture), "--output", runRoot, "--log-every", "1000000"], error);
-                if (code == ExperimentExitCode.Stopped) return code;   // Ctrl+C: stop the comparison too
+                error.Write(log);
+                if (code == ExperimentExitCode.Stopped)
+                {
+                    // Ctrl+C: stop the comparison too (children still running stop by the same signal).
+                    Volatile.Write(ref stopped, 1);
+                    state.Stop();
+                    return;
+                }
                 if (code != 0)
                 {
                     // A run that fails (a NaN, a crash) is a result of the comparison, not the end of it.
-                    runs.Add(new SeedRun(name, seed, null, $"exit {code}{(reason.Length > 0 ? ": " + reason : "")}"));
+                    results[index] = new SeedRun(name, seed, null, $"exit {code}{(reason.Length > 0 ? ": " + reason : "")}");
                     error.WriteLine($"compare: {name} with seed {seed} exited {code}; continuing");
-                    continue;
+                    return;
                 }
-                var newest = Directory.GetDirectories(Path.Combine(runRoot, name)).OrderBy(d => d, StringComparer.Ordinal).Last();
-                runs.Add(new SeedRun(name, seed, JsonSerializer.Deserialize<RunResult>(File.ReadAllText(Path.Combine(newest, RunResult.FileName)), ExperimentRun.JsonOptions)!, null));
             }
-        }
+            results[index] = new SeedRun(name, seed, ReadResult(Path.Combine(runRoot, name), seedText), null);
+        });
+        if (stopped != 0) return ExperimentExitCode.Stopped;
+        var runs = results.Select(r => r!).ToList();
         var markdown = Table(names, runs, rest, seeds);
         File.WriteAllText(Path.Combine(folder, "comparison.md"), markdown);
         Chart(Path.Combine(folder, "comparison.png"), names, [.. runs.Where(r => r.Result is not null).Select(r => r.Result!)]);
@@ -139,7 +170,15 @@ public static class Comparison
     internal static bool Matches(string pattern, string name) =>
         System.Text.RegularExpressions.Regex.IsMatch(name, "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal) + "$");
 
-    private static (int Code, string Reason) RunChild(string[] args, TextWriter error)
+    /// <summary>The result of the run with seed <paramref name="seed"/> among <paramref name="experimentRoot"/>'s run folders (one per seed).</summary>
+    private static RunResult ReadResult(string experimentRoot, string seed) =>
+        Directory.GetDirectories(experimentRoot).OrderBy(d => d, StringComparer.Ordinal)
+            .Select(d => Path.Combine(d, RunResult.FileName)).Where(File.Exists)
+            .Select(f => JsonSerializer.Deserialize<RunResult>(File.ReadAllText(f), ExperimentRun.JsonOptions)!)
+            .Last(r => r.Options.TryGetValue("Seed", out var s) && s == seed);
+
+    /// <summary>Runs one child; returns its exit code, the reason of its first error line, and its error log if it failed.</summary>
+    private static (int Code, string Reason, string Log) RunChild(string[] args)
     {
         var self = Environment.GetCommandLineArgs()[0];
         var info = new ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
@@ -161,12 +200,10 @@ public static class Comparison
         process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         var firstError = errors.Result.Split('\n').Select(l => l.Trim()).FirstOrDefault(l => l.StartsWith("error:", StringComparison.Ordinal)) ?? "";
-        if (process.ExitCode is not (0 or ExperimentExitCode.Stopped))
-        {
-            error.WriteLine($"compare: {string.Join(' ', args)} failed");
-            error.Write(errors.Result);
-        }
-        return (process.ExitCode, firstError.Length > 0 ? firstError["error:".Length..].Trim() : "");
+        var log = process.ExitCode is not (0 or ExperimentExitCode.Stopped)
+            ? $"compare: {string.Join(' ', args)} failed\n{errors.Result}"
+            : "";
+        return (process.ExitCode, firstError.Length > 0 ? firstError["error:".Length..].Trim() : "", log);
     }
 
     /// <summary>

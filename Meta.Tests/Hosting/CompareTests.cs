@@ -13,8 +13,10 @@ public sealed class CompareTests
         var output = Path.Combine(Path.GetTempPath(), "meta-compare-" + Guid.NewGuid().ToString("N"));
         try
         {
-            // At α = 1000 second-order MAML survives 20 steps with huge losses; FOMAML's first step is already NaN.
-            var result = ExperimentProcess.Run(["compare", "sine-maml", "cmp-fomaml", "--seeds", "1", "--iterations", "20",
+            // At α = 1000 second-order MAML survives 20 steps with huge losses; FOMAML's first step is already NaN. Two
+            // jobs: both children run at once and the table still lists them in the order named.
+            var jobs = Math.Min(2, Environment.ProcessorCount).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            var result = ExperimentProcess.Run(["compare", "sine-maml", "cmp-fomaml", "--seeds", "1", "--jobs", jobs, "--iterations", "20",
                 "--pretrain-iterations", "0", "--eval-tasks", "4", "--inner-lr", "1000", "--output", output], timeoutSeconds: 240);
 
             Assert.Equal(1, result.ExitCode);
@@ -22,12 +24,26 @@ public sealed class CompareTests
             Assert.Contains("| sine-maml | maml |", table);
             Assert.Contains("| cmp-fomaml | every run failed (below) |", table);
             Assert.Contains("cmp-fomaml, seed 1: exit 1: iteration 1: the meta-loss is NaN", table);
+            Assert.True(table.IndexOf("| sine-maml |", StringComparison.Ordinal) < table.IndexOf("| cmp-fomaml |", StringComparison.Ordinal));
             Assert.Single(Directory.GetFiles(output, "comparison.png", SearchOption.AllDirectories));
         }
         finally
         {
             if (Directory.Exists(output)) Directory.Delete(output, recursive: true);
         }
+    }
+
+    [Theory]
+    [InlineData("0")]
+    [InlineData("1000")]
+    [InlineData("two")]
+    public void Jobs_outside_one_to_the_cores_is_refused_in_one_line(string jobs)
+    {
+        var output = Path.Combine(Path.GetTempPath(), "meta-compare-" + Guid.NewGuid().ToString("N"));
+        var result = ExperimentProcess.Run(["compare", "sine-maml", "--jobs", jobs, "--output", output]);
+        Assert.Equal(2, result.ExitCode);
+        Assert.StartsWith($"error: --jobs: '{jobs}' is not accepted; expected a whole number from 1 to", result.Error.Trim());
+        Assert.False(Directory.Exists(output), "nothing is written for bad input");
     }
 
     [Fact]
