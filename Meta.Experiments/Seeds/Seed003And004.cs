@@ -17,10 +17,15 @@ public partial class Seed003Maml;
 [Shots(10), InnerSteps(5), InnerLr(0.01), MetaLr(0.1, Schedule = LrSchedule.Constant), MetaBatch(4), Iterations(6_750)]
 public partial class Seed003MamlPlusPlus;
 
-/// <summary>Seed 003: Meta-SGD, one inner step, rates initialised at 0.001, meta rate 0.001.</summary>
-[Experiment("seed003-meta-sgd", Description = "Seed 003: Meta-SGD on sinusoids, one inner step, rates initialised at 0.001, meta rate 0.001."), Sinusoid, MetaSgd]
+/// <summary>Seed 003: Meta-SGD, one inner step, rates initialised at 0.001, meta rate 0.001 (unconstrained rates, as the seed).</summary>
+[Experiment("seed003-meta-sgd", Description = "Seed 003: Meta-SGD on sinusoids, one inner step, rates initialised at 0.001, meta rate 0.001."), Sinusoid, MetaSgd(RateParameterization = RateParameterization.Direct)]
 [Shots(10), InnerSteps(1), InnerLr(0.001), MetaLr(0.001), MetaBatch(4), Iterations(6_750)]
 public partial class Seed003MetaSgd;
+
+/// <summary>Seed 003's Meta-SGD with Meta's recommended safeguard: rates kept in (0, 10 × the inner rate) by a sigmoid.</summary>
+[Experiment("seed003-meta-sgd-recommended", Description = "Seed 003's Meta-SGD with the learned rates bounded by a sigmoid (Meta's recommended setting)."), Sinusoid, MetaSgd]
+[Shots(10), InnerSteps(1), InnerLr(0.001), MetaLr(0.001), MetaBatch(4), Iterations(6_750)]
+public partial class Seed003MetaSgdRecommended;
 
 /// <summary>Seed 003: Reptile, inner SGD at 0.1 with gradient-norm clipping at 4, outer SGD at 0.1.</summary>
 [Experiment("seed003-reptile", Description = "Seed 003: Reptile on sinusoids, inner SGD at 0.1 with gradient-norm clipping at 4, outer SGD at 0.1."), Sinusoid, Reptile(ClipNorm = 4)]
@@ -32,7 +37,12 @@ public partial class Seed003Reptile;
 // updates θ and its gradient path is broken (SEEDS.md §C.2); here θ, the curvature matrices and the rates are learned
 // jointly through the second-order query loss (Park & Oliva 2019; Antoniou et al.'s per-layer-per-step rates).
 
-/// <summary>Seed 004: "MAML Enhanced" — Meta-Curvature with LSLR.</summary>
-[Experiment("seed004-maml-enhanced", Description = "Seed 004: 'MAML Enhanced' on sinusoids, Meta-Curvature with learned per-layer-per-step rates."), Sinusoid, MetaCurvature(LearnedLearningRates = true)]
+/// <summary>Seed 004: "MAML Enhanced" — Meta-Curvature with LSLR (unconstrained rates, as the seed).</summary>
+[Experiment("seed004-maml-enhanced", Description = "Seed 004: 'MAML Enhanced' on sinusoids, Meta-Curvature with learned per-layer-per-step rates."), Sinusoid, MetaCurvature(LearnedLearningRates = true, RateParameterization = RateParameterization.Direct)]
 [Shots(10), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(16), Iterations(6_250)]
 public partial class Seed004MamlEnhanced;
+
+/// <summary>Seed 004's "MAML Enhanced" with Meta's recommended safeguard: the rates kept in (0, 10 × the inner rate) by a sigmoid.</summary>
+[Experiment("seed004-maml-enhanced-recommended", Description = "Seed 004's 'MAML Enhanced' with the learned rates bounded by a sigmoid (Meta's recommended setting)."), Sinusoid, MetaCurvature(LearnedLearningRates = true)]
+[Shots(10), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(16), Iterations(6_250)]
+public partial class Seed004MamlEnhancedRecommended;

@@ -36,6 +36,9 @@ public sealed record MamlPlusPlusOptions
 
     /// <summary>Clamp every element of the meta-gradient to ±this value; null does not clamp.</summary>
     public double? GradientClamp { get; init; }
+
+    /// <summary>How the stored LSLR meta-parameters map to rates (default: direct, the paper's).</summary>
+    public LearnedRateMapping RateMapping { get; init; } = LearnedRateMapping.Direct;
 }
 
 /// <summary>
@@ -81,6 +84,8 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
         if (options.GradientClamp is { } clamp && (!(clamp > 0) || !double.IsFinite(clamp)))
             throw new ArgumentOutOfRangeException(nameof(options), clamp, "the meta-gradient clamp must be finite and > 0 (null disables it)");
         InnerLoop.Positive(options.InnerLr, nameof(options), "the inner learning rate");
+        ArgumentNullException.ThrowIfNull(options.RateMapping);
+        if (options.LearnedLearningRates) options.RateMapping.FromRate(options.InnerLr);
         _stepwise = network is IStepwiseNetwork { StepSets: > 0 } stepwise ? stepwise : null;   // 0 sets: per-step BN is off
         if (_stepwise is not null && _stepwise.StepSets < options.InnerSteps)
             throw new ArgumentException($"the network has {_stepwise.StepSets} per-step sets but MAML++ runs {options.InnerSteps} inner steps", nameof(network));
@@ -156,7 +161,9 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
     public Tensor InitialMetaParameters(Tensor theta)
     {
         InnerLoop.CheckTheta(Network, theta);
-        return RateCount == 0 ? theta.detach().clone() : cat([theta.detach(), full([RateCount], Options.InnerLr, dtype: theta.dtype)], 0);
+        return RateCount == 0
+            ? theta.detach().clone()
+            : cat([theta.detach(), full([RateCount], Options.RateMapping.FromRate(Options.InnerLr), dtype: theta.dtype)], 0);
     }
 
     /// <inheritdoc />
@@ -165,11 +172,11 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
     /// <inheritdoc />
     public IReadOnlyList<(long Offset, long Count)> LearnedRateRanges => RateCount == 0 ? [] : [(Network.Layout.Count, RateCount)];
 
-    /// <summary>The learned rates [N, layers] (a view); throws when LSLR is off.</summary>
+    /// <summary>The learned rates [N, layers] (a view when the rate mapping is direct); throws when LSLR is off.</summary>
     public Tensor LearningRates(Tensor metaParameters)
     {
         if (RateCount == 0) throw new InvalidOperationException("learned learning rates (LSLR) are off");
-        return metaParameters.narrow(0, Network.Layout.Count, RateCount).view(Options.InnerSteps, Layers);
+        return Options.RateMapping.ToRates(metaParameters.narrow(0, Network.Layout.Count, RateCount).view(Options.InnerSteps, Layers));
     }
 
     /// <inheritdoc />
@@ -207,7 +214,10 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
         var metaGradient = torch.autograd.grad([objective!], [leaf])[0];
         if (Options.GradientClamp is { } c) metaGradient = metaGradient.clamp(-c, c);
         var reported = finalLosses!.detach();
-        return new MetaStepResult(metaGradient, InnerLoop.WeightedMean(reported, taskWeights), reported);
+        var diagnostics = new StepDiagnostics();
+        if (RateCount > 0) diagnostics.Rates(LearningRates(leaf));
+        diagnostics.InnerLoop(Network, Loss, Weights(leaf), fast, episode.SupportX, episode.SupportY).Gradient(metaGradient);
+        return new MetaStepResult(metaGradient, InnerLoop.WeightedMean(reported, taskWeights), reported) { Diagnostics = diagnostics.Values };
     }
 
     /// <summary>
@@ -238,7 +248,7 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
         var steps = Options.InnerSteps;
         var perLayer = RateCount == 0
             ? full([steps, Layers], Options.InnerLr, dtype: meta.dtype)
-            : meta.narrow(0, Network.Layout.Count, RateCount).view(steps, Layers);
+            : LearningRates(meta);
         return cat([perLayer, zeros([steps, 1], meta.dtype)], 1).index_select(1, columns);
     }
 

@@ -5,6 +5,16 @@ using static TorchSharp.torch;
 
 namespace Meta.Algorithms;
 
+/// <summary>How Meta-Curvature stores its matrices.</summary>
+public enum CurvatureParameterization
+{
+    /// <summary>The meta-parameters are the matrices (Park &amp; Oliva): they may become indefinite and turn gradient directions uphill.</summary>
+    Direct,
+
+    /// <summary>The meta-parameters are factors L, M = L·Lᵀ (starting at L = I): every matrix, and so every Kronecker-factored preconditioner, is positive semidefinite.</summary>
+    PositiveSemidefinite,
+}
+
 /// <summary>
 /// Meta-Curvature (Park &amp; Oliva 2019), task-batched, for networks of linear layers and convolutions. Every layer gets
 /// one learned matrix per mode of its weight, all starting at the identity, and inner steps use the transformed gradient
@@ -36,14 +46,18 @@ public sealed class MetaCurvature : IMetaAlgorithm
     private readonly long[] _rateColumn;           // per parameter: its layer's column in the rate matrix
 
     /// <summary>Creates Meta-Curvature with the mean-squared-error loss.</summary>
-    public MetaCurvature(IFunctionalNetwork network, int innerSteps, double innerLr, bool firstOrder = false, bool learnedLearningRates = false)
-        : this(network, TaskLoss.MeanSquaredErrorLoss, innerSteps, innerLr, firstOrder, learnedLearningRates) { }
+    public MetaCurvature(IFunctionalNetwork network, int innerSteps, double innerLr, bool firstOrder = false, bool learnedLearningRates = false, LearnedRateMapping? rates = null,
+        CurvatureParameterization curvature = CurvatureParameterization.Direct)
+        : this(network, TaskLoss.MeanSquaredErrorLoss, innerSteps, innerLr, firstOrder, learnedLearningRates, rates, curvature) { }
 
     /// <summary>
     /// Creates Meta-Curvature with per-task loss <paramref name="loss"/>; <paramref name="learnedLearningRates"/> adds a
-    /// learned inner rate per layer and per inner step (the "MAML Enhanced" combination of Meta-Curvature and LSLR).
+    /// learned inner rate per layer and per inner step (the "MAML Enhanced" combination of Meta-Curvature and LSLR), stored
+    /// through <paramref name="rates"/> (null: <see cref="LearnedRateMapping.Direct"/>); <paramref name="curvature"/> says
+    /// whether the stored matrices are the curvature matrices (the paper) or their factors L with M = L·Lᵀ.
     /// </summary>
-    public MetaCurvature(IFunctionalNetwork network, ITaskLoss loss, int innerSteps, double innerLr, bool firstOrder = false, bool learnedLearningRates = false)
+    public MetaCurvature(IFunctionalNetwork network, ITaskLoss loss, int innerSteps, double innerLr, bool firstOrder = false, bool learnedLearningRates = false,
+        LearnedRateMapping? rates = null, CurvatureParameterization curvature = CurvatureParameterization.Direct)
     {
         ArgumentNullException.ThrowIfNull(network);
         if (innerSteps < 1) throw new ArgumentOutOfRangeException(nameof(innerSteps), innerSteps, "Meta-Curvature needs at least 1 inner step");
@@ -58,6 +72,11 @@ public sealed class MetaCurvature : IMetaAlgorithm
         InnerLr = innerLr;
         FirstOrder = firstOrder;
         LearnedLearningRates = learnedLearningRates;
+        Rates = rates ?? LearnedRateMapping.Direct;
+        Curvature = curvature is CurvatureParameterization.Direct or CurvatureParameterization.PositiveSemidefinite
+            ? curvature
+            : throw new ArgumentOutOfRangeException(nameof(curvature), curvature, "expected Direct or PositiveSemidefinite");
+        if (learnedLearningRates) Rates.FromRate(innerLr);
 
         var slots = network.Layout.Slots;
         var matrices = new List<long>();                                               // side of each matrix
@@ -124,6 +143,12 @@ public sealed class MetaCurvature : IMetaAlgorithm
     /// <summary>Whether every layer has a learned inner rate per inner step (LSLR), meta-parameters [S × <see cref="Layers"/>] after the matrices.</summary>
     public bool LearnedLearningRates { get; }
 
+    /// <summary>How the stored LSLR meta-parameters map to rates.</summary>
+    public LearnedRateMapping Rates { get; }
+
+    /// <summary>Whether the stored matrices are the curvature matrices or factors L of M = L·Lᵀ.</summary>
+    public CurvatureParameterization Curvature { get; }
+
     /// <summary>Number of layers (each gets one learned rate per step when <see cref="LearnedLearningRates"/>).</summary>
     public int Layers { get; }
 
@@ -143,7 +168,7 @@ public sealed class MetaCurvature : IMetaAlgorithm
         InnerLoop.CheckTheta(Network, theta);
         var pieces = new List<Tensor> { theta.detach() };
         pieces.AddRange(_matrixSides.Select(side => eye(side, dtype: theta.dtype).flatten()));
-        if (RateCount > 0) pieces.Add(full([RateCount], InnerLr, dtype: theta.dtype));
+        if (RateCount > 0) pieces.Add(full([RateCount], Rates.FromRate(InnerLr), dtype: theta.dtype));
         return cat(pieces, 0);
     }
 
@@ -151,23 +176,26 @@ public sealed class MetaCurvature : IMetaAlgorithm
     public Tensor Weights(Tensor metaParameters) => metaParameters.narrow(0, 0, P);
 
     /// <summary>
-    /// The curvature matrices of <paramref name="metaParameters"/> (views), layer by layer in the mode order of each
-    /// weight: linear M_in, M_out; convolution M_out, M_in, M_f.
+    /// The curvature matrices of <paramref name="metaParameters"/> (views when <see cref="Curvature"/> is direct; L·Lᵀ of
+    /// the stored L otherwise), layer by layer in the mode order of each weight: linear M_in, M_out; convolution M_out,
+    /// M_in, M_f.
     /// </summary>
     public IReadOnlyList<Tensor> Matrices(Tensor metaParameters)
     {
         var flat = metaParameters.narrow(0, P, MatrixCount).split(_matrixSizes);
-        return [.. flat.Select((m, i) => m.view(_matrixSides[i], _matrixSides[i]))];
+        return Curvature == CurvatureParameterization.Direct
+            ? [.. flat.Select((m, i) => m.view(_matrixSides[i], _matrixSides[i]))]
+            : [.. flat.Select((m, i) => m.view(_matrixSides[i], _matrixSides[i])).Select(l => l.matmul(l.t()))];
     }
 
     /// <inheritdoc />
     public IReadOnlyList<(long Offset, long Count)> LearnedRateRanges => RateCount == 0 ? [] : [(P + MatrixCount, RateCount)];
 
-    /// <summary>The learned rates [S, layers] (a view); throws when <see cref="LearnedLearningRates"/> is off.</summary>
+    /// <summary>The learned rates [S, layers] (a view when <see cref="Rates"/> is direct); throws when <see cref="LearnedLearningRates"/> is off.</summary>
     public Tensor LearningRates(Tensor metaParameters)
     {
         if (RateCount == 0) throw new InvalidOperationException("learned learning rates are off");
-        return metaParameters.narrow(0, P + MatrixCount, RateCount).view(InnerSteps, Layers);
+        return Rates.ToRates(metaParameters.narrow(0, P + MatrixCount, RateCount).view(InnerSteps, Layers));
     }
 
     /// <summary>The transformed gradient: per-task gradients [T, P] → [T, P], every slot multiplied by its layer's matrices.</summary>
@@ -209,7 +237,10 @@ public sealed class MetaCurvature : IMetaAlgorithm
         var taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);
         var metaLoss = InnerLoop.WeightedMean(taskLosses, taskWeights);
         var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
-        return new MetaStepResult(gradient, metaLoss.detach(), taskLosses.detach());
+        var diagnostics = new StepDiagnostics().Curvature(Matrices(leaf));
+        if (RateCount > 0) diagnostics.Rates(LearningRates(leaf));
+        diagnostics.InnerLoop(Network, Loss, Weights(leaf), fast, episode.SupportX, episode.SupportY).Gradient(gradient);
+        return new MetaStepResult(gradient, metaLoss.detach(), taskLosses.detach()) { Diagnostics = diagnostics.Values };
     }
 
     /// <summary>Test-time rule: <paramref name="steps"/> steps with the learned curvature (and rates; steps beyond S use the last row).</summary>

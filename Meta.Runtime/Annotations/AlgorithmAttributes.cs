@@ -43,6 +43,21 @@ public sealed class MetaSgdAttribute : AlgorithmAttribute<MetaSgdAlgorithm>
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
     public bool FirstOrder { get; set; }
+
+    /// <summary>How the learned inner rates are stored: Sigmoid keeps each in (0, <see cref="RateBound"/> × α); Direct is the papers' unconstrained rates.</summary>
+    public RateParameterization RateParameterization { get; set; } = AlgorithmDefaults.RateParameterization;
+
+    /// <summary>The upper bound of every learned rate as a multiple of the inner learning rate (above 0; Sigmoid only).</summary>
+    public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
+
+    /// <summary>How α starts: every rate at the inner rate (default), or drawn per parameter from a uniform range (the paper's).</summary>
+    public RateInitialization RateInitialization { get; set; }
+
+    /// <summary>The lower end of the uniform initial rates (above 0).</summary>
+    public double InitialRateMin { get; set; } = AlgorithmDefaults.MetaSgdInitialRateMin;
+
+    /// <summary>The upper end of the uniform initial rates (at least <see cref="InitialRateMin"/>; below the sigmoid's bound).</summary>
+    public double InitialRateMax { get; set; } = AlgorithmDefaults.MetaSgdInitialRateMax;
 }
 
 /// <summary>
@@ -72,6 +87,12 @@ public sealed class MamlPlusPlusAttribute : AlgorithmAttribute<MamlPlusPlusAlgor
 
     /// <summary>Per-step batch norm: one set of batch-norm weights and running statistics per inner step.</summary>
     public bool PerStepBatchNorm { get; set; }
+
+    /// <summary>How the learned inner rates are stored: Sigmoid keeps each in (0, <see cref="RateBound"/> × α); Direct is the papers' unconstrained rates.</summary>
+    public RateParameterization RateParameterization { get; set; } = AlgorithmDefaults.RateParameterization;
+
+    /// <summary>The upper bound of every learned rate as a multiple of the inner learning rate (above 0; Sigmoid only).</summary>
+    public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
 }
 
 /// <summary>
@@ -86,6 +107,15 @@ public sealed class MetaCurvatureAttribute : AlgorithmAttribute<MetaCurvatureAlg
 
     /// <summary>Also learn an inner learning rate per layer and per inner step (LSLR).</summary>
     public bool LearnedLearningRates { get; set; }
+
+    /// <summary>How the learned inner rates are stored: Sigmoid keeps each in (0, <see cref="RateBound"/> × α); Direct is the papers' unconstrained rates.</summary>
+    public RateParameterization RateParameterization { get; set; } = AlgorithmDefaults.RateParameterization;
+
+    /// <summary>The upper bound of every learned rate as a multiple of the inner learning rate (above 0; Sigmoid only).</summary>
+    public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
+
+    /// <summary>How the curvature matrices are stored: directly (the paper's, default) or as factors L of M = L·Lᵀ.</summary>
+    public CurvatureParameterization Curvature { get; set; }
 }
 
 /// <summary>Algorithm: ANIL (Raghu et al. 2020): only the network's head adapts in the inner loop; the body is meta-learned.</summary>
@@ -151,6 +181,18 @@ public static class AlgorithmDefaults
 
     /// <summary>MAML++'s LSLR switch.</summary>
     public const bool LearnedLearningRates = true;
+
+    /// <summary>How learned inner rates (Meta-SGD, MAML++'s and Meta-Curvature's LSLR) are stored: bounded by a sigmoid.</summary>
+    public const RateParameterization RateParameterization = Meta.RateParameterization.Sigmoid;
+
+    /// <summary>The upper bound of a sigmoid-parameterised learned rate, as a multiple of the inner learning rate.</summary>
+    public const double RateBound = 10.0;
+
+    /// <summary>The lower end of Meta-SGD's uniform initial rates (the paper's, for regression).</summary>
+    public const double MetaSgdInitialRateMin = 0.005;
+
+    /// <summary>The upper end of Meta-SGD's uniform initial rates (the paper's, for regression).</summary>
+    public const double MetaSgdInitialRateMax = 0.1;
 
     /// <summary>The lowest meta learning rate of a cosine schedule.</summary>
     public const double MetaLrMinimum = 1e-5;

@@ -27,6 +27,13 @@ public sealed class OptionAttribute(string description) : Attribute
 
     /// <summary>Text: the empty string is not accepted.</summary>
     public bool NotEmpty { get; set; }
+
+    /// <summary>
+    /// The value a run description written before this option existed (a <c>model.json</c> without it) gets, when that is
+    /// not the option's current default: e.g. a safeguard that is on by default but changes how saved meta-parameters are
+    /// read. Null: such files get the current default.
+    /// </summary>
+    public object? WhenAbsent { get; set; }
 }
 
 /// <summary>

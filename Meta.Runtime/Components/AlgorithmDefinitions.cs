@@ -34,21 +34,68 @@ public class MamlAlgorithm : InnerLoopDefinition
         new Maml(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder);
 }
 
+/// <summary>
+/// The options of an algorithm with learned inner rates: their meta learning rate and how they are stored
+/// (<see cref="LearnedRateMapping"/>, shared by Meta-SGD, MAML++'s LSLR and Meta-Curvature's LSLR).
+/// </summary>
+public abstract class LearnedRateDefinition : InnerLoopDefinition, ILearnsInnerRates
+{
+    /// <inheritdoc />
+    [Option("Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.", Positive = true)]
+    public double LearnedRateScale { get; set; } = 1.0;
+
+    /// <summary>How the learned rates are stored: Sigmoid keeps each in (0, rate bound × α); Direct is the papers' unconstrained rates.</summary>
+    [Option("How learned inner rates are stored: sigmoid keeps each in (0, --rate-bound × --inner-lr); direct is the papers' unconstrained rates.",
+        WhenAbsent = RateParameterization.Direct)]
+    public RateParameterization RateParameterization { get; set; } = AlgorithmDefaults.RateParameterization;
+
+    /// <summary>The upper bound of every learned rate as a multiple of the inner learning rate (sigmoid parameterisation only).</summary>
+    [Option("Upper bound of the learned inner rates, as a multiple of the inner learning rate (with --rate-parameterization sigmoid).", Positive = true)]
+    public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
+
+    /// <summary>The mapping these options describe.</summary>
+    public LearnedRateMapping RateMapping() => LearnedRateMapping.Of(RateParameterization, RateBound * InnerLr);
+}
+
 /// <summary>Meta-SGD (Li et al. 2017): a learned inner rate per parameter.</summary>
 [System.ComponentModel.DisplayName("Meta-SGD")]
-public sealed class MetaSgdAlgorithm : InnerLoopDefinition, ILearnsInnerRates
+public sealed class MetaSgdAlgorithm : LearnedRateDefinition, IValidatedComponent
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
     [Option("Drop second-order terms of the meta-gradient.")]
     public bool FirstOrder { get; set; }
 
-    /// <inheritdoc />
-    [Option("Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.", Positive = true)]
-    public double LearnedRateScale { get; set; } = 1.0;
+    /// <summary>How α starts: every rate at the inner rate, or drawn per parameter (the paper's initialisation).</summary>
+    [Option("How the learned rates start: inner-lr (every rate at --inner-lr) or uniform (each drawn from U[--initial-rate-min, --initial-rate-max] by the run's weight seed, the paper's).")]
+    public RateInitialization RateInitialization { get; set; }
+
+    /// <summary>Lower end of the uniform initial rates.</summary>
+    [Option("Lowest initial rate of --rate-initialization uniform.", Positive = true)]
+    public double InitialRateMin { get; set; } = AlgorithmDefaults.MetaSgdInitialRateMin;
+
+    /// <summary>Upper end of the uniform initial rates.</summary>
+    [Option("Highest initial rate of --rate-initialization uniform.", Positive = true)]
+    public double InitialRateMax { get; set; } = AlgorithmDefaults.MetaSgdInitialRateMax;
 
     /// <inheritdoc />
-    public override IMetaAlgorithm Create(AlgorithmContext context) =>
-        new MetaSgd(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder);
+    public void Validate()
+    {
+        if (RateInitialization != RateInitialization.Uniform) return;
+        OptionChecks.Requires(InitialRateMax >= InitialRateMin, "--initial-rate-max must be ≥ --initial-rate-min");
+        if (RateParameterization == RateParameterization.Sigmoid)
+            OptionChecks.Requires(InitialRateMax < RateBound * InnerLr,
+                string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"--initial-rate-max {InitialRateMax:R} must be below the sigmoid's bound --rate-bound × --inner-lr = {RateBound * InnerLr:R}; raise --rate-bound or pass --rate-parameterization direct"));
+    }
+
+    /// <inheritdoc />
+    public override IMetaAlgorithm Create(AlgorithmContext context)
+    {
+        var algorithm = new MetaSgd(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder, RateMapping());
+        return RateInitialization == RateInitialization.Uniform
+            ? algorithm.WithRandomInitialRates(InitialRateMin, InitialRateMax, context.Seeds.Weights)
+            : algorithm;
+    }
 }
 
 /// <summary>ANIL (Raghu et al. 2020): only the head adapts in the inner loop. Needs a network with a head.</summary>
@@ -68,7 +115,7 @@ public sealed class AnilAlgorithm : InnerLoopDefinition
 
 /// <summary>Meta-Curvature (Park and Oliva 2019), optionally with learned per-layer-per-step rates (LSLR).</summary>
 [System.ComponentModel.DisplayName("Meta-Curvature")]
-public sealed class MetaCurvatureAlgorithm : InnerLoopDefinition, ILearnsInnerRates
+public sealed class MetaCurvatureAlgorithm : LearnedRateDefinition
 {
     /// <summary>Drop the second-order terms of the meta-gradient.</summary>
     [Option("Drop second-order terms of the meta-gradient.")]
@@ -79,12 +126,13 @@ public sealed class MetaCurvatureAlgorithm : InnerLoopDefinition, ILearnsInnerRa
     public bool LearnedLearningRates { get; set; }
 
     /// <inheritdoc />
-    [Option("Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.", Positive = true)]
-    public double LearnedRateScale { get; set; } = 1.0;
+    /// <summary>How the curvature matrices are stored: direct (the paper's) or as factors of M = L·Lᵀ (positive semidefinite).</summary>
+    [Option("How the curvature matrices are stored: direct (the paper's) or positive-semidefinite (factors L of M = L·Lᵀ).", WhenAbsent = CurvatureParameterization.Direct)]
+    public CurvatureParameterization Curvature { get; set; }
 
     /// <inheritdoc />
     public override IMetaAlgorithm Create(AlgorithmContext context) =>
-        new MetaCurvature(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder, LearnedLearningRates);
+        new MetaCurvature(context.Network, context.Loss, InnerSteps, InnerLr, FirstOrder, LearnedLearningRates, RateMapping(), Curvature);
 }
 
 /// <summary>Reptile (Nichol et al. 2018): meta-trained by plain SGD on the pseudo-gradient θ − φ.</summary>
@@ -152,7 +200,7 @@ public sealed class ImamlAlgorithm : InnerLoopDefinition
 /// <summary>MAML++ (Antoniou et al. 2019) with every switch; its meta-learning rate follows a cosine schedule by default.</summary>
 [Default("MetaLrSchedule", LrSchedule.Cosine)]
 [System.ComponentModel.DisplayName("MAML++")]
-public sealed class MamlPlusPlusAlgorithm : InnerLoopDefinition, ILearnsInnerRates, IValidatedComponent
+public sealed class MamlPlusPlusAlgorithm : LearnedRateDefinition, IValidatedComponent
 {
     /// <summary>Multi-step loss.</summary>
     [Option("Weighted sum of the query losses after every inner step.")]
@@ -183,10 +231,6 @@ public sealed class MamlPlusPlusAlgorithm : InnerLoopDefinition, ILearnsInnerRat
     public bool PerStepBatchNorm { get; set; }
 
     /// <inheritdoc />
-    [Option("Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.", Positive = true)]
-    public double LearnedRateScale { get; set; } = 1.0;
-
-    /// <inheritdoc />
     public override int NetworkStepSets => PerStepBatchNorm ? InnerSteps : 0;
 
     /// <inheritdoc />
@@ -204,5 +248,6 @@ public sealed class MamlPlusPlusAlgorithm : InnerLoopDefinition, ILearnsInnerRat
         LearnedLearningRates = LearnedLearningRates,
         FirstOrderEpochs = FirstOrderEpochs,
         GradientClamp = GradientClamp > 0 ? GradientClamp : null,
+        RateMapping = RateMapping(),
     });
 }

@@ -354,6 +354,8 @@ public sealed class MetaModel : IDisposable
         }
         if (Algorithm.LearnedRateRanges.Count > 0)
             metadata["meta.learned_rates"] = string.Join(";", Algorithm.LearnedRateRanges.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Offset}+{r.Count}")));
+        if (Algorithm.LearnedRateRanges.Count > 0 && AlgorithmDefinition is LearnedRateDefinition rates)
+            metadata["meta.learned_rates.mapping"] = rates.RateMapping().Formula;
         return metadata;
     }
 

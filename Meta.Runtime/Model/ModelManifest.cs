@@ -52,6 +52,10 @@ public sealed record ComponentEntry(string Type, IReadOnlyDictionary<string, Jso
             }
             property.SetValue(component, converted);
         }
+        // Options the file predates: those whose old behaviour differs from today's default say so (OptionAttribute.WhenAbsent).
+        foreach (var (name, property) in properties)
+            if (!Options.ContainsKey(name) && property.GetCustomAttribute<OptionAttribute>(inherit: true)?.WhenAbsent is { } legacy)
+                property.SetValue(component, legacy);
         return component;
     }
 

@@ -115,6 +115,25 @@ public sealed partial class MetaModelTests(SineRunFixture run, ITestOutputHelper
     }
 
     [Fact]
+    public void A_description_written_before_the_rate_parameterization_option_reads_as_the_old_direct_rates()
+    {
+        Assert.Equal(RateParameterization.Sigmoid, new MetaSgdAlgorithm().RateParameterization);
+        var entry = ComponentEntry.Of(new MetaSgdAlgorithm { InnerLr = 0.02 });
+        Assert.Equal("\"Sigmoid\"", entry.Options["RateParameterization"].GetRawText());
+        var current = Assert.IsType<MetaSgdAlgorithm>(entry.Create<IAlgorithmDefinition>("algorithm"));
+        Assert.Equal(RateParameterization.Sigmoid, current.RateParameterization);
+
+        var older = new Dictionary<string, JsonElement>(entry.Options);
+        older.Remove("RateParameterization");
+        older.Remove("RateBound");
+        var old = new ComponentEntry(entry.Type, older).Create<IAlgorithmDefinition>("algorithm");
+        var rebuilt = Assert.IsType<MetaSgdAlgorithm>(old);
+        Assert.Equal(RateParameterization.Direct, rebuilt.RateParameterization);
+        Assert.Same(LearnedRateMapping.Direct, rebuilt.RateMapping());
+        Assert.Equal(0.02, rebuilt.InnerLr);
+    }
+
+    [Fact]
     public void Concurrent_predictions_on_one_loaded_model_equal_sequential_ones()
     {
         using var model = MetaModel.Load(run.Folder);

@@ -32,6 +32,12 @@ partial class SineMamlPlusPlus
         public int InnerSteps { get; set; } = 5;
         /// <summary>Inner learning rate α.</summary>
         public double InnerLr { get; set; } = AlgorithmDefaults.InnerLr;
+        /// <summary>Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.</summary>
+        public double LearnedRateScale { get; set; } = AlgorithmDefaults.LearnedRateScale;
+        /// <summary>How learned inner rates are stored: sigmoid keeps each in (0, --rate-bound × --inner-lr); direct is the papers' unconstrained rates.</summary>
+        public global::Meta.RateParameterization RateParameterization { get; set; } = AlgorithmDefaults.RateParameterization;
+        /// <summary>Upper bound of the learned inner rates, as a multiple of the inner learning rate (with --rate-parameterization sigmoid).</summary>
+        public double RateBound { get; set; } = AlgorithmDefaults.RateBound;
         /// <summary>Weighted sum of the query losses after every inner step.</summary>
         public bool MultiStepLoss { get; set; } = AlgorithmDefaults.MultiStepLoss;
         /// <summary>Epochs over which the per-step loss weights anneal.</summary>
@@ -46,8 +52,6 @@ partial class SineMamlPlusPlus
         public double GradientClamp { get; set; } = 10.0;
         /// <summary>Per-step batch norm: batch-norm weights and statistics per inner step.</summary>
         public bool PerStepBatchNorm { get; set; } = AlgorithmDefaults.PerStepBatchNorm;
-        /// <summary>Meta learning rate of the learned inner rates, as a multiple of the meta learning rate.</summary>
-        public double LearnedRateScale { get; set; } = AlgorithmDefaults.LearnedRateScale;
         /// <summary>The run seed.</summary>
         public long Seed { get; set; } = global::Meta.ExperimentDefaults.Seed;
         /// <summary>Weight initialisation.</summary>
@@ -106,6 +110,9 @@ partial class SineMamlPlusPlus
             new("meta-lr-min", "MetaLrMin", global::Meta.Hosting.OptionKind.Number, "Lowest meta learning rate of the cosine schedule."),
             new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
             new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
+            new("learned-rate-scale", "LearnedRateScale", global::Meta.Hosting.OptionKind.Number, "Meta learning rate of the learned inner rates, as a multiple of the meta learning rate."),
+            new("rate-parameterization", "RateParameterization", global::Meta.Hosting.OptionKind.Choice, "How learned inner rates are stored: sigmoid keeps each in (0, --rate-bound × --inner-lr); direct is the papers' unconstrained rates.", ["direct", "sigmoid"]),
+            new("rate-bound", "RateBound", global::Meta.Hosting.OptionKind.Number, "Upper bound of the learned inner rates, as a multiple of the inner learning rate (with --rate-parameterization sigmoid)."),
             new("multi-step-loss", "MultiStepLoss", global::Meta.Hosting.OptionKind.Boolean, "Weighted sum of the query losses after every inner step."),
             new("multi-step-loss-epochs", "MultiStepLossEpochs", global::Meta.Hosting.OptionKind.Integer, "Epochs over which the per-step loss weights anneal."),
             new("iterations-per-epoch", "IterationsPerEpoch", global::Meta.Hosting.OptionKind.Integer, "Meta-iterations per epoch (the unit of MAML++'s schedules)."),
@@ -113,7 +120,6 @@ partial class SineMamlPlusPlus
             new("first-order-epochs", "FirstOrderEpochs", global::Meta.Hosting.OptionKind.Integer, "Epochs of first-order meta-gradients before second order (derivative-order annealing)."),
             new("gradient-clamp", "GradientClamp", global::Meta.Hosting.OptionKind.Number, "Clamp each meta-gradient element to ±this value (0: no clamping)."),
             new("per-step-batch-norm", "PerStepBatchNorm", global::Meta.Hosting.OptionKind.Boolean, "Per-step batch norm: batch-norm weights and statistics per inner step."),
-            new("learned-rate-scale", "LearnedRateScale", global::Meta.Hosting.OptionKind.Number, "Meta learning rate of the learned inner rates, as a multiple of the meta learning rate."),
             new("seed", "Seed", global::Meta.Hosting.OptionKind.Integer, "The run seed."),
             new("init", "Init", global::Meta.Hosting.OptionKind.Choice, "Weight initialisation.", ["finn", "py-torch"]),
             new("amplitude-min", "AmplitudeMin", global::Meta.Hosting.OptionKind.Number, "Lower bound of the amplitude A."),
@@ -152,6 +158,9 @@ partial class SineMamlPlusPlus
             options.MetaLrMin = reader.Number("MetaLrMin", options.MetaLrMin);
             options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
             options.InnerLr = reader.Number("InnerLr", options.InnerLr);
+            options.LearnedRateScale = reader.Number("LearnedRateScale", options.LearnedRateScale);
+            options.RateParameterization = reader.Choice("RateParameterization", options.RateParameterization);
+            options.RateBound = reader.Number("RateBound", options.RateBound);
             options.MultiStepLoss = reader.Boolean("MultiStepLoss", options.MultiStepLoss);
             options.MultiStepLossEpochs = reader.Integer("MultiStepLossEpochs", options.MultiStepLossEpochs);
             options.IterationsPerEpoch = reader.Integer("IterationsPerEpoch", options.IterationsPerEpoch);
@@ -159,7 +168,6 @@ partial class SineMamlPlusPlus
             options.FirstOrderEpochs = reader.Integer("FirstOrderEpochs", options.FirstOrderEpochs);
             options.GradientClamp = reader.Number("GradientClamp", options.GradientClamp);
             options.PerStepBatchNorm = reader.Boolean("PerStepBatchNorm", options.PerStepBatchNorm);
-            options.LearnedRateScale = reader.Number("LearnedRateScale", options.LearnedRateScale);
             options.Seed = reader.Long("Seed", options.Seed);
             options.Init = reader.Choice("Init", options.Init);
             options.AmplitudeMin = reader.Number("AmplitudeMin", options.AmplitudeMin);
@@ -196,11 +204,12 @@ partial class SineMamlPlusPlus
             global::Meta.Hosting.OptionChecks.NonNegative(MetaLrMin, "meta-lr-min");
             global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
             global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
+            global::Meta.Hosting.OptionChecks.Positive(LearnedRateScale, "learned-rate-scale");
+            global::Meta.Hosting.OptionChecks.Positive(RateBound, "rate-bound");
             global::Meta.Hosting.OptionChecks.AtLeast(MultiStepLossEpochs, 1, "multi-step-loss-epochs");
             global::Meta.Hosting.OptionChecks.AtLeast(IterationsPerEpoch, 1, "iterations-per-epoch");
             global::Meta.Hosting.OptionChecks.AtLeast(FirstOrderEpochs, 0, "first-order-epochs");
             global::Meta.Hosting.OptionChecks.NonNegative(GradientClamp, "gradient-clamp");
-            global::Meta.Hosting.OptionChecks.Positive(LearnedRateScale, "learned-rate-scale");
             global::Meta.Hosting.OptionChecks.NonNegative(AmplitudeMin, "amplitude-min");
             global::Meta.Hosting.OptionChecks.Ordered(AmplitudeMin, AmplitudeMax, "amplitude-min", "amplitude-max");
             global::Meta.Hosting.OptionChecks.Ordered(PhaseMin, PhaseMax, "phase-min", "phase-max");
@@ -248,6 +257,9 @@ partial class SineMamlPlusPlus
         {
             InnerSteps = InnerSteps,
             InnerLr = InnerLr,
+            LearnedRateScale = LearnedRateScale,
+            RateParameterization = RateParameterization,
+            RateBound = RateBound,
             MultiStepLoss = MultiStepLoss,
             MultiStepLossEpochs = MultiStepLossEpochs,
             IterationsPerEpoch = IterationsPerEpoch,
@@ -255,7 +267,6 @@ partial class SineMamlPlusPlus
             FirstOrderEpochs = FirstOrderEpochs,
             GradientClamp = GradientClamp,
             PerStepBatchNorm = PerStepBatchNorm,
-            LearnedRateScale = LearnedRateScale,
         };
 
         /// <inheritdoc />
@@ -269,6 +280,9 @@ partial class SineMamlPlusPlus
             new("MetaLrMin", global::Meta.Hosting.OptionChecks.Format(MetaLrMin)),
             new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
             new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
+            new("LearnedRateScale", global::Meta.Hosting.OptionChecks.Format(LearnedRateScale)),
+            new("RateParameterization", global::Meta.Hosting.OptionChecks.Format(RateParameterization)),
+            new("RateBound", global::Meta.Hosting.OptionChecks.Format(RateBound)),
             new("MultiStepLoss", global::Meta.Hosting.OptionChecks.Format(MultiStepLoss)),
             new("MultiStepLossEpochs", global::Meta.Hosting.OptionChecks.Format(MultiStepLossEpochs)),
             new("IterationsPerEpoch", global::Meta.Hosting.OptionChecks.Format(IterationsPerEpoch)),
@@ -276,7 +290,6 @@ partial class SineMamlPlusPlus
             new("FirstOrderEpochs", global::Meta.Hosting.OptionChecks.Format(FirstOrderEpochs)),
             new("GradientClamp", global::Meta.Hosting.OptionChecks.Format(GradientClamp)),
             new("PerStepBatchNorm", global::Meta.Hosting.OptionChecks.Format(PerStepBatchNorm)),
-            new("LearnedRateScale", global::Meta.Hosting.OptionChecks.Format(LearnedRateScale)),
             new("Seed", global::Meta.Hosting.OptionChecks.Format(Seed)),
             new("Init", global::Meta.Hosting.OptionChecks.Format(Init)),
             new("AmplitudeMin", global::Meta.Hosting.OptionChecks.Format(AmplitudeMin)),

@@ -87,6 +87,31 @@ public sealed class MamlPlusPlusTests
     }
 
     [Fact]
+    public void Meta_gradient_with_sigmoid_lslr_matches_central_finite_differences_and_the_rates_stay_in_range()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 3);
+        var options = new MamlPlusPlusOptions { InnerSteps = 3, InnerLr = 0.05, MultiStepLossEpochs = 10, IterationsPerEpoch = 100, RateMapping = LearnedRateMapping.Sigmoid(0.25) };
+        var mpp = new MamlPlusPlus(network, options);
+        mpp.BeginIteration(450);
+        var stepWeights = mpp.StepWeights();
+        var meta = mpp.InitialMetaParameters(theta);
+        AssertClose(Values(mpp.LearningRates(meta).flatten()), Values(full([3L * mpp.Layers], 0.05, ScalarType.Float64)), 1e-14);
+        using var g = new Generator(29);
+        var p = (int)theta.shape[0];
+        meta.narrow(0, p, 3L * mpp.Layers).add_(2 * rand([3L * mpp.Layers], ScalarType.Float64, generator: g) - 1);
+
+        var step = mpp.MetaStep(meta, episode);
+        var analytic = Values(step.Gradient);
+        var numeric = FiniteDifferences(m => ReferenceObjective(network, mpp, m, episode, stepWeights), meta);
+        AssertClose(analytic[..p], numeric[..p], 1e-6, "θ part");
+        AssertClose(analytic[p..], numeric[p..], 1e-6, "logit part");
+        Assert.All(Values(mpp.LearningRates(meta.fill_(-50))), r => Assert.InRange(r, 0.0, 0.25));
+        Assert.All(Values(mpp.LearningRates(meta.fill_(50))), r => Assert.InRange(r, 0.0, 0.25));
+        Assert.Equal(0.0, step.Diagnostics!["rates.negative"]);
+    }
+
+    [Fact]
     public void Meta_gradient_with_per_step_batch_norm_matches_central_finite_differences()
     {
         using var scope = NewDisposeScope();

@@ -152,6 +152,52 @@ public sealed class MetaCurvatureTests
     }
 
     [Fact]
+    public void Sigmoid_lslr_meta_gradient_wrt_theta_the_matrices_and_the_stored_logits_matches_central_finite_differences()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 3);
+        var mc = new MetaCurvature(network, 3, 0.05, learnedLearningRates: true, rates: LearnedRateMapping.Sigmoid(0.3));
+        var meta = PerturbedCurvature(mc, theta);
+        using var g = new Generator(31);
+        var count = 3L * mc.Layers;
+        meta.narrow(0, meta.shape[0] - count, count).add_(2 * rand([count], ScalarType.Float64, generator: g) - 1);
+
+        var step = mc.MetaStep(meta, episode);
+        var numeric = FiniteDifferences(m => ReferenceObjective(network, mc, m, episode, 3), meta);
+        AssertParts(mc, theta, Values(step.Gradient), numeric);
+        Assert.All(Values(mc.LearningRates(meta).flatten()), r => Assert.InRange(r, 0.0, 0.3));
+        Assert.True(step.Diagnostics!["curvature.sigma.min"] > 0);
+        Assert.True(step.Diagnostics["curvature.sigma.max"] >= step.Diagnostics["curvature.sigma.min"]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Positive_semidefinite_curvature_meta_gradient_wrt_theta_and_the_factors_matches_central_finite_differences(bool lslr)
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 3);
+        var mc = new MetaCurvature(network, 2, 0.05, learnedLearningRates: lslr,
+            rates: lslr ? LearnedRateMapping.Sigmoid(0.3) : null, curvature: CurvatureParameterization.PositiveSemidefinite);
+        var initial = mc.InitialMetaParameters(theta);
+        foreach (var m in mc.Matrices(initial)) AssertClose(Values(m.flatten()), Values(eye(m.shape[0], dtype: ScalarType.Float64).flatten()), 1e-15);
+        var meta = PerturbedCurvature(mc, theta);
+        var p = theta.shape[0];
+        var factors = meta.narrow(0, p, mc.MatrixCount).split([.. mc.Matrices(meta).Select(m => m.shape[0] * m.shape[0])]);
+        foreach (var (m, l) in mc.Matrices(meta).Zip(factors))
+        {
+            var square = l.view(m.shape[0], m.shape[0]);
+            AssertClose(Values(m.flatten()), Values(square.matmul(square.t()).flatten()), 1e-14);
+            Assert.True(linalg.eigvalsh(m).min().item<double>() > -1e-12, "M = L·Lᵀ is positive semidefinite");
+        }
+
+        var step = mc.MetaStep(meta, episode);
+        var numeric = FiniteDifferences(m => ReferenceObjective(network, mc, m, episode, 2), meta);
+        AssertParts(mc, theta, Values(step.Gradient), numeric);
+        Assert.True(step.Diagnostics!["curvature.symmetric.min"] > -1e-12);
+    }
+
+    [Fact]
     public void Learned_rates_start_at_the_inner_rate_and_change_nothing_else_until_they_move()
     {
         using var scope = NewDisposeScope();
@@ -210,7 +256,7 @@ public sealed class MetaCurvatureTests
         var meta = mc.InitialMetaParameters(theta);
         var p = theta.shape[0];
         meta.narrow(0, p, mc.MatrixCount).add_(0.1 * randn([mc.MatrixCount], ScalarType.Float64, generator: g));
-        if (mc.LearnedLearningRates)
+        if (mc.LearnedLearningRates && mc.Rates.Parameterization == RateParameterization.Direct)
         {
             var rates = mc.LearningRates(meta);
             rates.mul_(1 + 0.2 * (2 * rand(rates.shape, ScalarType.Float64, generator: g) - 1));

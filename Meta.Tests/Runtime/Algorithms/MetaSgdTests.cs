@@ -33,6 +33,72 @@ public sealed class MetaSgdTests
         AssertClose(analytic[p..], numeric[p..], 1e-6, "α part");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void With_sigmoid_rates_the_meta_gradient_wrt_theta_and_the_stored_logits_matches_central_finite_differences(int steps)
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 4);
+        var mapping = LearnedRateMapping.Sigmoid(0.2);
+        var metaSgd = new MetaSgd(network, steps, 0.05, rates: mapping);
+        using var g = new Generator(13);
+        var meta = metaSgd.InitialMetaParameters(theta);
+        var p = (int)theta.shape[0];
+        meta.narrow(0, p, p).add_(2 * rand([p], ScalarType.Float64, generator: g) - 1);   // rates spread over (0.02, 0.1)
+
+        var step = metaSgd.MetaStep(meta, episode);
+        var analytic = Values(step.Gradient);
+        var numeric = FiniteDifferences(m => ReferenceObjective(network, m, episode, steps, mapping), meta);
+
+        AssertClose(analytic[..p], numeric[..p], 1e-6, "θ part");
+        AssertClose(analytic[p..], numeric[p..], 1e-6, "logit part");
+        var rates = Values(metaSgd.LearningRates(meta));
+        Assert.All(rates, a => Assert.InRange(a, 0.0, 0.2));
+        Assert.Equal(rates.Min(), step.Diagnostics!["rates.min"], 12);
+        Assert.Equal(0.0, step.Diagnostics["rates.negative"]);
+        Assert.True(step.Diagnostics["inner.ratio.median"] > 0);
+    }
+
+    [Fact]
+    public void With_sigmoid_rates_alpha_starts_at_the_inner_rate_and_adapt_uses_the_same_rates()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 2);
+        var bounded = new MetaSgd(network, 2, 0.05, rates: LearnedRateMapping.Sigmoid(0.5));
+        var direct = new MetaSgd(network, 2, 0.05);
+        var meta = bounded.InitialMetaParameters(theta);
+        AssertClose(Values(bounded.LearningRates(meta)), Values(full_like(theta, 0.05)), 1e-14);
+        // Same rates, two storages: identical adaptation, at training and at test time.
+        var adapted = bounded.Adapt(meta, episode.SupportX, episode.SupportY, 3);
+        var reference = direct.Adapt(direct.InitialMetaParameters(theta), episode.SupportX, episode.SupportY, 3);
+        AssertClose(Values(adapted.flatten()), Values(reference.flatten()), 1e-12);
+        AssertClose(Values(bounded.MetaStep(meta, episode).TaskLosses), Values(direct.MetaStep(direct.InitialMetaParameters(theta), episode).TaskLosses), 1e-12);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MetaSgd(network, 1, 0.5, rates: LearnedRateMapping.Sigmoid(0.5)));
+    }
+
+    [Fact]
+    public void The_papers_random_initial_rates_lie_in_the_range_are_fixed_by_the_generator_and_go_through_the_mapping()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, _) = SmallProblem(tasks: 1);
+        double[] Draw(LearnedRateMapping mapping, ulong seed)
+        {
+            using var g = new Generator(seed);
+            var metaSgd = new MetaSgd(network, 1, 0.01, rates: mapping).WithRandomInitialRates(0.005, 0.1, g);
+            return Values(metaSgd.LearningRates(metaSgd.InitialMetaParameters(theta)));
+        }
+        var direct = Draw(LearnedRateMapping.Direct, 5);
+        Assert.All(direct, a => Assert.InRange(a, 0.005, 0.1));
+        Assert.True(direct.Max() - direct.Min() > 0.05, "the rates are spread over the range");
+        Assert.Equal(direct, Draw(LearnedRateMapping.Direct, 5));
+        Assert.NotEqual(direct, Draw(LearnedRateMapping.Direct, 6));
+        AssertClose(Draw(LearnedRateMapping.Sigmoid(0.2), 5), direct, 1e-12);
+        using var g = new Generator(1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MetaSgd(network, 1, 0.01, rates: LearnedRateMapping.Sigmoid(0.1)).WithRandomInitialRates(0.005, 0.1, g));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new MetaSgd(network, 1, 0.01).WithRandomInitialRates(0.1, 0.05, g));
+    }
+
     [Fact]
     public void With_a_uniform_alpha_the_theta_gradient_is_maml_and_alpha_starts_at_the_inner_rate()
     {
@@ -102,12 +168,13 @@ public sealed class MetaSgdTests
     }
 
     /// <summary>The outer objective written out per task: S steps φ ← φ − α ⊙ ∇L_s(φ), then the mean query loss.</summary>
-    private static double ReferenceObjective(Mlp network, Tensor meta, Episode episode, int steps)
+    private static double ReferenceObjective(Mlp network, Tensor meta, Episode episode, int steps, LearnedRateMapping? mapping = null)
     {
         using var scope = NewDisposeScope();
         var p = network.Layout.Count;
         var theta = meta.narrow(0, 0, p);
-        var alpha = meta.narrow(0, p, p);
+        var stored = meta.narrow(0, p, p);
+        var alpha = mapping is null ? stored : 0.2 * stored.sigmoid();   // the only mapping tested: a sigmoid bounded by 0.2
         var total = 0.0;
         for (var t = 0; t < episode.Tasks; t++)
         {
