@@ -116,7 +116,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     {
         InnerLoop.CheckTheta(Network, metaParameters);
         InnerLoop.CheckSupport(Network, Loss, supportX, supportY, steps);
-        return Proximal(metaParameters.detach(), supportX, supportY, steps);
+        return Proximal(metaParameters.detach(), supportX, supportY, steps, out _);
     }
 
     /// <inheritdoc />
@@ -124,14 +124,15 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     /// Diagnostics: <c>cg.residual.max</c> (worst task's ‖b − A·x‖/‖b‖ after CG), <c>cg.curvature.min</c> (smallest
     /// pᵀAp/pᵀp of any task's search direction), <c>cg.nonpositive.tasks</c> (tasks that met pᵀAp ≤ 0),
     /// <c>implicit_gradient.norm.max</c> (largest per-task ‖x_t‖) and <c>inner.loss_ratio.max</c> (largest per-task
-    /// support loss after the inner loop over before it).
+    /// support loss after the inner loop over before it), <c>inner.rejected.fraction</c> (inner steps undone by
+    /// backtracking, over tasks × steps; 0 without it).
     /// </remarks>
     public MetaStepResult MetaStep(Tensor metaParameters, Episode episode, Tensor? taskWeights = null)
     {
         InnerLoop.CheckTheta(Network, metaParameters);
         InnerLoop.CheckEpisode(Network, Loss, episode, taskWeights);
         var theta = metaParameters.detach();
-        var adapted = Proximal(theta, episode.SupportX, episode.SupportY, Options.InnerSteps);
+        var adapted = Proximal(theta, episode.SupportX, episode.SupportY, Options.InnerSteps, out var rejected);
 
         using var enabled = enable_grad();
         var point = adapted.detach().requires_grad_(true);
@@ -154,12 +155,12 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         var detachedLosses = taskLosses.detach();
         return new MetaStepResult(gradient, InnerLoop.WeightedMean(detachedLosses, taskWeights), detachedLosses)
         {
-            Diagnostics = Diagnose(cg, theta, adapted, episode),
+            Diagnostics = Diagnose(cg, theta, adapted, rejected, episode),
         };
     }
 
     /// <summary>The step's diagnostics, read from the device in one transfer.</summary>
-    private Dictionary<string, double> Diagnose(ConjugateGradientResult cg, Tensor theta, Tensor adapted, Episode episode)
+    private Dictionary<string, double> Diagnose(ConjugateGradientResult cg, Tensor theta, Tensor adapted, Tensor? rejected, Episode episode)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -171,6 +172,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
             cg.NonPositive.sum().to(cg.Residual.dtype),
             cg.Solution.norm(1).max(),
             (after / before).max(),
+            rejected is null || Options.InnerSteps == 0 ? zeros(1, after.dtype, after.device).squeeze() : rejected.to(after.dtype).mean() / Options.InnerSteps,
         ]).to(ScalarType.Float64).cpu().data<double>().ToArray();
         return new Dictionary<string, double>(StringComparer.Ordinal)
         {
@@ -179,6 +181,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
             ["cg.nonpositive.tasks"] = values[2],
             ["implicit_gradient.norm.max"] = values[3],
             ["inner.loss_ratio.max"] = values[4],
+            ["inner.rejected.fraction"] = values[5],
         };
     }
 
@@ -257,9 +260,10 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         return new ConjugateGradientResult(x, residual, minCurvature.squeeze(1), nonPositive.squeeze(1));
     }
 
-    private Tensor Proximal(Tensor theta, Tensor x, Tensor y, int steps)
+    private Tensor Proximal(Tensor theta, Tensor x, Tensor y, int steps, out Tensor? rejected)
     {
-        if (Options.InnerBacktracking) return MonotoneProximal(theta, x, y, steps);
+        rejected = null;
+        if (Options.InnerBacktracking) return MonotoneProximal(theta, x, y, steps, out rejected);
         var fast = InnerLoop.Expand(theta, x.shape[0]).clone();
         var anchor = theta.unsqueeze(0);
         for (var s = 0; s < steps; s++)
@@ -278,9 +282,10 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     /// non-finite) is undone and that task's rate halved for its remaining steps. Where every step descends, the iterates
     /// are plain SGD's; one extra gradient evaluation (of the last candidate) is the cost.
     /// </summary>
-    private Tensor MonotoneProximal(Tensor theta, Tensor x, Tensor y, int steps)
+    private Tensor MonotoneProximal(Tensor theta, Tensor x, Tensor y, int steps, out Tensor rejected)
     {
         var fast = InnerLoop.Expand(theta, x.shape[0]).clone();
+        rejected = zeros([x.shape[0]], ScalarType.Int64, fast.device);                     // undone steps per task
         if (steps == 0) return fast;
         var anchor = theta.unsqueeze(0);
         var (objective, gradient) = ProximalObjective(fast, anchor, x, y);
@@ -298,6 +303,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
             objective.copy_(where(descends, nextObjective, objective));
             gradient.copy_(where(descends, nextGradient, gradient));
             rate.copy_(where(descends, rate, rate * 0.5));
+            rejected.add_(descends.logical_not().squeeze(1).to(ScalarType.Int64));
         }
         objective.Dispose();
         gradient.Dispose();

@@ -162,7 +162,7 @@ public sealed class ImplicitMamlTests
         var (network, theta, episode) = SmallProblem(tasks: 3);
         var step = new ImplicitMaml(network, new ImplicitMamlOptions { InnerSteps = 4, InnerLr = 0.05, Lambda = 1.5, CgSteps = 5 }).MetaStep(theta, episode);
         var d = step.Diagnostics!;
-        Assert.Equal(["cg.residual.max", "cg.curvature.min", "cg.nonpositive.tasks", "implicit_gradient.norm.max", "inner.loss_ratio.max"], d.Keys);
+        Assert.Equal(["cg.residual.max", "cg.curvature.min", "cg.nonpositive.tasks", "implicit_gradient.norm.max", "inner.loss_ratio.max", "inner.rejected.fraction"], d.Keys);
         Assert.All(d.Values, v => Assert.True(double.IsFinite(v)));
         Assert.InRange(d["cg.nonpositive.tasks"], 0, 3);
         Assert.True(d["inner.loss_ratio.max"] < 1, "a few small proximal steps lower every task's support loss");
