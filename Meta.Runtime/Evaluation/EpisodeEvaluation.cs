@@ -12,9 +12,6 @@ namespace Meta.Evaluation;
 /// </summary>
 public static class EpisodeEvaluation
 {
-    /// <summary>A task whose query loss is not finite or above this counts as diverged.</summary>
-    public const double DivergedLoss = 1e6;
-
     /// <summary>Scores <paramref name="test"/> after each of <paramref name="steps"/> inner steps; records <c>query.mse</c> results.</summary>
     public static EvaluationReport Evaluate(EvaluationContext context, Tasks.Episode test, IReadOnlyList<int> steps)
     {
@@ -27,38 +24,34 @@ public static class EpisodeEvaluation
         context.Run.TrainingEnded();
         context.Run.Phase($"evaluating on {test.Tasks} held-out tasks");
         var rows = new List<EvaluationRow>();
+        var before = Losses(algorithm, context.MetaParameters, test, 0);
         foreach (var s in steps)
         {
             context.Cancel.ThrowIfCancellationRequested();   // a cut-short table is no table: the run ends as stopped
-            rows.Add(Score(Models.MetaLearned, algorithm, context.MetaParameters, test, s, shots));
+            rows.Add(EvaluationRow.Of(Models.MetaLearned, shots, s, Losses(algorithm, context.MetaParameters, test, s), before));
         }
         using var baselines = context.Seeds.NewBaselines();
         using var scratch = algorithm.Network.Initialize(context.Init, baselines, context.MetaParameters.dtype);
         var sgd = new Maml(algorithm.Network, algorithm.Loss, 1, context.Definition.InnerLr, firstOrder: true);
+        var scratchBefore = Losses(sgd, scratch, test, 0);
         foreach (var s in steps)
         {
             context.Cancel.ThrowIfCancellationRequested();
-            rows.Add(Score(Models.Scratch, sgd, scratch, test, s, shots));
+            rows.Add(EvaluationRow.Of(Models.Scratch, shots, s, Losses(sgd, scratch, test, s), scratchBefore));
         }
         if (rows.FirstOrDefault(r => r.Model == Models.MetaLearned && r.Steps == steps[^1]) is { } last)
             context.Run.Result("query.loss", last.Mean);
         var protocol = string.Create(CultureInfo.InvariantCulture,
-            $"{test.Tasks} held-out tasks, K = {shots} support and {test.QueryX.shape[1]} query points each; adapt from each initialisation, {algorithm.Loss.Name} on the query points; mean ± 95 % CI over tasks.");
+            $"{test.Tasks} held-out tasks, K = {shots} support and {test.QueryX.shape[1]} query points each; adapt from each initialisation, {algorithm.Loss.Name} on the query points; ") + EvaluationReport.CellLegend;
         return new EvaluationReport(protocol, rows);
     }
 
-    private static EvaluationRow Score(string model, IMetaAlgorithm algorithm, Tensor parameters, Tasks.Episode test, int steps, int shots)
+    /// <summary>Each task's query loss after <paramref name="steps"/> inner steps (0: before adaptation).</summary>
+    private static double[] Losses(IMetaAlgorithm algorithm, Tensor parameters, Tasks.Episode test, int steps)
     {
         using var scope = NewDisposeScope();
         var fast = algorithm.Adapt(parameters, test.SupportX, test.SupportY, steps);
         using var noGrad = no_grad();
-        var losses = algorithm.Loss.PerTask(algorithm.Network.Forward(fast, test.QueryX), test.QueryY).to_type(ScalarType.Float64);
-        var values = losses.data<double>().ToArray();
-        var n = values.Length;
-        var mean = values.Average();
-        var sd = n > 1 ? Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (n - 1)) : 0;
-        var sorted = values.Select(v => v <= DivergedLoss ? v : double.PositiveInfinity).Order().ToArray();
-        var median = n % 2 == 1 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
-        return new EvaluationRow(model, shots, steps, mean, 1.96 * sd / Math.Sqrt(n), n, median, sorted.Count(double.IsPositiveInfinity));
+        return algorithm.Loss.PerTask(algorithm.Network.Forward(fast, test.QueryX), test.QueryY).to_type(ScalarType.Float64).data<double>().ToArray();
     }
 }

@@ -10,12 +10,23 @@ namespace Meta.Evaluation;
 /// <param name="Shape">Tasks per parameter.</param>
 /// <param name="Axes">The grid values of each parameter (lower corners, seed 000's <c>mgrid</c>).</param>
 /// <param name="Losses">Post-adaptation loss per task, row-major over <paramref name="Shape"/> (last parameter fastest).</param>
-/// <param name="Mean">Mean loss.</param>
+/// <param name="Mean">Mean loss over all tasks (+∞ when a task's loss is not finite, NaN counting as +∞).</param>
 /// <param name="Std">Population standard deviation of the losses.</param>
 /// <param name="Worst10Mean">Mean of the worst ⌈10 %⌉ of the tasks.</param>
+/// <param name="Before">Each task's loss before adaptation (0 steps), in the order of <paramref name="Losses"/>; null where not measured.</param>
 public sealed record GridValidationResult(
-    IReadOnlyList<TaskParameter> Parameters, int[] Shape, double[][] Axes, double[] Losses, double Mean, double Std, double Worst10Mean)
+    IReadOnlyList<TaskParameter> Parameters, int[] Shape, double[][] Axes, double[] Losses, double Mean, double Std, double Worst10Mean,
+    double[]? Before = null)
 {
+    /// <summary>The median loss over tasks (NaN counting as +∞).</summary>
+    public double Median => Divergence.Median(Losses);
+
+    /// <summary>Whether task <paramref name="index"/> diverged (<see cref="Divergence.IsDiverged"/>; without <see cref="Before"/>, only a loss that is not finite).</summary>
+    public bool IsDiverged(int index) => Divergence.IsDiverged(Losses[index], Before?[index] ?? double.PositiveInfinity);
+
+    /// <summary>How many tasks diverged (<see cref="IsDiverged"/>).</summary>
+    public int Diverged => Enumerable.Range(0, Losses.Length).Count(IsDiverged);
+
     /// <summary>The loss of the task at <paramref name="coordinates"/>.</summary>
     public double Loss(params int[] coordinates)
     {
@@ -115,25 +126,34 @@ public sealed class GridValidation : IDisposable
     public string Protocol => string.Create(CultureInfo.InvariantCulture,
         $"fixed validation grid of {Tasks} tasks ({string.Join(" × ", Shape)} over {string.Join(", ", Parameters.Select(p => p.Symbol))}); {AdaptSteps} adaptation steps on K = {Shots} points; loss on a fresh batch of {Shots} points");
 
-    /// <summary>Adapts every grid task from <paramref name="metaParameters"/> and returns the per-task losses.</summary>
+    /// <summary>
+    /// Adapts every grid task from <paramref name="metaParameters"/> and returns the per-task losses, and each task's loss
+    /// before adaptation (the reference of <see cref="Divergence.IsDiverged"/>).
+    /// </summary>
     public GridValidationResult Evaluate(IMetaAlgorithm algorithm, Tensor metaParameters, Meta.Hosting.PhaseProgress? progress = null)
     {
         ArgumentNullException.ThrowIfNull(algorithm);
         ArgumentNullException.ThrowIfNull(metaParameters);
         var losses = new double[Tasks];
+        var before = new double[Tasks];
         for (var start = 0; start < Tasks; start += _chunk)
         {
             using var scope = NewDisposeScope();
             var count = Math.Min(_chunk, Tasks - start);
             var part = _episode.Slice(start, count);
-            var fast = algorithm.Adapt(metaParameters, part.SupportX, part.SupportY, AdaptSteps);
-            using var noGrad = no_grad();
-            var loss = algorithm.Loss.PerTask(algorithm.Network.Forward(fast, part.QueryX), part.QueryY).to_type(ScalarType.Float64);
-            loss.data<double>().CopyTo(losses, start);
+            foreach (var (steps, into) in new[] { (0, before), (AdaptSteps, losses) })
+            {
+                var fast = algorithm.Adapt(metaParameters, part.SupportX, part.SupportY, steps);
+                using var noGrad = no_grad();
+                var loss = algorithm.Loss.PerTask(algorithm.Network.Forward(fast, part.QueryX), part.QueryY).to_type(ScalarType.Float64);
+                loss.data<double>().CopyTo(into, start);
+            }
             progress?.Advance(count);
         }
-        var (mean, std) = Sampling.SamplerMetrics.MeanStd(losses);
-        return new GridValidationResult(Parameters, (int[])Shape.Clone(), Axes, losses, mean, std, WorstMean(losses, 0.1));
+        // A NaN task counts as +∞ in the summary numbers, so they say that something diverged.
+        double[] ranked = [.. losses.Select(v => double.IsNaN(v) ? double.PositiveInfinity : v)];
+        var (mean, std) = Sampling.SamplerMetrics.MeanStd(ranked);
+        return new GridValidationResult(Parameters, (int[])Shape.Clone(), Axes, losses, mean, std, WorstMean(ranked, 0.1), before);
     }
 
     /// <summary>Mean of the worst ⌈<paramref name="fraction"/>·n⌉ values (at least one).</summary>

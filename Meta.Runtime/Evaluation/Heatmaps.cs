@@ -33,7 +33,8 @@ public static class Heatmaps
             var steps = validation.Axes.Select(a => a.Length > 1 ? a[1] - a[0] : 1.0).ToArray();
             WriteGrid(path, validation.Losses, validation.Shape, validation.Parameters,
                 [validation.Axes[0][0], validation.Axes[0][^1] + steps[0]], [validation.Axes[1][0], validation.Axes[1][^1] + steps[1]],
-                $"validation loss (mean {Meta.Hosting.PlotAxes.Format(validation.Mean)}, worst 10 % {Meta.Hosting.PlotAxes.Format(validation.Worst10Mean)})", "loss", losses: true);
+                $"validation loss (mean {TitleNumber(validation.Mean)}, worst 10 % {TitleNumber(validation.Worst10Mean)})", "loss", losses: true,
+                diverged: [.. Enumerable.Range(0, validation.Losses.Length).Select(validation.IsDiverged)]);
             written.Add(path);
         }
         if (queue is not null && queue.Dimensions >= 2)
@@ -56,13 +57,17 @@ public static class Heatmaps
     /// <summary>
     /// One heatmap of <paramref name="values"/> (row-major over <paramref name="shape"/>) against the first two parameters,
     /// averaged over any further ones; <paramref name="xRange"/> and <paramref name="yRange"/> are the outer edges. With
-    /// <paramref name="losses"/>, cells that diverged (not finite or above <see cref="SinusoidEvaluation.DivergedLoss"/>)
-    /// are drawn in a separate colour and counted in the title, and the colour scale stops at the 98th percentile of
-    /// the other cells when a few outliers would otherwise turn the whole map one colour.
+    /// <paramref name="losses"/>, cells that diverged are drawn in a separate colour and counted in the title, and the
+    /// colour scale stops at the 98th percentile of the other cells when a few outliers would otherwise turn the whole map
+    /// one colour. A cell diverged when its value is not finite or, given <paramref name="diverged"/> (one flag per value,
+    /// e.g. <see cref="GridValidationResult.IsDiverged"/>), when any of its values is flagged. Losses without a
+    /// pre-adaptation reference (the queue's) have no flags: only a value that is not finite is marked; finite outliers
+    /// are left to the capped colour scale.
     /// </summary>
     public static void WriteGrid(string path, IReadOnlyList<double> values, IReadOnlyList<int> shape, IReadOnlyList<TaskParameter> parameters,
-        double[] xRange, double[] yRange, string title, string valueLabel, bool losses = false)
+        double[] xRange, double[] yRange, string title, string valueLabel, bool losses = false, IReadOnlyList<bool>? diverged = null)
     {
+        if (diverged is not null && diverged.Count != values.Count) throw new ArgumentException("one divergence flag per value is needed", nameof(diverged));
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(shape);
         ArgumentNullException.ThrowIfNull(parameters);
@@ -74,17 +79,22 @@ public static class Heatmaps
         if (rest * nx * ny != values.Count) throw new ArgumentException("values do not match the shape", nameof(values));
         // ScottPlot draws row 0 at the top: row r holds the y-index ny − 1 − r so that the second parameter increases upwards.
         var grid = new double[ny, nx];
-        var diverged = 0;
+        var divergedCells = 0;
         var kept = new List<double>(nx * ny);
         for (var i = 0; i < nx; i++)
             for (var j = 0; j < ny; j++)
             {
                 var sum = 0.0;
-                for (var k = 0; k < rest; k++) sum += values[(i * ny + j) * rest + k];
-                var cell = sum / rest;
-                if (losses && !(cell <= SinusoidEvaluation.DivergedLoss))
+                var flagged = false;
+                for (var k = 0; k < rest; k++)
                 {
-                    diverged++;
+                    sum += values[(i * ny + j) * rest + k];
+                    flagged |= diverged?[(i * ny + j) * rest + k] ?? false;
+                }
+                var cell = sum / rest;
+                if (losses && (flagged || !double.IsFinite(cell)))
+                {
+                    divergedCells++;
                     cell = double.NaN;   // drawn in NaNCellColor
                 }
                 else if (double.IsFinite(cell)) kept.Add(cell);
@@ -106,7 +116,7 @@ public static class Heatmaps
                 notes.Add($"colours stop at the 98th percentile, {Meta.Hosting.PlotAxes.Format(cap)}");
             }
         }
-        if (diverged > 0) notes.Add($"{diverged} diverged cell{(diverged == 1 ? "" : "s")} in red");
+        if (divergedCells > 0) notes.Add($"{divergedCells} diverged cell{(divergedCells == 1 ? "" : "s")} in red");
         // The colour bar has no label of its own (ScottPlot draws it over the tick labels); the title names the value.
         plot.Add.ColorBar(heatmap);
         if (!title.Contains(valueLabel, StringComparison.OrdinalIgnoreCase)) title += $" ({valueLabel})";
@@ -123,6 +133,8 @@ public static class Heatmaps
         var low = queue.Parameters[dimension].Min;
         return [low, low + queue.Shape[dimension] * queue.CellWidths[dimension]];
     }
+
+    private static string TitleNumber(double value) => double.IsFinite(value) ? Meta.Hosting.PlotAxes.Format(value) : EvaluationReport.Number(value);
 
     private static string Label(TaskParameter p) => $"{p.Symbol} ({p.Name})";
 }

@@ -67,17 +67,12 @@ public sealed class SinusoidEvaluation : IDisposable
     /// <summary>The protocol as one sentence.</summary>
     public string Protocol =>
         $"{Tasks} fixed test tasks; adapt by SGD at α from each initialisation with K ∈ {{{string.Join(", ", Shots)}}} support points; " +
-        $"MSE on {Points} evenly spaced points in [{_family.Ranges.InputMin:0.##}, {_family.Ranges.InputMax:0.##}]; mean ± 95 % CI over tasks.";
-
-    /// <summary>A task whose test MSE is above this (or not finite) counts as diverged.</summary>
-    public const double DivergedLoss = 1e6;
-
-    private static double Median(double[] sorted) =>
-        sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
+        $"MSE on {Points} evenly spaced points in [{_family.Ranges.InputMin:0.##}, {_family.Ranges.InputMax:0.##}]; " + EvaluationReport.CellLegend;
 
     /// <summary>
     /// Adapts <paramref name="metaParameters"/> with <paramref name="algorithm"/>'s own test-time rule for each K and scores
-    /// the fast weights after each requested number of steps.
+    /// the fast weights after each requested number of steps. Each K's loss before adaptation (0 steps) is computed once and
+    /// is the reference of <see cref="Divergence.IsDiverged"/> for that K's cells.
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancel"/> fired (checked before each cell).</exception>
     public IReadOnlyList<EvaluationRow> Evaluate(string model, IMetaAlgorithm algorithm, Tensor metaParameters, CancellationToken cancel = default,
@@ -87,20 +82,17 @@ public sealed class SinusoidEvaluation : IDisposable
         foreach (var k in Shots)
         {
             var (xs, ys) = _support[k];
-            foreach (var steps in _steps)
+            double[]? before = null;
+            foreach (var steps in _steps.Prepend(0).Distinct())
             {
                 cancel.ThrowIfCancellationRequested();
                 using var scope = NewDisposeScope();
                 var fast = algorithm.Adapt(metaParameters, xs, ys, steps);
                 using var noGrad = no_grad();
-                var losses = algorithm.Loss.PerTask(algorithm.Network.Forward(fast, _testX), _testY).to_type(ScalarType.Float64);
-                var mean = losses.mean().ToDouble();
-                var ci = 1.96 * losses.std().ToDouble() / Math.Sqrt(Tasks);
-                // A diverged task (NaN included) counts as the largest loss, so the median stays meaningful.
-                var values = losses.data<double>().Select(v => v <= DivergedLoss ? v : double.PositiveInfinity).Order().ToArray();
-                var diverged = values.Count(double.IsPositiveInfinity);
-                var median = Median(values);
-                rows.Add(new EvaluationRow(model, k, steps, mean, ci, (int)Tasks, median, diverged));
+                var losses = algorithm.Loss.PerTask(algorithm.Network.Forward(fast, _testX), _testY).to_type(ScalarType.Float64).data<double>().ToArray();
+                before ??= losses;   // the first pass is the 0-step one
+                if (!_steps.Contains(steps)) continue;
+                rows.Add(EvaluationRow.Of(model, k, steps, losses, before));
                 progress?.Advance();
             }
         }

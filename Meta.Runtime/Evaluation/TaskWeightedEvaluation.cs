@@ -26,18 +26,20 @@ public static class TaskWeightedEvaluation
         run.Result("grid.mean", result.Mean);
         run.Result("grid.std", result.Std);
         run.Result("grid.worst10", result.Worst10Mean);
-        var sorted = result.Losses.Order().ToArray();
-        var median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+        var median = result.Median;
         run.Result("grid.median", median);
+        run.Result("grid.diverged", result.Diverged);
         var images = Heatmaps.Write(run.Folder.Path, result, sampling?.Sampler.Queue);
 
         var sb = new StringBuilder();
-        sb.AppendLine(grid.Protocol);
+        sb.AppendLine(grid.Protocol + string.Create(CultureInfo.InvariantCulture,
+            $"; the mean is over all tasks (∞ when a task's loss is not finite); a task diverged when its loss is not finite or above {Divergence.Factor:0}× its own loss before adaptation."));
         sb.AppendLine();
-        sb.AppendLine("| sampler | tasks | mean MSE | median | std | worst 10 % mean |");
-        sb.AppendLine("|---|---:|---:|---:|---:|---:|");
+        sb.AppendLine("| sampler | tasks | mean MSE | median | std | worst 10 % mean | diverged |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        static string N(double v) => EvaluationReport.Number(v);
         sb.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"| {(sampling is null ? "family's uniform" : OptionNames.Kebab(sampling.Sampler.Kind.ToString()))} | {grid.Tasks} | {result.Mean:0.000} | {median:0.000} | {result.Std:0.000} | {result.Worst10Mean:0.000} |"));
+            $"| {(sampling is null ? "family's uniform" : OptionNames.Kebab(sampling.Sampler.Kind.ToString()))} | {grid.Tasks} | {N(result.Mean)} | {N(median)} | {N(result.Std)} | {N(result.Worst10Mean)} | {result.Diverged} |"));
         sb.AppendLine();
         if (sampling?.Sampler.Queue is { } queue)
         {

@@ -62,9 +62,11 @@ public static class MetaCommandLine
         root.Subcommands.Add(new Command(ListCommand, "List the experiments: name, algorithm and description (also what no arguments print)."));
         var compare = new Command(CompareCommand,
             "Run each experiment once per seed (1…N), each in its own process, with the same options; write comparison.md " +
-            "(mean ± 95 % CI over seeds) and comparison.png under <output>/compare/<timestamp>/. Failed runs are listed, not averaged.");
-        compare.Arguments.Add(new Argument<string[]>("experiment") { Description = "Experiments to compare.", Arity = ArgumentArity.OneOrMore });
+            "(mean ± 95 % CI over seeds, median, diverged test tasks per seed) and comparison.png under <output>/compare/<timestamp>/. " +
+            "Failed runs are listed, not averaged.");
+        compare.Arguments.Add(new Argument<string[]>("experiment") { Description = "Experiments to compare; * matches any characters (quote it: 'cmp-*').", Arity = ArgumentArity.OneOrMore });
         compare.Options.Add(new Option<string>("--seeds") { Description = "Runs per experiment, seeds 1…N (default: 3).", HelpName = "N" });
+        compare.Options.Add(new Option<string>("--jobs") { Description = "Runs at a time, each in its own process on one libtorch thread (default: 1; at most the number of cores).", HelpName = "N" });
         compare.Options.Add(new Option<string>("--output") { Description = "Root folder of the runs and the comparison (default: runs).", HelpName = "folder" });
         root.Subcommands.Add(compare);
         // Handled before this parser (ModelCommands); listed so that --help names every command.

@@ -34,7 +34,9 @@ public sealed class PlotTests : IDisposable
         values[10 * ny + 2] = double.NaN;
         var parameters = new[] { new TaskParameter("amplitude", "A", 0.1, 5), new TaskParameter("phase", "φ", 0, Math.PI) };
         var path = Path.Combine(_folder, "heatmap-diverged.png");
-        Heatmaps.WriteGrid(path, values, [nx, ny], parameters, [0.1, 5], [0, Math.PI], "validation loss (mean 1.1e+14, worst 10 % 1.1e+15)", "loss", losses: true);
+        var diverged = values.Select(v => v > 1e3).ToArray();   // the task far above its start, as GridValidationResult.IsDiverged flags it
+        Heatmaps.WriteGrid(path, values, [nx, ny], parameters, [0.1, 5], [0, Math.PI], "validation loss (mean 1.1e+14, worst 10 % 1.1e+15)", "loss", losses: true,
+            diverged: diverged);
 
         using var bitmap = SKBitmap.Decode(path);
         var colours = new HashSet<SKColor>();
@@ -48,6 +50,22 @@ public sealed class PlotTests : IDisposable
             }
         Assert.True(red > 50, $"diverged cells are drawn red ({red} red pixels sampled)");
         Assert.True(colours.Count > 100, $"the other cells spread over the colour map ({colours.Count} colours)");
+    }
+
+    [Fact]
+    public void A_comparison_draws_the_median_where_test_tasks_diverged()
+    {
+        static RunResult Run(string name, double mse, double median, int diverged) => new(name, "maml", "completed", 100, 1, 100, 2, 300, 320,
+            new Dictionary<string, string>(), [new EvaluationRow(Models.MetaLearned, 10, 10, mse, 0.01, 600, median, diverged)], new Dictionary<string, double>());
+        var path = Path.Combine(_folder, "comparison-diverged.png");
+        Comparison.Chart(path, ["cmp-maml", "cmp-meta-sgd"],
+            [Run("cmp-maml", 0.4, 0.3, 0), Run("cmp-maml", 0.5, 0.35, 0), Run("cmp-meta-sgd", 2.5e24, 0.2, 3), Run("cmp-meta-sgd", 0.3, 0.25, 0)]);
+        using var bitmap = SKBitmap.Decode(path);
+        var orange = 0;
+        for (var x = 0; x < bitmap.Width; x += 2)
+            for (var y = 0; y < bitmap.Height; y += 2)
+                if (bitmap.GetPixel(x, y) is { Red: 255, Green: 140, Blue: 0 }) orange++;
+        Assert.True(orange > 100, $"the diverging experiment's bar is the orange median bar ({orange} orange pixels sampled)");
     }
 
     [Fact]

@@ -152,7 +152,8 @@ public sealed class CsvRegressionTasks : ITaskFamily, IValidatedComponent, IDisp
             var rows = new List<EvaluationRow>();
             foreach (var (model, adapter, start) in new[] { (Models.MetaLearned, algorithm, metaParameters), (Models.Scratch, baseline, scratch) })
             {
-                foreach (var s in stepCounts)
+                double[]? before = null;
+                foreach (var s in stepCounts.Prepend(0))
                 {
                     var losses = new double[splits.Count];
                     for (var t = 0; t < splits.Count; t++)
@@ -164,11 +165,12 @@ public sealed class CsvRegressionTasks : ITaskFamily, IValidatedComponent, IDisp
                         using var noGrad = no_grad();
                         losses[t] = adapter.Loss.PerTask(adapter.Network.Forward(fast, qx), qy).to_type(ScalarType.Float64).item<double>();
                     }
-                    rows.Add(Row(model, s, losses));
+                    before ??= losses;   // the first pass is before adaptation, the reference for divergence
+                    if (s > 0) rows.Add(EvaluationRow.Of(model, Shots, s, losses, before));
                 }
             }
             var protocol = string.Create(CultureInfo.InvariantCulture,
-                $"{splits.Count} held-out tasks of {Table.Tasks.Count} (--test-fraction {TestFraction}); adapt from each initialisation with K = {Shots} support rows per task (drawn once), meta-learned by the algorithm's rule, from scratch by SGD at α; MSE on each task's other rows; mean ± 95 % CI over tasks.");
+                $"{splits.Count} held-out tasks of {Table.Tasks.Count} (--test-fraction {TestFraction}); adapt from each initialisation with K = {Shots} support rows per task (drawn once), meta-learned by the algorithm's rule, from scratch by SGD at α; MSE on each task's other rows; ") + EvaluationReport.CellLegend;
             return new EvaluationReport(protocol, rows);
         }
         finally
@@ -181,15 +183,6 @@ public sealed class CsvRegressionTasks : ITaskFamily, IValidatedComponent, IDisp
                 qy.Dispose();
             }
         }
-    }
-
-    private EvaluationRow Row(string model, int steps, double[] losses)
-    {
-        var mean = losses.Average();
-        var sd = losses.Length > 1 ? Math.Sqrt(losses.Sum(l => (l - mean) * (l - mean)) / (losses.Length - 1)) : 0;
-        var sorted = losses.Select(v => v <= SinusoidEvaluation.DivergedLoss ? v : double.PositiveInfinity).Order().ToArray();
-        var median = sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : 0.5 * (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]);
-        return new EvaluationRow(model, Shots, steps, mean, 1.96 * sd / Math.Sqrt(losses.Length), losses.Length, median, sorted.Count(double.IsPositiveInfinity));
     }
 
     private void DisposeData()
