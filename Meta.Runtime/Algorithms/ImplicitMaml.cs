@@ -244,7 +244,8 @@ public sealed class ImplicitMaml : IMetaAlgorithm
             r.sub_(ap * step);
             var rrNext = (r * r).sum([1], keepdim: true);
             var beta = where(rr.ne(0), rrNext / rr, zeros_like(rr));                        // β_t
-            p.mul_(beta).add_(r);
+            if (truncateBelow is null) p.mul_(beta).add_(r);
+            else p.copy_(where(nonPositive, p, p * beta + r));                               // a truncated task's p is frozen
             rr.copy_(rrNext);
         }
         Tensor residual;
