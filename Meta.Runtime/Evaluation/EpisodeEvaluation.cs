@@ -24,7 +24,8 @@ public static class EpisodeEvaluation
         context.Run.TrainingEnded();
         context.Run.Phase($"evaluating on {test.Tasks} held-out tasks");
         var rows = new List<EvaluationRow>();
-        var before = Losses(algorithm, context.MetaParameters, test, 0);
+        var spread = Divergence.ConstantPredictionLoss(algorithm.Loss, test.QueryY);
+        var before = Divergence.Reference(Losses(algorithm, context.MetaParameters, test, 0), spread);
         foreach (var s in steps)
         {
             context.Cancel.ThrowIfCancellationRequested();   // a cut-short table is no table: the run ends as stopped
@@ -33,7 +34,7 @@ public static class EpisodeEvaluation
         using var baselines = context.Seeds.NewBaselines();
         using var scratch = algorithm.Network.Initialize(context.Init, baselines, context.MetaParameters.dtype);
         var sgd = new Maml(algorithm.Network, algorithm.Loss, 1, context.Definition.InnerLr, firstOrder: true);
-        var scratchBefore = Losses(sgd, scratch, test, 0);
+        var scratchBefore = Divergence.Reference(Losses(sgd, scratch, test, 0), spread);
         foreach (var s in steps)
         {
             context.Cancel.ThrowIfCancellationRequested();

@@ -13,7 +13,7 @@ namespace Meta.Evaluation;
 /// <param name="Ci95">Half-width of the 95 % confidence interval of the mean (1.96·sd/√n; NaN when the mean is not finite).</param>
 /// <param name="Tasks">Number of test tasks.</param>
 /// <param name="Median">Median test loss over the tasks (NaN where not measured, e.g. accuracy tables); robust where a few tasks diverge.</param>
-/// <param name="Diverged">Tasks that diverged by <see cref="Divergence.IsDiverged"/>: loss not finite or above <see cref="Divergence.Factor"/>× the task's own loss before adaptation.</param>
+/// <param name="Diverged">Tasks that diverged by <see cref="Divergence.IsDiverged"/>: loss not finite or above <see cref="Divergence.Factor"/>× the task's reference (<see cref="Divergence.Reference"/>) before adaptation.</param>
 public sealed record EvaluationRow(string Model, int Shots, int Steps, double Mean, double Ci95, int Tasks, double Median = double.NaN, int Diverged = 0)
 {
     /// <summary>
@@ -59,6 +59,37 @@ public static class Divergence
     /// </summary>
     public static bool IsDiverged(double loss, double before) => !double.IsFinite(loss) || loss > Factor * before;
 
+    /// <summary>
+    /// Each task's loss when every target is predicted by the mean of that task's own targets [T, N, …] (for the mean
+    /// squared error: the targets' variance) — the scale of the task itself. Zeros for targets that are not floating point
+    /// (class labels), where the rule keeps only the task's start as its reference.
+    /// </summary>
+    public static double[] ConstantPredictionLoss(Meta.Algorithms.ITaskLoss loss, TorchSharp.torch.Tensor targets)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (!targets.is_floating_point() || targets.dim() < 2) return new double[targets.dim() == 0 ? 0 : targets.shape[0]];
+        using var scope = TorchSharp.torch.NewDisposeScope();
+        using var noGrad = TorchSharp.torch.no_grad();
+        var mean = targets.mean([1], keepdim: true).expand_as(targets);
+        return loss.PerTask(mean, targets).to_type(TorchSharp.torch.ScalarType.Float64).data<double>().ToArray();
+    }
+
+    /// <summary>
+    /// The reference a task's adapted loss is compared with: the larger of its loss before adaptation and
+    /// <see cref="ConstantPredictionLoss"/>. A task the initialisation happens to fit almost perfectly (a sinusoid of
+    /// amplitude 0.1 starts near 0.005) is not "diverged" when a few steps on K noisy-free points move it to 0.06, well
+    /// inside the task's own spread; a task that lands an order of magnitude above both has been thrown off.
+    /// </summary>
+    public static double[] Reference(IReadOnlyList<double> before, IReadOnlyList<double> constantPrediction)
+    {
+        ArgumentNullException.ThrowIfNull(before);
+        ArgumentNullException.ThrowIfNull(constantPrediction);
+        if (before.Count != constantPrediction.Count)
+            throw new ArgumentException($"{before.Count} losses before adaptation but {constantPrediction.Count} constant-prediction losses");
+        return [.. before.Select((b, i) => double.IsNaN(b) ? b : Math.Max(b, constantPrediction[i]))];
+    }
+
     /// <summary>The median of <paramref name="values"/> with NaN counted as +∞ (NaN for none).</summary>
     public static double Median(IEnumerable<double> values)
     {
@@ -77,7 +108,7 @@ public sealed record EvaluationReport(string Protocol, IReadOnlyList<EvaluationR
 {
     /// <summary>How a loss cell reads, for the protocol sentence of loss tables.</summary>
     public static readonly string CellLegend = string.Create(CultureInfo.InvariantCulture,
-        $"each cell: mean over all tasks ± 95 % CI (∞ when a task's loss is not finite), median over tasks, and how many tasks diverged (loss not finite or above {Divergence.Factor:0}× the task's own loss before adaptation).");
+        $"each cell: mean over all tasks ± 95 % CI (∞ when a task's loss is not finite), median over tasks, and how many tasks diverged (loss not finite or above {Divergence.Factor:0}× the larger of the task's loss before adaptation and its targets' variance).");
 
     /// <summary>The row for a model, K and S, if evaluated.</summary>
     public EvaluationRow? Find(string model, int shots, int steps) =>

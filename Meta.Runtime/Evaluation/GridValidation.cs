@@ -148,6 +148,7 @@ public sealed class GridValidation : IDisposable
                 var loss = algorithm.Loss.PerTask(algorithm.Network.Forward(fast, part.QueryX), part.QueryY).to_type(ScalarType.Float64);
                 loss.data<double>().CopyTo(into, start);
             }
+            Divergence.Reference(before[start..(start + count)], Divergence.ConstantPredictionLoss(algorithm.Loss, part.QueryY)).CopyTo(before, start);
             progress?.Advance(count);
         }
         // A NaN task counts as +∞ in the summary numbers, so they say that something diverged.

@@ -79,6 +79,7 @@ public sealed class SinusoidEvaluation : IDisposable
         Meta.Hosting.PhaseProgress? progress = null)
     {
         var rows = new List<EvaluationRow>();
+        var spread = Divergence.ConstantPredictionLoss(algorithm.Loss, _testY);
         foreach (var k in Shots)
         {
             var (xs, ys) = _support[k];
@@ -90,7 +91,7 @@ public sealed class SinusoidEvaluation : IDisposable
                 var fast = algorithm.Adapt(metaParameters, xs, ys, steps);
                 using var noGrad = no_grad();
                 var losses = algorithm.Loss.PerTask(algorithm.Network.Forward(fast, _testX), _testY).to_type(ScalarType.Float64).data<double>().ToArray();
-                before ??= losses;   // the first pass is the 0-step one
+                before ??= Divergence.Reference(losses, spread);   // the first pass is the 0-step one
                 if (!_steps.Contains(steps)) continue;
                 rows.Add(EvaluationRow.Of(model, k, steps, losses, before));
                 progress?.Advance();

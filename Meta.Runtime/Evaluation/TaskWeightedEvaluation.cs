@@ -33,7 +33,7 @@ public static class TaskWeightedEvaluation
 
         var sb = new StringBuilder();
         sb.AppendLine(grid.Protocol + string.Create(CultureInfo.InvariantCulture,
-            $"; the mean is over all tasks (∞ when a task's loss is not finite); a task diverged when its loss is not finite or above {Divergence.Factor:0}× its own loss before adaptation."));
+            $"; the mean is over all tasks (∞ when a task's loss is not finite); a task diverged when its loss is not finite or above {Divergence.Factor:0}× the larger of the task's loss before adaptation and its targets' variance."));
         sb.AppendLine();
         sb.AppendLine("| sampler | tasks | mean MSE | median | std | worst 10 % mean | diverged |");
         sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");

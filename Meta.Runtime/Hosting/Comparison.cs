@@ -247,7 +247,7 @@ public static class Comparison
         sb.AppendLine();
         sb.AppendLine("Each loss cell: the mean over seeds of each seed's mean over all test tasks ± 95 % CI over seeds (∞ when any seed's mean is " +
             "not finite: no seed is averaged away); the mean over seeds of each seed's median over tasks; and the test tasks that diverged in each " +
-            string.Create(CultureInfo.InvariantCulture, $"seed, in seed order (loss not finite or above {Divergence.Factor:0}× the task's own loss before adaptation; ✗ = the run failed). ") +
+            string.Create(CultureInfo.InvariantCulture, $"seed, in seed order (loss not finite or above {Divergence.Factor:0}× the larger of the task's loss before adaptation and its targets' variance; ✗ = the run failed). ") +
             "Failed runs are left out of the means and listed below the table.");
         sb.AppendLine();
         sb.Append("| experiment | algorithm | failed runs | diverged per seed at the trained K, steps |");

@@ -95,7 +95,7 @@ public sealed class CompareTableTests
         Assert.Contains("- cmp-meta-sgd, seed 2: exit 1: iteration 812: the meta-loss is NaN", table);
         Assert.Contains("- cmp-imaml, seed 1: exit 1: iteration 3: the meta-loss is NaN", table);
         Assert.Contains("`--iterations 200`", table);
-        Assert.Contains("10× the task's own loss before adaptation", table);
+        Assert.Contains("10× the larger of the task's loss before adaptation and its targets' variance", table);
         var header = table.Split('\n').Single(l => l.StartsWith("| experiment", StringComparison.Ordinal));
         Assert.Equal(header.Count(c => c == '|'), maml.Count(c => c == '|'));
     }

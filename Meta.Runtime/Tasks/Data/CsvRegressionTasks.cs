@@ -164,6 +164,7 @@ public sealed class CsvRegressionTasks : ITaskFamily, IValidatedComponent, IDisp
                         var fast = adapter.Adapt(start, sx, sy, s);
                         using var noGrad = no_grad();
                         losses[t] = adapter.Loss.PerTask(adapter.Network.Forward(fast, qx), qy).to_type(ScalarType.Float64).item<double>();
+                        if (s == 0) losses[t] = Math.Max(losses[t], Evaluation.Divergence.ConstantPredictionLoss(adapter.Loss, qy)[0]);
                     }
                     before ??= losses;   // the first pass is before adaptation, the reference for divergence
                     if (s > 0) rows.Add(EvaluationRow.Of(model, Shots, s, losses, before));
