@@ -41,6 +41,7 @@ internal static partial class ExperimentEmitter
                         KeepCheckpoints = options.KeepCheckpoints,
                         Resume = options.Resume,
                         OnNonFinite = options.OnNonFinite,
+                        MetaGradClip = options.MetaGradClip,
                         Group = group,
                         Components = new(family, architecture, definition, family.Shape),
                     };
@@ -60,7 +61,7 @@ internal static partial class ExperimentEmitter
                         {{Indent(EpisodeSampling(experiment))}}
                         {{MetaStep(experiment)}}
                         global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
-                        if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);
+                        if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                         {{Indent(Observe(experiment))}}
                     }
                     if (iteration < options.Iterations || !run.IsWriter)

@@ -77,6 +77,7 @@ internal sealed class OptionPlan
         plan.Loop("MetaOptimizer", OptionType.Enum, "global::Meta.MetaOptimizerKind.Adam", "Meta-optimiser.", enumType: optimizerType);
         plan.Loop("MetaLrSchedule", OptionType.Enum, "global::Meta.LrSchedule.Constant", "How the meta learning rate changes over the run.", enumType: scheduleType);
         plan.Loop("MetaLrMin", OptionType.Double, "global::Meta.AlgorithmDefaults.MetaLrMinimum", "Lowest meta learning rate of the cosine schedule.", nonNegative: true);
+        plan.Loop("MetaGradClip", OptionType.Double, "global::Meta.AlgorithmDefaults.MetaGradientClip", "Clip the meta-gradient to this global L2 norm before each step (0: no clipping).", nonNegative: true);
         plan.Component(components.Algorithm, "Algorithm", sampler);
         plan.Loop("Seed", OptionType.Int64, Defaults + "Seed", "The run seed.");
         plan.Loop("Init", OptionType.Enum, "global::Meta.Functional.WeightInit.Finn", "Weight initialisation.", enumType: initType);
@@ -101,7 +102,7 @@ internal sealed class OptionPlan
         plan.SetArgument(d, KnownTypeNames.MetaLrAttribute, "MetaLr");
         if (d.Attribute(KnownTypeNames.MetaLrAttribute) is { } metaLr)
         {
-            foreach (var (property, key) in new[] { ("Optimizer", "MetaOptimizer"), ("Schedule", "MetaLrSchedule"), ("Minimum", "MetaLrMin"), ("LearnedRateScale", "LearnedRateScale") })
+            foreach (var (property, key) in new[] { ("Optimizer", "MetaOptimizer"), ("Schedule", "MetaLrSchedule"), ("Minimum", "MetaLrMin"), ("GradientClip", "MetaGradClip"), ("LearnedRateScale", "LearnedRateScale") })
             {
                 var named = metaLr.NamedArguments.FirstOrDefault(a => a.Key == property);
                 if (named.Key is null) continue;

@@ -35,6 +35,21 @@ public sealed class ImamlAttribute : AlgorithmAttribute<ImamlAlgorithm>
 
     /// <summary>Conjugate-gradient iterations per meta-step (at least 1).</summary>
     public int CgSteps { get; set; } = AlgorithmDefaults.ImamlCgSteps;
+
+    /// <summary>
+    /// Truncated CG (default true): a task's conjugate gradient stops at its current iterate when a search direction has
+    /// non-positive curvature under I + H/λ; false is the paper's plain CG, which divides by that curvature.
+    /// </summary>
+    public bool TruncateCg { get; set; } = AlgorithmDefaults.ImamlTruncateCg;
+
+    /// <summary>With <see cref="TruncateCg"/>: the curvature μ ≥ 0 at or below which CG stops a task (pᵀ(I + H/λ)p ≤ μ·pᵀp).</summary>
+    public double CgCurvatureFloor { get; set; } = AlgorithmDefaults.ImamlCgCurvatureFloor;
+
+    /// <summary>
+    /// Inner-loop backtracking (default true): a proximal SGD step that raises a task's proximal objective is undone and
+    /// that task's rate halved; false is the paper's plain SGD.
+    /// </summary>
+    public bool InnerBacktracking { get; set; } = AlgorithmDefaults.ImamlInnerBacktracking;
 }
 
 /// <summary>Algorithm: Meta-SGD (Li et al. 2017): a learned inner learning rate per weight, meta-learned with θ.</summary>
@@ -170,6 +185,15 @@ public static class AlgorithmDefaults
     /// <summary>iMAML's conjugate-gradient steps.</summary>
     public const int ImamlCgSteps = 5;
 
+    /// <summary>iMAML's truncated CG (stop a task at non-positive curvature).</summary>
+    public const bool ImamlTruncateCg = true;
+
+    /// <summary>iMAML's curvature floor of truncated CG.</summary>
+    public const double ImamlCgCurvatureFloor = 0.1;
+
+    /// <summary>iMAML's inner-loop backtracking.</summary>
+    public const bool ImamlInnerBacktracking = true;
+
     /// <summary>MAML++'s multi-step loss switch.</summary>
     public const bool MultiStepLoss = true;
 
@@ -196,4 +220,7 @@ public static class AlgorithmDefaults
 
     /// <summary>The lowest meta learning rate of a cosine schedule.</summary>
     public const double MetaLrMinimum = 1e-5;
+
+    /// <summary>The global meta-gradient norm clip (<c>--meta-grad-clip</c>): 0, off.</summary>
+    public const double MetaGradientClip = 0.0;
 }

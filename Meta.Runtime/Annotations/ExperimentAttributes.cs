@@ -77,6 +77,12 @@ public sealed class MetaLrAttribute(double rate) : Attribute
     public double Minimum { get; set; } = AlgorithmDefaults.MetaLrMinimum;
 
     /// <summary>
+    /// Clip the meta-gradient (all meta-parameters, averaged over tasks and ranks) to this global L2 norm before each
+    /// optimiser step (at least 0; default 0, no clipping). The option <c>--meta-grad-clip</c>.
+    /// </summary>
+    public double GradientClip { get; set; } = AlgorithmDefaults.MetaGradientClip;
+
+    /// <summary>
     /// Meta-SGD, MAML++ and Meta-Curvature: the learned inner learning rates get the meta rate times this (above 0;
     /// default 1, the same rate as the weights).
     /// </summary>

@@ -187,6 +187,18 @@ public sealed class ImamlAlgorithm : InnerLoopDefinition
     [Option("Conjugate-gradient steps per meta-step.", Minimum = 1)]
     public int CgSteps { get; set; } = AlgorithmDefaults.ImamlCgSteps;
 
+    /// <summary>Truncated CG: a task stops its CG where a search direction has non-positive curvature.</summary>
+    [Option("Stop a task's conjugate gradient at (nearly) non-positive curvature instead of dividing by it (false: the paper's plain CG).")]
+    public bool TruncateCg { get; set; } = AlgorithmDefaults.ImamlTruncateCg;
+
+    /// <summary>Curvature μ at or below which truncated CG stops a task (pᵀAp ≤ μ·pᵀp).</summary>
+    [Option("Truncated CG stops a task where pᵀ(I + H/λ)p ≤ this·pᵀp (0: only at non-positive curvature).", NonNegative = true)]
+    public double CgCurvatureFloor { get; set; } = AlgorithmDefaults.ImamlCgCurvatureFloor;
+
+    /// <summary>Inner-loop backtracking: undo a proximal step that raises the proximal objective and halve the task's rate.</summary>
+    [Option("Undo an inner step that raises the proximal objective and halve that task's rate (false: the paper's plain SGD).")]
+    public bool InnerBacktracking { get; set; } = AlgorithmDefaults.ImamlInnerBacktracking;
+
     /// <inheritdoc />
     public override IMetaAlgorithm Create(AlgorithmContext context) => new ImplicitMaml(context.Network, context.Loss, new ImplicitMamlOptions
     {
@@ -194,6 +206,9 @@ public sealed class ImamlAlgorithm : InnerLoopDefinition
         InnerLr = InnerLr,
         Lambda = Lambda,
         CgSteps = CgSteps,
+        TruncateCg = TruncateCg,
+        CgCurvatureFloor = CgCurvatureFloor,
+        InnerBacktracking = InnerBacktracking,
     });
 }
 

@@ -7,6 +7,7 @@ using Meta.Checkpoints;
 using Meta.Distributed;
 using Meta.Evaluation;
 using Meta.Telemetry;
+using Meta.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using Microsoft.Extensions.Logging;
@@ -27,6 +28,11 @@ public sealed partial class ExperimentRun : IDisposable
     private readonly Stopwatch _clock = new();
     private RunFolder? _folder;
     private StreamWriter? _csv;
+    private StreamWriter? _diagnosticsCsv;
+    private string[]? _diagnosticKeys;
+    private int _normIteration = -1;
+    private double _gradientNorm = double.NaN;
+    private int _clippedSteps;
     private TagList _tags;
     private int _iterations;
     private int _logEvery;
@@ -133,6 +139,17 @@ public sealed partial class ExperimentRun : IDisposable
             var continuing = start > 0 && File.Exists(_folder.File("metrics.csv"));
             _csv = new StreamWriter(_folder.File("metrics.csv"), append: continuing, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
             if (!continuing) _csv.WriteLine("iteration,meta_loss,elapsed_s");
+            if (continuing && File.Exists(_folder.File(DiagnosticsFile)))
+            {
+                // Continue the diagnostics file with its own columns; rows after the checkpoint are dropped as in metrics.csv.
+                MetricsCsv.Truncate(_folder.File(DiagnosticsFile), start);
+                var header = File.ReadLines(_folder.File(DiagnosticsFile)).FirstOrDefault()?.Split(',') ?? [];
+                if (header.Length >= 2)
+                {
+                    _diagnosticKeys = header[2..];
+                    _diagnosticsCsv = new StreamWriter(_folder.File(DiagnosticsFile), append: true, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+                }
+            }
         }
         _done = start;
         _metrics.Active(_tags, +1);
@@ -144,18 +161,32 @@ public sealed partial class ExperimentRun : IDisposable
     }
 
     /// <summary>
-    /// Checks a meta-step for NaN or infinity in its loss or gradient before it is applied. Returns true when the step
-    /// may be applied; false when it is to be skipped (<see cref="NonFinitePolicy.Skip"/>, counted in a metric); throws
-    /// <see cref="NumericalFaultException"/> naming the iteration and where the fault appeared otherwise.
+    /// Checks a meta-step for NaN or infinity in its loss or gradient before it is applied, and clips the meta-gradient to
+    /// <see cref="RunSettings.MetaGradClip"/> (counted in a metric). Returns true when the step may be applied; false
+    /// when it is to be skipped (<see cref="NonFinitePolicy.Skip"/>, counted in a metric); throws
+    /// <see cref="NumericalFaultException"/> naming the iteration and where the fault appeared otherwise. The gradient's
+    /// norm before clipping is what <see cref="Record(int, MetaStepResult, long)"/> writes to <c>diagnostics.csv</c>.
     /// </summary>
     public bool Accept(int iteration, MetaStepResult step)
     {
         // In a distributed run the gradient has been averaged over ranks (a NaN anywhere is a NaN everywhere), so only the
         // gradient decides there: every rank then takes the same decision and θ stays identical.
         var lossFinite = Settings.Group.Size > 1 || double.IsFinite(step.MetaLoss.ToDouble());
-        var badGradient = lossFinite ? step.Gradient.isfinite().logical_not().sum().ToInt64() : -1;
-        if (lossFinite && badGradient == 0) return true;
-        var where = lossFinite ? $"the meta-gradient has {badGradient} non-finite entries" : $"the meta-loss is {step.MetaLoss.ToDouble()}";
+        // The norm is finite exactly when every entry is: one sync serves the check, the clip and the diagnostics.
+        _gradientNorm = GradientClip.Norm(step.Gradient);
+        _normIteration = iteration;
+        if (lossFinite && double.IsFinite(_gradientNorm))
+        {
+            if (GradientClip.Apply(step.Gradient, Settings.MetaGradClip, _gradientNorm))
+            {
+                _clippedSteps++;
+                _metrics.ClippedStep(_tags);
+            }
+            return true;
+        }
+        var where = lossFinite
+            ? $"the meta-gradient has {step.Gradient.isfinite().logical_not().sum().ToInt64()} non-finite entries"
+            : $"the meta-loss is {step.MetaLoss.ToDouble()}";
         if (Settings.OnNonFinite == NonFinitePolicy.Skip)
         {
             _metrics.SkippedStep(_tags);
@@ -179,6 +210,7 @@ public sealed partial class ExperimentRun : IDisposable
         _losses.Add(loss);
         _metrics.OuterStep(_tags, seconds, loss, (int)step.TaskLosses.shape[0]);
         _csv?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{iteration + 1},{loss:R},{_clock.Elapsed.TotalSeconds:0.###}"));
+        RecordDiagnostics(iteration, step);
         _trainingSeconds = _clock.Elapsed.TotalSeconds;
         _trainedIterations++;
         _windowIterations++;
@@ -198,6 +230,35 @@ public sealed partial class ExperimentRun : IDisposable
             _windowStart = Stopwatch.GetTimestamp();
             _windowIterations = 0;
         }
+    }
+
+    /// <summary>The file of per-iteration meta-gradient norms and algorithm diagnostics in the run folder.</summary>
+    public const string DiagnosticsFile = "diagnostics.csv";
+
+    /// <summary>
+    /// Writes the meta-gradient's norm (before clipping; measured here when the loop did not call <see cref="Accept"/>)
+    /// and the step's <see cref="MetaStepResult.Diagnostics"/> to <c>diagnostics.csv</c> and the gauges. The columns are
+    /// the first step's keys; a key missing later is an empty cell.
+    /// </summary>
+    private void RecordDiagnostics(int iteration, MetaStepResult step)
+    {
+        var norm = _normIteration == iteration ? _gradientNorm : GradientClip.Norm(step.Gradient);
+        _metrics.StepDiagnostics(_tags, norm, step.Diagnostics);
+        if (!IsWriter || _folder is null) return;
+        if (_diagnosticsCsv is null)
+        {
+            _diagnosticKeys = step.Diagnostics?.Keys.ToArray() ?? [];
+            _diagnosticsCsv = new StreamWriter(_folder.File(DiagnosticsFile), append: false, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false));
+            _diagnosticsCsv.WriteLine(string.Join(",", new[] { "iteration", "gradient_norm" }.Concat(_diagnosticKeys)));
+        }
+        var line = new StringBuilder();
+        line.Append(CultureInfo.InvariantCulture, $"{iteration + 1},{norm:R}");
+        foreach (var key in _diagnosticKeys!)
+        {
+            line.Append(',');
+            if (step.Diagnostics is not null && step.Diagnostics.TryGetValue(key, out var value)) line.Append(value.ToString("R", CultureInfo.InvariantCulture));
+        }
+        _diagnosticsCsv.WriteLine(line.ToString());
     }
 
     /// <summary>Records a named result (e.g. <c>grid.mean</c>) for <c>result.json</c>, read by the comparison command.</summary>
@@ -263,9 +324,7 @@ public sealed partial class ExperimentRun : IDisposable
         _progress.Stop();
         _metrics.Active(_tags, -1);
         if (!IsWriter || _folder is null) return;
-        _csv?.Flush();
-        _csv?.Dispose();
-        _csv = null;
+        CloseCsvs();
         WriteSummary(RunOutcome.Stopped, _done, report: null);
     }
 
@@ -305,9 +364,7 @@ public sealed partial class ExperimentRun : IDisposable
         if (iterationsDone > 0) Checkpoint(iterationsDone);
         _metrics.Active(_tags, -1);
         if (!IsWriter) return outcome;
-        _csv?.Flush();
-        _csv?.Dispose();
-        _csv = null;
+        CloseCsvs();
         if (report is not null)
         {
             foreach (var row in report.Rows.Where(r => r.Model == Models.MetaLearned)) _metrics.Evaluation(_tags, row.Mean);
@@ -315,6 +372,16 @@ public sealed partial class ExperimentRun : IDisposable
         WriteSummary(outcome, iterationsDone, report);
         if (report is not null) Console.Out.Write(report.ToMarkdown());
         return outcome;
+    }
+
+    private void CloseCsvs()
+    {
+        _csv?.Flush();
+        _csv?.Dispose();
+        _csv = null;
+        _diagnosticsCsv?.Flush();
+        _diagnosticsCsv?.Dispose();
+        _diagnosticsCsv = null;
     }
 
     private void WriteSummary(RunOutcome outcome, int iterationsDone, EvaluationReport? report)
@@ -352,6 +419,8 @@ public sealed partial class ExperimentRun : IDisposable
             var tail = _losses.Skip(Math.Max(0, _losses.Count - 100)).Average();
             sb.AppendLine(CultureInfo.InvariantCulture, $"- meta-loss: first {_losses[0]:0.000}, mean of the last {Math.Min(100, _losses.Count)} {tail:0.000}");
         }
+        if (Settings.MetaGradClip > 0)
+            sb.AppendLine(CultureInfo.InvariantCulture, $"- meta-gradient clipped to norm {Settings.MetaGradClip:R} in {_clippedSteps} of {_trainedIterations} meta-steps of this process (norms in {DiagnosticsFile})");
         sb.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         sb.AppendLine();
         if (report is not null)
@@ -387,6 +456,7 @@ public sealed partial class ExperimentRun : IDisposable
     {
         if (_store is null || _state is null || _lastCheckpoint == iteration) return;
         _csv?.Flush();
+        _diagnosticsCsv?.Flush();
         var manifest = new CheckpointManifest(_descriptor.Name, Settings.Algorithm, iteration, _configurationHash!,
             CheckpointManifest.CurrentVersions(), DateTimeOffset.UtcNow);
         _store.Save(manifest, _state);
@@ -407,12 +477,14 @@ public sealed partial class ExperimentRun : IDisposable
         try
         {
             _csv?.Dispose();
+            _diagnosticsCsv?.Dispose();
         }
         catch (IOException)
         {
             // The disk is full or gone: the failure was already reported; metrics.csv is truncated on resume anyway.
         }
         _csv = null;
+        _diagnosticsCsv = null;
     }
 
     /// <summary>JSON settings of the run folder's files: indented, and NaN/∞ written as named literals (a diverged evaluation is a result too).</summary>

@@ -35,6 +35,12 @@ public sealed record RunSettings(string Output, string Algorithm, int Iterations
     /// <summary>What a NaN or infinity does.</summary>
     public NonFinitePolicy OnNonFinite { get; init; } = NonFinitePolicy.Stop;
 
+    /// <summary>
+    /// Global L2 norm the (averaged) meta-gradient is clipped to before the optimiser step (<c>--meta-grad-clip</c>);
+    /// 0 does not clip. Clipped steps are counted in <c>metalearn.outer.steps.clipped</c>.
+    /// </summary>
+    public double MetaGradClip { get; init; }
+
     /// <summary>The process group (a single process unless distributed).</summary>
     public IAllReducer Group { get; init; } = new SingleProcess();
 

@@ -20,6 +20,9 @@ public static class MetaTelemetry
 
     /// <summary>Tag: the phase (outer, eval).</summary>
     public const string PhaseTag = "metalearn.phase";
+
+    /// <summary>Tag: the name of an algorithm's diagnostic (<c>cg.residual</c>, <c>rates.min</c>, …).</summary>
+    public const string DiagnosticTag = "metalearn.diagnostic.name";
 }
 
 /// <summary>
@@ -39,6 +42,9 @@ public sealed class MetaTrainingMetrics
     private readonly Gauge<double> _epsilon;
     private readonly Gauge<double> _importance;
     private readonly Gauge<double> _spearman;
+    private readonly Gauge<double> _gradientNorm;
+    private readonly Gauge<double> _diagnostic;
+    private readonly Counter<long> _clipped;
 
     /// <summary>Creates the instruments on the <see cref="MetaTelemetry.MeterName"/> meter.</summary>
     public MetaTrainingMetrics(IMeterFactory meterFactory)
@@ -55,6 +61,9 @@ public sealed class MetaTrainingMetrics
         _epsilon = meter.CreateGauge<double>("metalearn.sampler.epsilon", "1", "Current ε of ε-greedy sampling.");
         _importance = meter.CreateGauge<double>("metalearn.sampler.importance_weight.mean", "1", "Mean importance weight of the last meta-batch.");
         _spearman = meter.CreateGauge<double>("metalearn.sampler.count_loss.correlation", "1", "Spearman rank correlation of per-cell sample counts against losses.");
+        _gradientNorm = meter.CreateGauge<double>("metalearn.outer.gradient.norm", "1", "Global L2 norm of the latest meta-gradient, before any clipping.");
+        _diagnostic = meter.CreateGauge<double>("metalearn.algorithm.diagnostic", "1", "A number the algorithm reports about its latest meta-step, by name (tag metalearn.diagnostic.name).");
+        _clipped = meter.CreateCounter<long>("metalearn.outer.steps.clipped", "{step}", "Meta-steps whose meta-gradient was clipped to --meta-grad-clip.");
         _active = meter.CreateUpDownCounter<long>("metalearn.experiment.active", "{experiment}", "Experiments currently training.");
     }
 
@@ -93,6 +102,26 @@ public sealed class MetaTrainingMetrics
         if (importanceWeightMean is { } w) _importance.Record(w, tags);
         if (double.IsFinite(spearman)) _spearman.Record(spearman, tags);
     }
+
+    /// <summary>
+    /// Records the meta-gradient's norm (before clipping) and the algorithm's diagnostics of one meta-step (non-finite
+    /// values are not recorded).
+    /// </summary>
+    public void StepDiagnostics(in TagList tags, double gradientNorm, IReadOnlyDictionary<string, double>? diagnostics)
+    {
+        if (double.IsFinite(gradientNorm)) _gradientNorm.Record(gradientNorm, tags);
+        if (diagnostics is null) return;
+        foreach (var (name, value) in diagnostics)
+        {
+            if (!double.IsFinite(value)) continue;
+            var named = tags;
+            named.Add(MetaTelemetry.DiagnosticTag, name);
+            _diagnostic.Record(value, named);
+        }
+    }
+
+    /// <summary>Counts a meta-step whose meta-gradient was clipped.</summary>
+    public void ClippedStep(in TagList tags) => _clipped.Add(1, tags);
 
     /// <summary>Counts a meta-step skipped for a non-finite loss or gradient.</summary>
     public void SkippedStep(in TagList tags) => _skipped.Add(1, tags);

@@ -21,13 +21,15 @@ partial class SineImaml
         /// <summary>Tasks per meta-batch.</summary>
         public int MetaBatch { get; set; } = global::Meta.ExperimentDefaults.MetaBatch;
         /// <summary>Meta learning rate.</summary>
-        public double MetaLr { get; set; } = global::Meta.ExperimentDefaults.MetaLr;
+        public double MetaLr { get; set; } = 0.001;
         /// <summary>Meta-optimiser.</summary>
         public global::Meta.MetaOptimizerKind MetaOptimizer { get; set; } = global::Meta.MetaOptimizerKind.Adam;
         /// <summary>How the meta learning rate changes over the run.</summary>
         public global::Meta.LrSchedule MetaLrSchedule { get; set; } = global::Meta.LrSchedule.Constant;
         /// <summary>Lowest meta learning rate of the cosine schedule.</summary>
         public double MetaLrMin { get; set; } = global::Meta.AlgorithmDefaults.MetaLrMinimum;
+        /// <summary>Clip the meta-gradient to this global L2 norm before each step (0: no clipping).</summary>
+        public double MetaGradClip { get; set; } = 1.5;
         /// <summary>Inner steps S.</summary>
         public int InnerSteps { get; set; } = 10;
         /// <summary>Inner learning rate α.</summary>
@@ -36,6 +38,12 @@ partial class SineImaml
         public double Lambda { get; set; } = 2.0;
         /// <summary>Conjugate-gradient steps per meta-step.</summary>
         public int CgSteps { get; set; } = 10;
+        /// <summary>Stop a task's conjugate gradient at (nearly) non-positive curvature instead of dividing by it (false: the paper's plain CG).</summary>
+        public bool TruncateCg { get; set; } = false;
+        /// <summary>Truncated CG stops a task where pᵀ(I + H/λ)p ≤ this·pᵀp (0: only at non-positive curvature).</summary>
+        public double CgCurvatureFloor { get; set; } = AlgorithmDefaults.CgCurvatureFloor;
+        /// <summary>Undo an inner step that raises the proximal objective and halve that task's rate (false: the paper's plain SGD).</summary>
+        public bool InnerBacktracking { get; set; } = AlgorithmDefaults.InnerBacktracking;
         /// <summary>The run seed.</summary>
         public long Seed { get; set; } = global::Meta.ExperimentDefaults.Seed;
         /// <summary>Weight initialisation.</summary>
@@ -92,10 +100,14 @@ partial class SineImaml
             new("meta-optimizer", "MetaOptimizer", global::Meta.Hosting.OptionKind.Choice, "Meta-optimiser.", ["adam", "sgd"]),
             new("meta-lr-schedule", "MetaLrSchedule", global::Meta.Hosting.OptionKind.Choice, "How the meta learning rate changes over the run.", ["constant", "linear-decay", "cosine"]),
             new("meta-lr-min", "MetaLrMin", global::Meta.Hosting.OptionKind.Number, "Lowest meta learning rate of the cosine schedule."),
+            new("meta-grad-clip", "MetaGradClip", global::Meta.Hosting.OptionKind.Number, "Clip the meta-gradient to this global L2 norm before each step (0: no clipping)."),
             new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
             new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
             new("lambda", "Lambda", global::Meta.Hosting.OptionKind.Number, "Proximal regularisation strength λ."),
             new("cg-steps", "CgSteps", global::Meta.Hosting.OptionKind.Integer, "Conjugate-gradient steps per meta-step."),
+            new("truncate-cg", "TruncateCg", global::Meta.Hosting.OptionKind.Boolean, "Stop a task's conjugate gradient at (nearly) non-positive curvature instead of dividing by it (false: the paper's plain CG)."),
+            new("cg-curvature-floor", "CgCurvatureFloor", global::Meta.Hosting.OptionKind.Number, "Truncated CG stops a task where pᵀ(I + H/λ)p ≤ this·pᵀp (0: only at non-positive curvature)."),
+            new("inner-backtracking", "InnerBacktracking", global::Meta.Hosting.OptionKind.Boolean, "Undo an inner step that raises the proximal objective and halve that task's rate (false: the paper's plain SGD)."),
             new("seed", "Seed", global::Meta.Hosting.OptionKind.Integer, "The run seed."),
             new("init", "Init", global::Meta.Hosting.OptionKind.Choice, "Weight initialisation.", ["finn", "py-torch"]),
             new("amplitude-min", "AmplitudeMin", global::Meta.Hosting.OptionKind.Number, "Lower bound of the amplitude A."),
@@ -132,10 +144,14 @@ partial class SineImaml
             options.MetaOptimizer = reader.Choice("MetaOptimizer", options.MetaOptimizer);
             options.MetaLrSchedule = reader.Choice("MetaLrSchedule", options.MetaLrSchedule);
             options.MetaLrMin = reader.Number("MetaLrMin", options.MetaLrMin);
+            options.MetaGradClip = reader.Number("MetaGradClip", options.MetaGradClip);
             options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
             options.InnerLr = reader.Number("InnerLr", options.InnerLr);
             options.Lambda = reader.Number("Lambda", options.Lambda);
             options.CgSteps = reader.Integer("CgSteps", options.CgSteps);
+            options.TruncateCg = reader.Boolean("TruncateCg", options.TruncateCg);
+            options.CgCurvatureFloor = reader.Number("CgCurvatureFloor", options.CgCurvatureFloor);
+            options.InnerBacktracking = reader.Boolean("InnerBacktracking", options.InnerBacktracking);
             options.Seed = reader.Long("Seed", options.Seed);
             options.Init = reader.Choice("Init", options.Init);
             options.AmplitudeMin = reader.Number("AmplitudeMin", options.AmplitudeMin);
@@ -170,10 +186,12 @@ partial class SineImaml
             global::Meta.Hosting.OptionChecks.AtLeast(MetaBatch, 1, "meta-batch");
             global::Meta.Hosting.OptionChecks.Positive(MetaLr, "meta-lr");
             global::Meta.Hosting.OptionChecks.NonNegative(MetaLrMin, "meta-lr-min");
+            global::Meta.Hosting.OptionChecks.NonNegative(MetaGradClip, "meta-grad-clip");
             global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
             global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
             global::Meta.Hosting.OptionChecks.Positive(Lambda, "lambda");
             global::Meta.Hosting.OptionChecks.AtLeast(CgSteps, 1, "cg-steps");
+            global::Meta.Hosting.OptionChecks.NonNegative(CgCurvatureFloor, "cg-curvature-floor");
             global::Meta.Hosting.OptionChecks.NonNegative(AmplitudeMin, "amplitude-min");
             global::Meta.Hosting.OptionChecks.Ordered(AmplitudeMin, AmplitudeMax, "amplitude-min", "amplitude-max");
             global::Meta.Hosting.OptionChecks.Ordered(PhaseMin, PhaseMax, "phase-min", "phase-max");
@@ -222,6 +240,9 @@ partial class SineImaml
             InnerLr = InnerLr,
             Lambda = Lambda,
             CgSteps = CgSteps,
+            TruncateCg = TruncateCg,
+            CgCurvatureFloor = CgCurvatureFloor,
+            InnerBacktracking = InnerBacktracking,
         };
 
         /// <inheritdoc />
@@ -233,10 +254,14 @@ partial class SineImaml
             new("MetaOptimizer", global::Meta.Hosting.OptionChecks.Format(MetaOptimizer)),
             new("MetaLrSchedule", global::Meta.Hosting.OptionChecks.Format(MetaLrSchedule)),
             new("MetaLrMin", global::Meta.Hosting.OptionChecks.Format(MetaLrMin)),
+            new("MetaGradClip", global::Meta.Hosting.OptionChecks.Format(MetaGradClip)),
             new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
             new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
             new("Lambda", global::Meta.Hosting.OptionChecks.Format(Lambda)),
             new("CgSteps", global::Meta.Hosting.OptionChecks.Format(CgSteps)),
+            new("TruncateCg", global::Meta.Hosting.OptionChecks.Format(TruncateCg)),
+            new("CgCurvatureFloor", global::Meta.Hosting.OptionChecks.Format(CgCurvatureFloor)),
+            new("InnerBacktracking", global::Meta.Hosting.OptionChecks.Format(InnerBacktracking)),
             new("Seed", global::Meta.Hosting.OptionChecks.Format(Seed)),
             new("Init", global::Meta.Hosting.OptionChecks.Format(Init)),
             new("AmplitudeMin", global::Meta.Hosting.OptionChecks.Format(AmplitudeMin)),
@@ -307,6 +332,7 @@ partial class SineImaml
                 KeepCheckpoints = options.KeepCheckpoints,
                 Resume = options.Resume,
                 OnNonFinite = options.OnNonFinite,
+                MetaGradClip = options.MetaGradClip,
                 Group = group,
                 Components = new(family, architecture, definition, family.Shape),
             };
@@ -326,7 +352,7 @@ partial class SineImaml
                 var episode = family.Draw(tasksPerRank, seeds.Tasks);
                 var step = algorithm.MetaStep(meta, episode);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
-                if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);
+                if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                 run.Record(iteration, step, started);
             }
             if (iteration < options.Iterations || !run.IsWriter)

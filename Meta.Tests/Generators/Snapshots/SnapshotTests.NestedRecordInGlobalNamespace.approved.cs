@@ -28,6 +28,8 @@ partial class Suite
             public global::Meta.LrSchedule MetaLrSchedule { get; set; } = global::Meta.LrSchedule.Constant;
             /// <summary>Lowest meta learning rate of the cosine schedule.</summary>
             public double MetaLrMin { get; set; } = global::Meta.AlgorithmDefaults.MetaLrMinimum;
+            /// <summary>Clip the meta-gradient to this global L2 norm before each step (0: no clipping).</summary>
+            public double MetaGradClip { get; set; } = global::Meta.AlgorithmDefaults.MetaGradientClip;
             /// <summary>Inner steps S.</summary>
             public int InnerSteps { get; set; } = 3;
             /// <summary>Inner learning rate α.</summary>
@@ -90,6 +92,7 @@ partial class Suite
                 new("meta-optimizer", "MetaOptimizer", global::Meta.Hosting.OptionKind.Choice, "Meta-optimiser.", ["adam", "sgd"]),
                 new("meta-lr-schedule", "MetaLrSchedule", global::Meta.Hosting.OptionKind.Choice, "How the meta learning rate changes over the run.", ["constant", "linear-decay", "cosine"]),
                 new("meta-lr-min", "MetaLrMin", global::Meta.Hosting.OptionKind.Number, "Lowest meta learning rate of the cosine schedule."),
+                new("meta-grad-clip", "MetaGradClip", global::Meta.Hosting.OptionKind.Number, "Clip the meta-gradient to this global L2 norm before each step (0: no clipping)."),
                 new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
                 new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
                 new("first-order", "FirstOrder", global::Meta.Hosting.OptionKind.Boolean, "Drop second-order terms (FOMAML)."),
@@ -129,6 +132,7 @@ partial class Suite
                 options.MetaOptimizer = reader.Choice("MetaOptimizer", options.MetaOptimizer);
                 options.MetaLrSchedule = reader.Choice("MetaLrSchedule", options.MetaLrSchedule);
                 options.MetaLrMin = reader.Number("MetaLrMin", options.MetaLrMin);
+                options.MetaGradClip = reader.Number("MetaGradClip", options.MetaGradClip);
                 options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
                 options.InnerLr = reader.Number("InnerLr", options.InnerLr);
                 options.FirstOrder = reader.Boolean("FirstOrder", options.FirstOrder);
@@ -166,6 +170,7 @@ partial class Suite
                 global::Meta.Hosting.OptionChecks.AtLeast(MetaBatch, 1, "meta-batch");
                 global::Meta.Hosting.OptionChecks.Positive(MetaLr, "meta-lr");
                 global::Meta.Hosting.OptionChecks.NonNegative(MetaLrMin, "meta-lr-min");
+                global::Meta.Hosting.OptionChecks.NonNegative(MetaGradClip, "meta-grad-clip");
                 global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
                 global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
                 global::Meta.Hosting.OptionChecks.NonNegative(AmplitudeMin, "amplitude-min");
@@ -226,6 +231,7 @@ partial class Suite
                 new("MetaOptimizer", global::Meta.Hosting.OptionChecks.Format(MetaOptimizer)),
                 new("MetaLrSchedule", global::Meta.Hosting.OptionChecks.Format(MetaLrSchedule)),
                 new("MetaLrMin", global::Meta.Hosting.OptionChecks.Format(MetaLrMin)),
+                new("MetaGradClip", global::Meta.Hosting.OptionChecks.Format(MetaGradClip)),
                 new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
                 new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
                 new("FirstOrder", global::Meta.Hosting.OptionChecks.Format(FirstOrder)),
@@ -299,6 +305,7 @@ partial class Suite
                     KeepCheckpoints = options.KeepCheckpoints,
                     Resume = options.Resume,
                     OnNonFinite = options.OnNonFinite,
+                    MetaGradClip = options.MetaGradClip,
                     Group = group,
                     Components = new(family, architecture, definition, family.Shape),
                 };
@@ -318,7 +325,7 @@ partial class Suite
                     var episode = family.Draw(tasksPerRank, seeds.Tasks);
                     var step = algorithm.MetaStep(meta, episode);
                     global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
-                    if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);
+                    if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                     run.Record(iteration, step, started);
                 }
                 if (iteration < options.Iterations || !run.IsWriter)

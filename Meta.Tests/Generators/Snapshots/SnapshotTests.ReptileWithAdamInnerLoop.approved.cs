@@ -28,6 +28,8 @@ partial class SineReptile
         public global::Meta.LrSchedule MetaLrSchedule { get; set; } = global::Meta.LrSchedule.LinearDecay;
         /// <summary>Lowest meta learning rate of the cosine schedule.</summary>
         public double MetaLrMin { get; set; } = global::Meta.AlgorithmDefaults.MetaLrMinimum;
+        /// <summary>Clip the meta-gradient to this global L2 norm before each step (0: no clipping).</summary>
+        public double MetaGradClip { get; set; } = global::Meta.AlgorithmDefaults.MetaGradientClip;
         /// <summary>Inner steps S.</summary>
         public int InnerSteps { get; set; } = 5;
         /// <summary>Inner learning rate α.</summary>
@@ -96,6 +98,7 @@ partial class SineReptile
             new("meta-optimizer", "MetaOptimizer", global::Meta.Hosting.OptionKind.Choice, "Meta-optimiser.", ["adam", "sgd"]),
             new("meta-lr-schedule", "MetaLrSchedule", global::Meta.Hosting.OptionKind.Choice, "How the meta learning rate changes over the run.", ["constant", "linear-decay", "cosine"]),
             new("meta-lr-min", "MetaLrMin", global::Meta.Hosting.OptionKind.Number, "Lowest meta learning rate of the cosine schedule."),
+            new("meta-grad-clip", "MetaGradClip", global::Meta.Hosting.OptionKind.Number, "Clip the meta-gradient to this global L2 norm before each step (0: no clipping)."),
             new("inner-steps", "InnerSteps", global::Meta.Hosting.OptionKind.Integer, "Inner steps S."),
             new("inner-lr", "InnerLr", global::Meta.Hosting.OptionKind.Number, "Inner learning rate α."),
             new("inner-optimizer", "InnerOptimizer", global::Meta.Hosting.OptionKind.Choice, "Inner-loop optimiser (state reset for every task).", ["sgd", "adam"]),
@@ -138,6 +141,7 @@ partial class SineReptile
             options.MetaOptimizer = reader.Choice("MetaOptimizer", options.MetaOptimizer);
             options.MetaLrSchedule = reader.Choice("MetaLrSchedule", options.MetaLrSchedule);
             options.MetaLrMin = reader.Number("MetaLrMin", options.MetaLrMin);
+            options.MetaGradClip = reader.Number("MetaGradClip", options.MetaGradClip);
             options.InnerSteps = reader.Integer("InnerSteps", options.InnerSteps);
             options.InnerLr = reader.Number("InnerLr", options.InnerLr);
             options.InnerOptimizer = reader.Choice("InnerOptimizer", options.InnerOptimizer);
@@ -178,6 +182,7 @@ partial class SineReptile
             global::Meta.Hosting.OptionChecks.AtLeast(MetaBatch, 1, "meta-batch");
             global::Meta.Hosting.OptionChecks.Positive(MetaLr, "meta-lr");
             global::Meta.Hosting.OptionChecks.NonNegative(MetaLrMin, "meta-lr-min");
+            global::Meta.Hosting.OptionChecks.NonNegative(MetaGradClip, "meta-grad-clip");
             global::Meta.Hosting.OptionChecks.AtLeast(InnerSteps, 1, "inner-steps");
             global::Meta.Hosting.OptionChecks.Positive(InnerLr, "inner-lr");
             global::Meta.Hosting.OptionChecks.NonNegative(AdamBeta1, "adam-beta1");
@@ -245,6 +250,7 @@ partial class SineReptile
             new("MetaOptimizer", global::Meta.Hosting.OptionChecks.Format(MetaOptimizer)),
             new("MetaLrSchedule", global::Meta.Hosting.OptionChecks.Format(MetaLrSchedule)),
             new("MetaLrMin", global::Meta.Hosting.OptionChecks.Format(MetaLrMin)),
+            new("MetaGradClip", global::Meta.Hosting.OptionChecks.Format(MetaGradClip)),
             new("InnerSteps", global::Meta.Hosting.OptionChecks.Format(InnerSteps)),
             new("InnerLr", global::Meta.Hosting.OptionChecks.Format(InnerLr)),
             new("InnerOptimizer", global::Meta.Hosting.OptionChecks.Format(InnerOptimizer)),
@@ -321,6 +327,7 @@ partial class SineReptile
                 KeepCheckpoints = options.KeepCheckpoints,
                 Resume = options.Resume,
                 OnNonFinite = options.OnNonFinite,
+                MetaGradClip = options.MetaGradClip,
                 Group = group,
                 Components = new(family, architecture, definition, family.Shape),
             };
@@ -340,7 +347,7 @@ partial class SineReptile
                 var episode = family.Draw(tasksPerRank, seeds.Tasks);
                 var step = algorithm.MetaStep(meta, episode);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
-                if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);
+                if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                 run.Record(iteration, step, started);
             }
             if (iteration < options.Iterations || !run.IsWriter)

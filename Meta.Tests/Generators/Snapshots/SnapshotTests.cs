@@ -97,7 +97,7 @@ public sealed partial class SnapshotTests
 
             namespace Meta.Experiments;
 
-            [Experiment("sine-imaml"), Sinusoid, Imaml(Lambda = 2, CgSteps = 10), InnerSteps(10)] public partial class SineImaml;
+            [Experiment("sine-imaml"), Sinusoid, Imaml(Lambda = 2, CgSteps = 10, TruncateCg = false), InnerSteps(10), MetaLr(0.001, GradientClip = 1.5)] public partial class SineImaml;
             [Experiment("sine-meta-sgd"), Sinusoid3D, MetaSgd] public partial class SineMetaSgd;
             [Experiment("sine-meta-curvature"), Sinusoid, MetaCurvature(LearnedLearningRates = true), InnerSteps(5)] public partial class SineMetaCurvature;
             [Experiment("sine-anil"), Sinusoid, Anil(FirstOrder = true)] public partial class SineAnil;

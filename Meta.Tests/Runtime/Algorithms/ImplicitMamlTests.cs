@@ -49,7 +49,8 @@ public sealed class ImplicitMamlTests
         var family = new SinusoidFamily(SinusoidRanges.Default, ScalarType.Float64);
         var episode = family.Episode(family.Sample(3, g), 6, 5, g);
         const double lambda = 2.0;
-        var imaml = new ImplicitMaml(network, new ImplicitMamlOptions { InnerSteps = 5, InnerLr = 0.02, Lambda = lambda, CgSteps = 100 });
+        // The paper's plain CG: at λ = 2 this system is indefinite, where truncated CG stops short of the dense solve by design.
+        var imaml = new ImplicitMaml(network, new ImplicitMamlOptions { InnerSteps = 5, InnerLr = 0.02, Lambda = lambda, CgSteps = 100, TruncateCg = false });
 
         var phi = imaml.Adapt(theta, episode.SupportX, episode.SupportY, 5);
         var point = phi.requires_grad_(true);
@@ -91,6 +92,81 @@ public sealed class ImplicitMamlTests
         var solved = linalg.solve(spd, b.unsqueeze(2)).squeeze(2);
         var again = ImplicitMaml.ConjugateGradient(v => spd.matmul(v.unsqueeze(2)).squeeze(2), b, solved, 3);
         Assert.False(again.isnan().any().ToBoolean());
+    }
+
+    [Fact]
+    public void Truncated_conjugate_gradient_never_steps_along_non_positive_curvature_and_plain_cg_is_unchanged()
+    {
+        // Three 2×2 systems, x₀ = b = [1, 1]:
+        // task 0, A = diag(2, −1): p₀ = r₀ = b − Ab = [−1, 2], p₀ᵀAp₀ = 2 − 4 = −2 ≤ 0 at once: truncated CG keeps x₀.
+        // task 1, A = diag(−1, −2): p₀ = [2, 3], p₀ᵀAp₀ = −4 − 18 < 0: keeps x₀ too.
+        // task 2, A = diag(3, 1) (positive definite): solved exactly in two steps, guard or not, x = [1/3, 1].
+        using var scope = NewDisposeScope();
+        var a = stack([diag(tensor(new[] { 2.0, -1.0 })), diag(tensor(new[] { -1.0, -2.0 })), diag(tensor(new[] { 3.0, 1.0 }))]);
+        Tensor Apply(Tensor v) => a.matmul(v.unsqueeze(2)).squeeze(2);
+        var b = ones([3, 2], ScalarType.Float64);
+
+        var guarded = ImplicitMaml.ConjugateGradient(Apply, b, b, 5, truncateBelow: 0);
+        AssertClose(Values(guarded.Solution), [1, 1, 1, 1, 1.0 / 3, 1], 1e-12, "truncated CG");
+        Assert.Equal(new[] { true, true, false }, guarded.NonPositive.data<bool>().ToArray());
+        var curvature = guarded.MinCurvature.data<double>().ToArray();
+        Assert.Equal(-2.0 / 5, curvature[0], 12);                                           // p₀ᵀAp₀/p₀ᵀp₀ of task 0
+        Assert.Equal(-22.0 / 13, curvature[1], 12);
+        Assert.True(curvature[2] > 0);
+        var residual = guarded.Residual.data<double>().ToArray();
+        Assert.Equal(Math.Sqrt(5.0 / 2), residual[0], 12);                                  // ‖b − Ab‖/‖b‖, unchanged
+        Assert.True(residual[2] < 1e-12);
+
+        // Without the guard: the paper's CG, identical to the four-argument overload, steps along the negative
+        // curvature (task 0 solves its indefinite 2×2 system exactly in two steps: x = A⁻¹b = [1/2, −1]).
+        var plain = ImplicitMaml.ConjugateGradient(Apply, b, b, 2, truncateBelow: null);
+        var before = ImplicitMaml.ConjugateGradient(Apply, b, b, 2);
+        Assert.Equal(Values(before), Values(plain.Solution));
+        AssertClose(Values(plain.Solution)[..2], [0.5, -1], 1e-12, "plain CG on an indefinite system");
+        Assert.Equal(new[] { true, true, false }, plain.NonPositive.data<bool>().ToArray());
+    }
+
+    [Fact]
+    public void Inner_backtracking_keeps_a_diverging_proximal_loop_descending_and_leaves_a_descending_one_unchanged()
+    {
+        // A linear model on inputs of scale 10: the support Hessian (2/K)X̃ᵀX̃ has eigenvalues in the hundreds, so
+        // α(λ + h_max) ≫ 2 at α = 0.1 and plain proximal SGD diverges; at α = 1e-4 every step descends.
+        using var scope = NewDisposeScope();
+        const int tasks = 2, features = 3, support = 6;
+        const double lambda = 1.0;
+        var network = new Mlp(features, 1);
+        using var g = new Generator(5);
+        var theta = randn([features + 1], ScalarType.Float64, generator: g);
+        var x = randn([tasks, support, features], ScalarType.Float64, generator: g) * 10;
+        var y = randn([tasks, support, 1], ScalarType.Float64, generator: g);
+        double[] Objective(Tensor phi) => Values(TaskLoss.MeanSquaredError(network.Forward(phi, x), y)
+            + (phi - theta.unsqueeze(0)).square().sum([1]) * (lambda / 2));
+        var start = Objective(theta.unsqueeze(0).expand(tasks, -1));
+
+        var options = new ImplicitMamlOptions { InnerSteps = 20, InnerLr = 0.1, Lambda = lambda };
+        var plain = Objective(new ImplicitMaml(network, options with { InnerBacktracking = false }).Adapt(theta, x, y, 20));
+        Assert.All(plain.Zip(start), p => Assert.True(!double.IsFinite(p.First) || p.First > 1e6 * p.Second, "plain SGD diverges"));
+        var guarded = Objective(new ImplicitMaml(network, options).Adapt(theta, x, y, 20));
+        Assert.All(guarded.Zip(start), p => Assert.True(p.First < 0.5 * p.Second, "backtracking descends"));
+
+        var slow = options with { InnerLr = 1e-4 };
+        var plainSlow = new ImplicitMaml(network, slow with { InnerBacktracking = false }).Adapt(theta, x, y, 20);
+        var guardedSlow = new ImplicitMaml(network, slow).Adapt(theta, x, y, 20);
+        AssertClose(Values(guardedSlow), Values(plainSlow), 1e-12, "where every step descends, the iterates are plain SGD's");
+    }
+
+    [Fact]
+    public void The_meta_step_reports_its_cg_and_inner_loop_diagnostics()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 3);
+        var step = new ImplicitMaml(network, new ImplicitMamlOptions { InnerSteps = 4, InnerLr = 0.05, Lambda = 1.5, CgSteps = 5 }).MetaStep(theta, episode);
+        var d = step.Diagnostics!;
+        Assert.Equal(["cg.residual.max", "cg.curvature.min", "cg.nonpositive.tasks", "implicit_gradient.norm.max", "inner.loss_ratio.max", "inner.rejected.fraction"], d.Keys);
+        Assert.All(d.Values, v => Assert.True(double.IsFinite(v)));
+        Assert.InRange(d["cg.nonpositive.tasks"], 0, 3);
+        Assert.True(d["inner.loss_ratio.max"] < 1, "a few small proximal steps lower every task's support loss");
+        Assert.True(d["implicit_gradient.norm.max"] > 0);
     }
 
     [Fact]
