@@ -26,9 +26,9 @@ public partial class CompareFomaml;
 [Init(WeightInit.PyTorch), InnerSteps(5), InnerLr(0.01), MetaLr(0.001, Optimizer = MetaOptimizerKind.Adam), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareReptile;
 
-/// <summary>iMAML (λ = 5, 5 CG steps) on the comparison protocol; the meta-gradient clipped to norm 1 (its recommended setting here: docs/algorithms.md).</summary>
+/// <summary>iMAML (λ = 5, 5 CG steps) on the comparison protocol.</summary>
 [Experiment("cmp-imaml", Description = "iMAML (λ = 5, 5 CG steps) on the comparison protocol (sinusoids, K = 10, five steps at α = 0.01)."), Sinusoid, Imaml]
-[Init(WeightInit.PyTorch), InnerSteps(5), InnerLr(0.01), MetaLr(0.001, GradientClip = 1), MetaBatch(25), Shots(10), Iterations(10_000)]
+[Init(WeightInit.PyTorch), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareImaml;
 
 /// <summary>Meta-SGD on the comparison protocol.</summary>
