@@ -216,7 +216,7 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
         var reported = finalLosses!.detach();
         var diagnostics = new StepDiagnostics();
         if (RateCount > 0) diagnostics.Rates(LearningRates(leaf));
-        diagnostics.InnerLoop(Network, Loss, Weights(leaf), fast, episode.SupportX, episode.SupportY).Gradient(metaGradient);
+        diagnostics.InnerLoop(Network, Loss, Weights(leaf), fast, episode.SupportX, episode.SupportY);
         return new MetaStepResult(metaGradient, InnerLoop.WeightedMean(reported, taskWeights), reported) { Diagnostics = diagnostics.Values };
     }
 

@@ -239,7 +239,7 @@ public sealed class MetaCurvature : IMetaAlgorithm
         var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
         var diagnostics = new StepDiagnostics().Curvature(Matrices(leaf));
         if (RateCount > 0) diagnostics.Rates(LearningRates(leaf));
-        diagnostics.InnerLoop(Network, Loss, Weights(leaf), fast, episode.SupportX, episode.SupportY).Gradient(gradient);
+        diagnostics.InnerLoop(Network, Loss, Weights(leaf), fast, episode.SupportX, episode.SupportY);
         return new MetaStepResult(gradient, metaLoss.detach(), taskLosses.detach()) { Diagnostics = diagnostics.Values };
     }
 

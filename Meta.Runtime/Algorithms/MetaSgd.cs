@@ -118,7 +118,7 @@ public sealed class MetaSgd : IMetaAlgorithm
         var metaLoss = InnerLoop.WeightedMean(taskLosses, taskWeights);
         var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
         var diagnostics = new StepDiagnostics().Rates(rates)
-            .InnerLoop(Network, Loss, parts[0], fast, episode.SupportX, episode.SupportY).Gradient(gradient);
+            .InnerLoop(Network, Loss, parts[0], fast, episode.SupportX, episode.SupportY);
         return new MetaStepResult(gradient, metaLoss.detach(), taskLosses.detach()) { Diagnostics = diagnostics.Values };
     }
 

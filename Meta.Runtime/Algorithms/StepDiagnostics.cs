@@ -5,7 +5,7 @@ namespace Meta.Algorithms;
 
 /// <summary>
 /// The numbers the learned-rate and learned-curvature algorithms report in <see cref="MetaStepResult.Diagnostics"/>: the
-/// range of their learned rates, how far each task's inner loop moved its support loss, the meta-gradient's norm and the
+/// range of their learned rates, how far each task's inner loop moved its support loss and the
 /// conditioning of curvature matrices. Computed without autograd, from detached values.
 /// </summary>
 internal sealed class StepDiagnostics
@@ -41,14 +41,6 @@ internal sealed class StepDiagnostics
         var ratio = end / start;
         _values["inner.ratio.max"] = ratio.max().item<double>();
         _values["inner.ratio.median"] = ratio.median().item<double>();
-        return this;
-    }
-
-    /// <summary><c>gradient.norm</c>: the Euclidean norm of the meta-gradient.</summary>
-    public StepDiagnostics Gradient(Tensor gradient)
-    {
-        using var scope = NewDisposeScope();
-        _values["gradient.norm"] = gradient.detach().to_type(ScalarType.Float64).norm().item<double>();
         return this;
     }
 
