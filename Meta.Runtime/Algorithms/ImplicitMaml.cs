@@ -176,19 +176,13 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         var solution = Proximal(theta, episode.SupportX, episode.SupportY, Options.InnerSteps);
         var adapted = solution.Adapted;
 
-        using var enabled = enable_grad();
-        var point = adapted.detach().requires_grad_(true);
-        var taskLosses = Loss.PerTask(Network.Forward(point, episode.QueryX), episode.QueryY);
-        var queryGradient = torch.autograd.grad([taskLosses.sum()], [point])[0];            // [T, P]: ∇L_query per task
-        var supportLoss = Loss.Summed(Network.Forward(point, episode.SupportX), episode.SupportY);
-        var supportGradient = torch.autograd.grad([supportLoss], [point], retain_graph: true, create_graph: true)[0];
-
+        var query = Derive(adapted, episode.QueryX, episode.QueryY, curvature: false);
+        var taskLosses = query.Losses;
+        var queryGradient = query.Gradient;                                                  // [T, P]: ∇L_query per task
+        var support = Derive(adapted, episode.SupportX, episode.SupportY, curvature: true);
+        var supportGradient = support.Gradient;
         var lambda = Options.Lambda;
-        Tensor Apply(Tensor v)                                                            // (I + H/λ)·v per task
-        {
-            var hv = torch.autograd.grad([supportGradient], [point], [v], retain_graph: true)[0];
-            return v + hv / lambda;
-        }
+        Tensor Apply(Tensor v) => v + support.HessianVectorProduct(v) / lambda;              // (I + H/λ)·v per task
         var cg = ConjugateGradient(Apply, queryGradient, queryGradient, Options.CgSteps, Options.TruncateCg ? Options.CgCurvatureFloor : null);
         var implicitGradient = cg.Solution;
 
@@ -197,7 +191,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         var detachedLosses = taskLosses.detach();
         return new MetaStepResult(gradient, InnerLoop.WeightedMean(detachedLosses, taskWeights), detachedLosses)
         {
-            Diagnostics = Diagnose(cg, theta, solution, supportGradient.detach(), episode),
+            Diagnostics = Diagnose(cg, theta, solution, supportGradient, episode),
         };
     }
 
@@ -323,7 +317,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         for (var s = 0; s < steps; s++)
         {
             using var scope = NewDisposeScope();                                            // memory flat in S
-            var gradient = InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable: false);
+            var gradient = Derive(fast, x, y, curvature: false).Gradient;
             using var noGrad = no_grad();
             if (s == 0) initial = gradient.norm(1).MoveToOuterDisposeScope();               // ∇G(θ) = ∇L(θ)
             // φ ← φ − α·(∇L(φ) + λ(φ − θ))
@@ -401,23 +395,18 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         for (var s = 0; s < steps; s++)
         {
             using var scope = NewDisposeScope();                                            // memory flat in S
-            Tensor objective, gradient, direction;
-            using (enable_grad())
+            var point = Derive(fast, x, y, curvature: true);
+            Tensor objective, gradient;
+            using (no_grad())
             {
-                var point = fast.detach().requires_grad_(true);
-                var losses = Loss.PerTask(Network.Forward(point, x), y);
-                var lossGradient = torch.autograd.grad([losses.sum()], [point], retain_graph: true, create_graph: true)[0];
-                using (no_grad())
-                {
-                    var offset = point.detach() - anchor;
-                    objective = losses.detach().unsqueeze(1) + offset.square().sum([1], keepdim: true) * (lambda / 2);
-                    gradient = lossGradient.detach() + offset * lambda;
-                    if (s == 0) initial = gradient.norm(1).MoveToOuterDisposeScope();
-                }
-                Tensor Apply(Tensor v) => v + torch.autograd.grad([lossGradient], [point], [v], retain_graph: true)[0] / lambda;
-                var b = gradient / -lambda;
-                direction = ConjugateGradient(Apply, b, b, Options.SolverCgSteps, floor).Solution;
+                var offset = fast - anchor;
+                objective = point.Losses.unsqueeze(1) + offset.square().sum([1], keepdim: true) * (lambda / 2);
+                gradient = point.Gradient + offset * lambda;
+                if (s == 0) initial = gradient.norm(1).MoveToOuterDisposeScope();
             }
+            Tensor Apply(Tensor v) => v + point.HessianVectorProduct(v) / lambda;
+            var b = gradient / -lambda;
+            var direction = ConjugateGradient(Apply, b, b, Options.SolverCgSteps, floor).Solution;
             using var noGrad = no_grad();
             var slope = (gradient * direction).sum([1], keepdim: true);                     // ∇Gᵀd [T, 1]
             var descent = slope.lt(0);
@@ -444,7 +433,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     private Tensor ProximalValue(Tensor fast, Tensor anchor, Tensor x, Tensor y)
     {
         using var noGrad = no_grad();
-        var losses = Loss.PerTask(Network.Forward(fast, x), y);
+        var losses = Loss.PerTask(Network.Forward(fast, x), y);             // a forward pass: no derivatives needed
         return losses.unsqueeze(1) + (fast - anchor).square().sum([1], keepdim: true) * (Options.Lambda / 2);
     }
 
@@ -452,13 +441,43 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     private (Tensor Objective, Tensor Gradient) ProximalObjective(Tensor fast, Tensor anchor, Tensor x, Tensor y)
     {
         using var scope = NewDisposeScope();
+        var point = Derive(fast, x, y, curvature: false);
+        using var noGrad = no_grad();
+        var offset = fast.detach() - anchor;
+        var objective = point.Losses.unsqueeze(1) + offset.square().sum([1], keepdim: true) * (Options.Lambda / 2);
+        return (objective.MoveToOuterDisposeScope(), (point.Gradient + offset * Options.Lambda).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Each task's support or query loss [T], its gradient w.r.t. the task's own weights [T, P] (no graph), and — with
+    /// <paramref name="curvature"/> — Hessian-vector products at the point: the network's hand-derived derivatives when it
+    /// is an <see cref="IAnalyticNetwork"/> for this loss (no autograd graph), else autograd (double backward).
+    /// </summary>
+    private PointDerivatives Derive(Tensor fast, Tensor x, Tensor y, bool curvature)
+    {
+        if (Network is IAnalyticNetwork analytic && analytic.SupportsAnalytic(Loss))
+        {
+            using var noGrad = no_grad();
+            var pass = analytic.AnalyticPass(fast.detach(), x, y, Loss);
+            return new PointDerivatives(pass.TaskLosses(), pass.Gradient(), curvature ? pass.HessianVectorProduct : null);
+        }
         using var enabled = enable_grad();
         var point = fast.detach().requires_grad_(true);
         var losses = Loss.PerTask(Network.Forward(point, x), y);
-        var gradient = torch.autograd.grad([losses.sum()], [point])[0];
-        using var noGrad = no_grad();
-        var offset = point.detach() - anchor;
-        var objective = losses.detach().unsqueeze(1) + offset.square().sum([1], keepdim: true) * (Options.Lambda / 2);
-        return (objective.MoveToOuterDisposeScope(), (gradient + offset * Options.Lambda).MoveToOuterDisposeScope());
+        var gradient = torch.autograd.grad([losses.sum()], [point], retain_graph: curvature, create_graph: curvature)[0];
+        Func<Tensor, Tensor>? hvp = curvature
+            ? v =>
+            {
+                using var grad = enable_grad();
+                return torch.autograd.grad([gradient], [point], [v], retain_graph: true)[0].detach();
+            }
+            : null;
+        return new PointDerivatives(losses.detach(), gradient.detach(), hvp);
+    }
+
+    /// <summary>Per-task loss [T], gradient [T, P] and (when asked for) Hessian-vector products at one point.</summary>
+    private sealed record PointDerivatives(Tensor Losses, Tensor Gradient, Func<Tensor, Tensor>? Hvp)
+    {
+        public Tensor HessianVectorProduct(Tensor v) => (Hvp ?? throw new InvalidOperationException("no curvature was asked for"))(v);
     }
 }

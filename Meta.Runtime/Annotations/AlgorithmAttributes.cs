@@ -204,7 +204,7 @@ public static class AlgorithmDefaults
     public const bool ImamlInnerBacktracking = true;
 
     /// <summary>iMAML's proximal solver.</summary>
-    public const ProximalSolver ImamlSolver = ProximalSolver.GradientDescent;
+    public const ProximalSolver ImamlSolver = ProximalSolver.NewtonCg;
 
     /// <summary>iMAML's CG iterations per Newton step of the Newton-CG proximal solver.</summary>
     public const int ImamlSolverCgSteps = 5;
