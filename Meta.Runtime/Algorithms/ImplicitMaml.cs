@@ -60,13 +60,13 @@ public sealed record ImplicitMamlOptions
     public bool InnerBacktracking { get; init; } = true;
 
     /// <summary>
-    /// How the inner loop solves the proximal problem: <see cref="ProximalSolver.GradientDescent"/> (the default, the paper's
-    /// GD variant; <see cref="InnerLr"/> and <see cref="InnerBacktracking"/> apply) or <see cref="ProximalSolver.NewtonCg"/>
-    /// (S Newton-CG steps with <see cref="SolverCgSteps"/> CG iterations each and a line search; <see cref="InnerLr"/> is not
-    /// used). The implicit meta-gradient is exact only at the proximal optimum; the <c>inner.stationarity</c> diagnostics
+    /// How the inner loop solves the proximal problem: <see cref="ProximalSolver.NewtonCg"/> (the default: S Newton-CG steps
+    /// with <see cref="SolverCgSteps"/> CG iterations each and a line search; <see cref="InnerLr"/> is not used) or
+    /// <see cref="ProximalSolver.GradientDescent"/> (the paper's GD variant; <see cref="InnerLr"/> and
+    /// <see cref="InnerBacktracking"/> apply). The implicit meta-gradient is exact only at the proximal optimum; the <c>inner.stationarity</c> diagnostics
     /// say how far the inner loop got.
     /// </summary>
-    public ProximalSolver Solver { get; init; } = ProximalSolver.GradientDescent;
+    public ProximalSolver Solver { get; init; } = ProximalSolver.NewtonCg;
 
     /// <summary>With <see cref="ProximalSolver.NewtonCg"/>: conjugate-gradient iterations per Newton step (≥ 1).</summary>
     public int SolverCgSteps { get; init; } = 5;
