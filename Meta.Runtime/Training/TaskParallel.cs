@@ -96,15 +96,17 @@ public sealed class TaskParallel : IDisposable
             throw new ArgumentException($"task weights must be [{tasks}], got [{string.Join(", ", taskWeights.shape)}]");
 
         var counts = new long[chunks];
+        for (var c = 0; c < chunks; c++) counts[c] = tasks / chunks + (c < tasks % chunks ? 1 : 0);
+        // One split per tensor (views, no copy): fewer libtorch calls on the calling thread than a narrow per chunk.
+        var supportX = episode.SupportX.split(counts);
+        var supportY = episode.SupportY.split(counts);
+        var queryX = episode.QueryX.split(counts);
+        var queryY = episode.QueryY.split(counts);
+        var weights = taskWeights?.split(counts);
         var jobs = new Job[chunks];
         var gradMode = torch.is_grad_enabled();
-        long start = 0;
         for (var c = 0; c < chunks; c++)
-        {
-            counts[c] = tasks / chunks + (c < tasks % chunks ? 1 : 0);
-            jobs[c] = new Job(algorithm, metaParameters, episode.Slice(start, counts[c]), taskWeights?.narrow(0, start, counts[c]), gradMode);
-            start += counts[c];
-        }
+            jobs[c] = new Job(algorithm, metaParameters, new Episode(supportX[c], supportY[c], queryX[c], queryY[c]), weights?[c], gradMode);
         for (var c = 1; c < chunks; c++) _workers[c - 1].Start(jobs[c]);
         jobs[0].Run();
         for (var c = 1; c < chunks; c++) _workers[c - 1].Finish();
