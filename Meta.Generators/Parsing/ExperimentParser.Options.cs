@@ -71,9 +71,9 @@ internal static partial class ExperimentParser
 
     private static void AddHostingOptions(OptionListBuilder options, EnumChoiceSet choices)
     {
-        options.Integer("Threads", Defaults + "Threads", "CPU threads (how they are used: --parallelism).", OptionCheck.AtLeast(1));
+        options.Integer("Threads", Defaults + "Threads", "CPU threads (see --parallelism).", OptionCheck.AtLeast(1));
         options.Choice("Parallelism", new TypeRef(ParallelismType), choices.Parallelism, ParallelismType + ".Operations",
-            "operations: libtorch splits each operation over --threads; tasks: each meta-batch's tasks are split over --threads.");
+            "How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).");
         options.Text("Output", Defaults + "Output", "Root folder of run folders.", OptionCheck.NotEmpty);
         options.Integer("LogEvery", Defaults + "LogEvery", "Iterations between progress lines.", OptionCheck.AtLeast(1));
         options.Integer("CheckpointEvery", Defaults + "CheckpointEvery",

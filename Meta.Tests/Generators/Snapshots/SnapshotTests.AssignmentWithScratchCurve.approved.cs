@@ -72,9 +72,9 @@ partial class Assignment
         public double ScratchLr { get; set; } = 0.001;
         /// <summary>Iterations per window mean of the learning curves.</summary>
         public int ScratchWindow { get; set; } = 300;
-        /// <summary>CPU threads (how they are used: --parallelism).</summary>
+        /// <summary>CPU threads (see --parallelism).</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
-        /// <summary>operations: libtorch splits each operation over --threads; tasks: each meta-batch's tasks are split over --threads.</summary>
+        /// <summary>How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).</summary>
         public global::Meta.Training.Parallelism Parallelism { get; set; } = global::Meta.Training.Parallelism.Operations;
         /// <summary>Root folder of run folders.</summary>
         public string Output { get; set; } = global::Meta.ExperimentDefaults.Output;
@@ -122,8 +122,8 @@ partial class Assignment
             new("scratch-steps", "ScratchSteps", global::Meta.Hosting.OptionKind.Integer, "Adam steps per episode of the from-scratch curve."),
             new("scratch-lr", "ScratchLr", global::Meta.Hosting.OptionKind.Number, "Adam learning rate of the from-scratch curve."),
             new("scratch-window", "ScratchWindow", global::Meta.Hosting.OptionKind.Integer, "Iterations per window mean of the learning curves."),
-            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (how they are used: --parallelism)."),
-            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "operations: libtorch splits each operation over --threads; tasks: each meta-batch's tasks are split over --threads.", ["operations", "tasks"]),
+            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (see --parallelism)."),
+            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).", ["operations", "tasks"]),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
             new("checkpoint-every", "CheckpointEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between checkpoints (0: only at the end and when stopped)."),

@@ -84,9 +84,9 @@ partial class SineMamlPlusPlus
         public int[] Hidden { get; set; } = [.. NetworkDefaults.Hidden];
         /// <summary>Nonlinearity between the MLP's layers.</summary>
         public global::Meta.Functional.Activation Activation { get; set; } = NetworkDefaults.Activation;
-        /// <summary>CPU threads (how they are used: --parallelism).</summary>
+        /// <summary>CPU threads (see --parallelism).</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
-        /// <summary>operations: libtorch splits each operation over --threads; tasks: each meta-batch's tasks are split over --threads.</summary>
+        /// <summary>How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).</summary>
         public global::Meta.Training.Parallelism Parallelism { get; set; } = global::Meta.Training.Parallelism.Operations;
         /// <summary>Root folder of run folders.</summary>
         public string Output { get; set; } = global::Meta.ExperimentDefaults.Output;
@@ -140,8 +140,8 @@ partial class SineMamlPlusPlus
             new("pretrain-iterations", "PretrainIterations", global::Meta.Hosting.OptionKind.Integer, "Adam iterations of the jointly pre-trained baseline (0 skips it)."),
             new("hidden", "Hidden", global::Meta.Hosting.OptionKind.IntegerList, "Hidden layer widths of the MLP, e.g. 40,40."),
             new("activation", "Activation", global::Meta.Hosting.OptionKind.Choice, "Nonlinearity between the MLP's layers.", ["relu", "tanh", "silu", "sigmoid"]),
-            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (how they are used: --parallelism)."),
-            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "operations: libtorch splits each operation over --threads; tasks: each meta-batch's tasks are split over --threads.", ["operations", "tasks"]),
+            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (see --parallelism)."),
+            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).", ["operations", "tasks"]),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
             new("checkpoint-every", "CheckpointEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between checkpoints (0: only at the end and when stopped)."),

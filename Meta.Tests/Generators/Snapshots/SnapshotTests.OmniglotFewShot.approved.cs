@@ -58,9 +58,9 @@ partial class Omniglot5Way1Shot
         public int Filters { get; set; } = NetworkDefaults.Filters;
         /// <summary>Convolutional blocks of the conv net.</summary>
         public int Blocks { get; set; } = NetworkDefaults.Blocks;
-        /// <summary>CPU threads (how they are used: --parallelism).</summary>
+        /// <summary>CPU threads (see --parallelism).</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
-        /// <summary>operations: libtorch splits each operation over --threads; tasks: each meta-batch's tasks are split over --threads.</summary>
+        /// <summary>How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).</summary>
         public global::Meta.Training.Parallelism Parallelism { get; set; } = global::Meta.Training.Parallelism.Operations;
         /// <summary>Root folder of run folders.</summary>
         public string Output { get; set; } = global::Meta.ExperimentDefaults.Output;
@@ -101,8 +101,8 @@ partial class Omniglot5Way1Shot
             new("split", "Split", global::Meta.Hosting.OptionKind.Choice, "Meta-train / meta-test class split.", ["conventional", "alphabets"]),
             new("filters", "Filters", global::Meta.Hosting.OptionKind.Integer, "Filters per conv-4 block."),
             new("blocks", "Blocks", global::Meta.Hosting.OptionKind.Integer, "Convolutional blocks of the conv net."),
-            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (how they are used: --parallelism)."),
-            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "operations: libtorch splits each operation over --threads; tasks: each meta-batch's tasks are split over --threads.", ["operations", "tasks"]),
+            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (see --parallelism)."),
+            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).", ["operations", "tasks"]),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
             new("checkpoint-every", "CheckpointEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between checkpoints (0: only at the end and when stopped)."),

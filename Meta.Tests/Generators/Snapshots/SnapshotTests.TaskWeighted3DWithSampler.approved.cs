@@ -90,9 +90,9 @@ partial class TaskWeighted
         public bool InitialConstant { get; set; } = global::Meta.SamplerDefaults.InitialConstant;
         /// <summary>Reproduce seed 000's truncated grid (the remainder of a range is never drawn).</summary>
         public bool TruncateCells { get; set; } = global::Meta.SamplerDefaults.TruncateCells;
-        /// <summary>CPU threads (how they are used: --parallelism).</summary>
+        /// <summary>CPU threads (see --parallelism).</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
-        /// <summary>operations: libtorch splits each operation over --threads; tasks: each meta-batch's tasks are split over --threads.</summary>
+        /// <summary>How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).</summary>
         public global::Meta.Training.Parallelism Parallelism { get; set; } = global::Meta.Training.Parallelism.Operations;
         /// <summary>Root folder of run folders.</summary>
         public string Output { get; set; } = global::Meta.ExperimentDefaults.Output;
@@ -149,8 +149,8 @@ partial class TaskWeighted
             new("initial-change", "InitialChange", global::Meta.Hosting.OptionKind.Number, "Scale of the initial queue changes |N(0, σ²)|."),
             new("initial-constant", "InitialConstant", global::Meta.Hosting.OptionKind.Boolean, "Start every cell at exactly the initial loss and change."),
             new("truncate-cells", "TruncateCells", global::Meta.Hosting.OptionKind.Boolean, "Reproduce seed 000's truncated grid (the remainder of a range is never drawn)."),
-            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (how they are used: --parallelism)."),
-            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "operations: libtorch splits each operation over --threads; tasks: each meta-batch's tasks are split over --threads.", ["operations", "tasks"]),
+            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (see --parallelism)."),
+            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).", ["operations", "tasks"]),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
             new("checkpoint-every", "CheckpointEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between checkpoints (0: only at the end and when stopped)."),
