@@ -40,11 +40,16 @@ internal static class Conv4Comparison
         var steps = Args.IntList(args, "--steps", [1, 5]);
         var only = Args.String(args, "--only", "");
         var python = Args.String(args, "--python", "/usr/bin/python3");
+        // --parallelism tasks: Meta splits the meta-batch's tasks over --threads threads (TaskParallel) instead of using
+        // libtorch's intra-op threads; the PyTorch references always use intra-op threads.
+        var parallelismName = Args.String(args, "--parallelism", "operations");
+        if (parallelismName is not ("operations" or "tasks")) throw new ArgumentException($"--parallelism expects operations or tasks, got '{parallelismName}'");
+        var parallelism = parallelismName == "tasks" ? Parallelism.Tasks : Parallelism.Operations;
         var script = Path.Combine(AppContext.BaseDirectory, "reference", Script);
         var skipReason = args.Contains("--no-reference") ? "--no-reference" : ProbeReference(python, script);
 
         TorchRuntime.UseThreads(threadCounts[0]);
-        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()} at start");
+        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, Meta's parallelism {parallelismName}, load average {LoadAverage()} at start");
         Console.WriteLine(skipReason is null
             ? $"PyTorch reference: {python} {script} ({ReferenceVersion(python)})"
             : $"PyTorch reference skipped: {skipReason}; its columns show —");
@@ -72,7 +77,7 @@ internal static class Conv4Comparison
             Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var row in rows)
             {
-                var meta = MeasureMeta(row, threads, seconds, blocks, warmup);
+                var meta = MeasureMeta(row, threads, parallelism, seconds, blocks, warmup);
                 var loop = skipReason is null ? MeasureReference(python, script, "loop", row, threads, seconds, blocks, warmup) : null;
                 var batched = skipReason is null ? MeasureReference(python, script, "batched", row, threads, seconds, blocks, warmup) : null;
                 var gflop = 2 * Conv4Flops.MultiplyAdds(new ConvNet(5, row.Channels, row.Side, row.Side, row.Filters), row.Tasks, 5, 5 * row.Queries, row.Steps, row.FirstOrder) / 1e9;
@@ -99,7 +104,7 @@ internal static class Conv4Comparison
                 foreach (var row in extra.Where(r => only.Length == 0 || r.Name.Contains(only, StringComparison.Ordinal)))
                 {
                     TorchRuntime.UseThreads(threads);
-                    var meta = MeasureMeta(row, threads, seconds, blocks, warmup);
+                    var meta = MeasureMeta(row, threads, parallelism, seconds, blocks, warmup);
                     var gflop = 2 * Conv4Flops.MultiplyAdds(new ConvNet(5, row.Channels, row.Side, row.Side, row.Filters), row.Tasks, 5, 5 * row.Queries, row.Steps, row.FirstOrder) / 1e9;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"| {threads} | {row.Name} | {gflop:0.0} | {meta.Rate:0.00} | {gflop * meta.Rate:0.0} | {meta.PeakMegabytes:0} |"));
@@ -189,9 +194,10 @@ internal static class Conv4Comparison
 
     // ---------------------------------------------------------------- Meta
 
-    private static Cell MeasureMeta(Row row, int threads, double seconds, int blocks, int warmup)
+    private static Cell MeasureMeta(Row row, int threads, Parallelism parallelism, double seconds, int blocks, int warmup)
     {
         TorchRuntime.UseThreads(threads);
+        using var parallel = TaskParallel.For(parallelism, threads);
         GC.Collect();
         ImageBenchmarks.ResetPeakRss();
         using var dataset = SyntheticDataset(classes: 50, perClass: 20, side: row.Side, channels: row.Channels);
@@ -205,7 +211,7 @@ internal static class Conv4Comparison
         void Step()
         {
             using var scope = NewDisposeScope();
-            var step = maml.MetaStep(theta, family.Draw(row.Tasks, seeds.Tasks));
+            var step = parallel.MetaStep(maml, theta, family.Draw(row.Tasks, seeds.Tasks));
             adam.Step(step.Gradient);
             _ = step.MetaLoss.ToSingle();
         }
@@ -223,6 +229,7 @@ internal static class Conv4Comparison
             rates.Add(n / clock.Elapsed.TotalSeconds);
         }
         rates.Sort();
+        TorchRuntime.UseThreads(threads);     // a task-parallel runner sets libtorch's threads to 1
         return new Cell(rates[rates.Count / 2], ImageBenchmarks.PeakRssMegabytes());
     }
 
