@@ -80,7 +80,7 @@ internal static class Conv4Comparison
                 var meta = MeasureMeta(row, threads, parallelism, seconds, blocks, warmup);
                 var loop = skipReason is null ? MeasureReference(python, script, "loop", row, threads, seconds, blocks, warmup) : null;
                 var batched = skipReason is null ? MeasureReference(python, script, "batched", row, threads, seconds, blocks, warmup) : null;
-                var gflop = 2 * Conv4Flops.MultiplyAdds(new ConvNet(5, row.Channels, row.Side, row.Side, row.Filters), row.Tasks, 5, 5 * row.Queries, row.Steps, row.FirstOrder) / 1e9;
+                var gflop = Gigaflops(row);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {threads} | {row.Name} | {gflop:0.0} | {meta.Rate:0.00} | {Rate(loop)} | {Rate(batched)} | {Ratio(meta, loop)} | {Ratio(meta, batched)} | " +
                     $"{gflop * meta.Rate:0.0} / {Gflops(loop, gflop)} / {Gflops(batched, gflop)} | {meta.PeakMegabytes:0} / {Peak(loop)} / {Peak(batched)} |"));
@@ -105,7 +105,7 @@ internal static class Conv4Comparison
                 {
                     TorchRuntime.UseThreads(threads);
                     var meta = MeasureMeta(row, threads, parallelism, seconds, blocks, warmup);
-                    var gflop = 2 * Conv4Flops.MultiplyAdds(new ConvNet(5, row.Channels, row.Side, row.Side, row.Filters), row.Tasks, 5, 5 * row.Queries, row.Steps, row.FirstOrder) / 1e9;
+                    var gflop = Gigaflops(row);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"| {threads} | {row.Name} | {gflop:0.0} | {meta.Rate:0.00} | {gflop * meta.Rate:0.0} | {meta.PeakMegabytes:0} |"));
                 }
@@ -116,8 +116,8 @@ internal static class Conv4Comparison
 
     /// <summary>
     /// <c>conv4-ops</c>: milliseconds of conv-4's operations at each block's shape for the whole meta-batch (T = 32 tasks of
-    /// 5 images): one grouped convolution vs a loop of T per-task convolutions (forward, forward + backward), max-pool,
-    /// max-pool (forward, forward + backward), batch norm, ReLU. Best of 5; what the per-phase explanation in docs/images.md rests on.
+    /// 5 images): one grouped convolution vs a loop of T per-task convolutions (forward, forward + backward), max-pool
+    /// (forward, forward + backward), batch norm, ReLU. Best of 5; what the per-phase explanation in docs/images.md rests on.
     /// </summary>
     public static int Ops(string[] args)
     {
@@ -182,6 +182,13 @@ internal static class Conv4Comparison
             best = Math.Min(best, clock.Elapsed.TotalMilliseconds);
         }
         return best;
+    }
+
+    /// <summary>GFLOP per meta-iteration of <paramref name="row"/> (5-way 1-shot: 5 support images per task).</summary>
+    private static double Gigaflops(Row row)
+    {
+        using var network = new ConvNet(5, row.Channels, row.Side, row.Side, row.Filters);
+        return 2 * Conv4Flops.MultiplyAdds(network, row.Tasks, 5, 5 * row.Queries, row.Steps, row.FirstOrder) / 1e9;
     }
 
     private static string Rate(Cell? cell) => cell is null ? "—" : cell.Rate.ToString("0.00", CultureInfo.InvariantCulture);
