@@ -77,7 +77,7 @@ internal static class MemoryBenchmark
         {
             "maml" => new Maml(network, steps, 0.01, firstOrder: false),
             "fomaml" => new Maml(network, steps, 0.01, firstOrder: true),
-            "imaml" => new ImplicitMaml(network, new ImplicitMamlOptions { InnerSteps = steps, InnerLr = 0.01, Lambda = 5, CgSteps = 5 }),
+            "imaml" => new ImplicitMaml(network, new ImplicitMamlOptions { Solver = ProximalSolver.GradientDescent, InnerSteps = steps, InnerLr = 0.01, Lambda = 5, CgSteps = 5 }),
             _ => throw new ArgumentOutOfRangeException(nameof(name), name, "maml, fomaml or imaml"),
         };
         using var theta = network.Initialize(WeightInit.Finn, g);

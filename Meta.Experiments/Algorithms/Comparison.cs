@@ -26,8 +26,8 @@ public partial class CompareFomaml;
 [Init(WeightInit.PyTorch), InnerSteps(5), InnerLr(0.01), MetaLr(0.001, Optimizer = MetaOptimizerKind.Adam), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareReptile;
 
-/// <summary>iMAML (λ = 5, 5 CG steps) on the comparison protocol.</summary>
-[Experiment("cmp-imaml", Description = "iMAML (λ = 5, 5 CG steps) on the comparison protocol (sinusoids, K = 10, five steps at α = 0.01)."), Sinusoid, Imaml]
+/// <summary>iMAML (λ = 5, Newton-CG inner loop) on the comparison protocol.</summary>
+[Experiment("cmp-imaml", Description = "iMAML (λ = 5, five Newton-CG steps on the proximal problem, 5 CG steps for the meta-gradient) on the comparison protocol (sinusoids, K = 10)."), Sinusoid, Imaml]
 [Init(WeightInit.PyTorch), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(25), Shots(10), Iterations(10_000)]
 public partial class CompareImaml;
 

@@ -21,7 +21,7 @@ public partial class Seed001SineFomaml;
 public partial class Seed001SineReptile;
 
 /// <summary>Seed 001: iMAML on sinusoids (the seed has no sinusoid command for it: its protocol with λ = 5, 5 CG steps, the paper's plain CG and SGD).</summary>
-[Experiment("seed001-sine-imaml", Description = "Seed 001: iMAML on sinusoids (the seed has no sinusoid command for it: its protocol with λ = 5, 5 CG steps)."), Sinusoid, Imaml(Lambda = 5, CgSteps = 5, TruncateCg = false, InnerBacktracking = false)]
+[Experiment("seed001-sine-imaml", Description = "Seed 001: iMAML on sinusoids (the seed has no sinusoid command for it: its protocol with λ = 5, 5 CG steps)."), Sinusoid, Imaml(Lambda = 5, CgSteps = 5, TruncateCg = false, InnerBacktracking = false, Solver = ProximalSolver.GradientDescent)]
 [Shots(10, Query = 100), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(5), Iterations(10_000)]
 public partial class Seed001SineImaml;
 
@@ -36,6 +36,6 @@ public partial class Seed001OmniglotFomaml;
 public partial class Seed001OmniglotReptile;
 
 /// <summary>Seed 001: iMAML on Mini-ImageNet 5-way 5-shot (its README's command).</summary>
-[Experiment("seed001-miniimagenet-imaml", Description = "Seed 001: iMAML on Mini-ImageNet 5-way 5-shot (its README's command)."), MiniImageNet(Ways = 5), Imaml(TruncateCg = false, InnerBacktracking = false)]
+[Experiment("seed001-miniimagenet-imaml", Description = "Seed 001: iMAML on Mini-ImageNet 5-way 5-shot (its README's command)."), MiniImageNet(Ways = 5), Imaml(TruncateCg = false, InnerBacktracking = false, Solver = ProximalSolver.GradientDescent)]
 [Shots(5, Query = 15), InnerSteps(5), InnerLr(0.01), MetaLr(0.001), MetaBatch(5), Iterations(30_000)]
 public partial class Seed001MiniImageNetImaml;

@@ -5,6 +5,19 @@ using static TorchSharp.torch;
 
 namespace Meta.Algorithms;
 
+/// <summary>How <see cref="ImplicitMaml"/> solves each task's proximal problem min L(φ) + (λ/2)‖φ − θ‖².</summary>
+public enum ProximalSolver
+{
+    /// <summary>S steps of gradient descent at the inner rate α (the paper's "iMAML, GD").</summary>
+    GradientDescent,
+
+    /// <summary>
+    /// S Newton steps: each solves (H + λI)·d = −∇G by truncated conjugate gradient (Hessian-vector products only) and takes
+    /// the longest step 2⁻ᵏ·d that satisfies Armijo's condition on G (the paper's Hessian-free variant).
+    /// </summary>
+    NewtonCg,
+}
+
 /// <summary>Options of <see cref="ImplicitMaml"/>.</summary>
 public sealed record ImplicitMamlOptions
 {
@@ -45,7 +58,25 @@ public sealed record ImplicitMamlOptions
     /// is the paper's plain SGD.
     /// </summary>
     public bool InnerBacktracking { get; init; } = true;
+
+    /// <summary>
+    /// How the inner loop solves the proximal problem: <see cref="ProximalSolver.NewtonCg"/> (the default: S Newton-CG steps
+    /// with <see cref="SolverCgSteps"/> CG iterations each and a line search; <see cref="InnerLr"/> is not used) or
+    /// <see cref="ProximalSolver.GradientDescent"/> (the paper's GD variant; <see cref="InnerLr"/> and
+    /// <see cref="InnerBacktracking"/> apply). The implicit meta-gradient is exact only at the proximal optimum; the <c>inner.stationarity</c> diagnostics
+    /// say how far the inner loop got.
+    /// </summary>
+    public ProximalSolver Solver { get; init; } = ProximalSolver.NewtonCg;
+
+    /// <summary>With <see cref="ProximalSolver.NewtonCg"/>: conjugate-gradient iterations per Newton step (≥ 1).</summary>
+    public int SolverCgSteps { get; init; } = 5;
 }
+
+/// <summary>What an inner loop of <see cref="ImplicitMaml"/> produced.</summary>
+/// <param name="Adapted">φ per task [T, P].</param>
+/// <param name="Rejected">Per task, inner steps undone (GD with backtracking) or without an accepted line-search step (Newton-CG) [T]; null for plain GD.</param>
+/// <param name="InitialGradientNorm">Per task, ‖∇L(θ)‖ = ‖∇G(θ)‖, the proximal gradient where the loop started [T]; null without steps.</param>
+internal sealed record ProximalSolution(Tensor Adapted, Tensor? Rejected, Tensor? InitialGradientNorm);
 
 /// <summary>What <see cref="ImplicitMaml.ConjugateGradient(Func{Tensor, Tensor}, Tensor, Tensor, int, double?)"/> found.</summary>
 /// <param name="Solution">x [T, P].</param>
@@ -78,6 +109,10 @@ public sealed class ImplicitMaml : IMetaAlgorithm
             throw new ArgumentOutOfRangeException(nameof(options), options.CgCurvatureFloor, "iMAML's CG curvature floor must be finite and ≥ 0");
         if (options.CgSteps < 1)
             throw new ArgumentOutOfRangeException(nameof(options), options.CgSteps, "iMAML needs at least 1 conjugate-gradient step");
+        if (options.SolverCgSteps < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), options.SolverCgSteps, "iMAML's Newton-CG solver needs at least 1 conjugate-gradient step per Newton step");
+        if (!Enum.IsDefined(options.Solver))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Solver, "iMAML's proximal solver must be GradientDescent or NewtonCg");
         if (options.InnerSteps < 0)
             throw new ArgumentOutOfRangeException(nameof(options), options.InnerSteps, "the number of inner steps must be ≥ 0");
         InnerLoop.Positive(options.InnerLr, nameof(options), "the inner learning rate");
@@ -109,14 +144,18 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     public Tensor Weights(Tensor metaParameters) => metaParameters;
 
     /// <summary>
-    /// Test-time rule: <paramref name="steps"/> SGD steps on support loss + (λ/2)‖φ − θ‖² from φ = θ (with
-    /// <see cref="ImplicitMamlOptions.InnerBacktracking"/>, a step that raises it is undone and the rate halved).
+    /// Test-time rule: <paramref name="steps"/> steps of the configured <see cref="ImplicitMamlOptions.Solver"/> on support
+    /// loss + (λ/2)‖φ − θ‖² from φ = θ — SGD steps (with <see cref="ImplicitMamlOptions.InnerBacktracking"/>, a step that
+    /// raises it is undone and the rate halved) or Newton-CG steps.
     /// </summary>
     public Tensor Adapt(Tensor metaParameters, Tensor supportX, Tensor supportY, int steps)
     {
         InnerLoop.CheckTheta(Network, metaParameters);
         InnerLoop.CheckSupport(Network, Loss, supportX, supportY, steps);
-        return Proximal(metaParameters.detach(), supportX, supportY, steps, out _);
+        var solution = Proximal(metaParameters.detach(), supportX, supportY, steps);
+        solution.Rejected?.Dispose();
+        solution.InitialGradientNorm?.Dispose();
+        return solution.Adapted;
     }
 
     /// <inheritdoc />
@@ -125,28 +164,25 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     /// pᵀAp/pᵀp of any task's search direction), <c>cg.nonpositive.tasks</c> (tasks that met pᵀAp ≤ 0),
     /// <c>implicit_gradient.norm.max</c> (largest per-task ‖x_t‖) and <c>inner.loss_ratio.max</c> (largest per-task
     /// support loss after the inner loop over before it), <c>inner.rejected.fraction</c> (inner steps undone by
-    /// backtracking, over tasks × steps; 0 without it).
+    /// backtracking or without an accepted Newton step, over tasks × steps; 0 without backtracking),
+    /// <c>inner.stationarity.max</c> and <c>inner.stationarity.mean</c> (per task ‖∇G(φ)‖/‖∇G(θ)‖, how far from the
+    /// proximal optimum the inner loop stopped: the implicit gradient assumes 0).
     /// </remarks>
     public MetaStepResult MetaStep(Tensor metaParameters, Episode episode, Tensor? taskWeights = null)
     {
         InnerLoop.CheckTheta(Network, metaParameters);
         InnerLoop.CheckEpisode(Network, Loss, episode, taskWeights);
         var theta = metaParameters.detach();
-        var adapted = Proximal(theta, episode.SupportX, episode.SupportY, Options.InnerSteps, out var rejected);
+        var solution = Proximal(theta, episode.SupportX, episode.SupportY, Options.InnerSteps);
+        var adapted = solution.Adapted;
 
-        using var enabled = enable_grad();
-        var point = adapted.detach().requires_grad_(true);
-        var taskLosses = Loss.PerTask(Network.Forward(point, episode.QueryX), episode.QueryY);
-        var queryGradient = torch.autograd.grad([taskLosses.sum()], [point])[0];            // [T, P]: ∇L_query per task
-        var supportLoss = Loss.Summed(Network.Forward(point, episode.SupportX), episode.SupportY);
-        var supportGradient = torch.autograd.grad([supportLoss], [point], retain_graph: true, create_graph: true)[0];
-
+        var query = Derive(adapted, episode.QueryX, episode.QueryY, curvature: false);
+        var taskLosses = query.Losses;
+        var queryGradient = query.Gradient;                                                  // [T, P]: ∇L_query per task
+        var support = Derive(adapted, episode.SupportX, episode.SupportY, curvature: true);
+        var supportGradient = support.Gradient;
         var lambda = Options.Lambda;
-        Tensor Apply(Tensor v)                                                            // (I + H/λ)·v per task
-        {
-            var hv = torch.autograd.grad([supportGradient], [point], [v], retain_graph: true)[0];
-            return v + hv / lambda;
-        }
+        Tensor Apply(Tensor v) => v + support.HessianVectorProduct(v) / lambda;              // (I + H/λ)·v per task
         var cg = ConjugateGradient(Apply, queryGradient, queryGradient, Options.CgSteps, Options.TruncateCg ? Options.CgCurvatureFloor : null);
         var implicitGradient = cg.Solution;
 
@@ -155,24 +191,32 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         var detachedLosses = taskLosses.detach();
         return new MetaStepResult(gradient, InnerLoop.WeightedMean(detachedLosses, taskWeights), detachedLosses)
         {
-            Diagnostics = Diagnose(cg, theta, adapted, rejected, episode),
+            Diagnostics = Diagnose(cg, theta, solution, supportGradient, episode),
         };
     }
 
     /// <summary>The step's diagnostics, read from the device in one transfer.</summary>
-    private Dictionary<string, double> Diagnose(ConjugateGradientResult cg, Tensor theta, Tensor adapted, Tensor? rejected, Episode episode)
+    private Dictionary<string, double> Diagnose(ConjugateGradientResult cg, Tensor theta, ProximalSolution solution, Tensor supportGradient, Episode episode)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
+        var adapted = solution.Adapted;
         var before = Loss.PerTask(Network.Forward(InnerLoop.Expand(theta, episode.SupportX.shape[0]), episode.SupportX), episode.SupportY);
         var after = Loss.PerTask(Network.Forward(adapted, episode.SupportX), episode.SupportY);
+        var zero = zeros(1, after.dtype, after.device).squeeze();
+        // ‖∇G(φ)‖ = ‖∇L(φ) + λ(φ − θ)‖ over ‖∇G(θ)‖ = ‖∇L(θ)‖ (0/0, a task already stationary at θ, counts as 0).
+        var stationarity = solution.InitialGradientNorm is { } start
+            ? where(start.gt(0), (supportGradient + (adapted - theta.unsqueeze(0)) * Options.Lambda).norm(1) / start, zeros_like(start))
+            : null;
         var values = stack([
             cg.Residual.max(),
             cg.MinCurvature.min(),
             cg.NonPositive.sum().to(cg.Residual.dtype),
             cg.Solution.norm(1).max(),
             (after / before).max(),
-            rejected is null || Options.InnerSteps == 0 ? zeros(1, after.dtype, after.device).squeeze() : rejected.to(after.dtype).mean() / Options.InnerSteps,
+            solution.Rejected is null || Options.InnerSteps == 0 ? zero : solution.Rejected.to(after.dtype).mean() / Options.InnerSteps,
+            stationarity?.max() ?? zero,
+            stationarity?.mean() ?? zero,
         ]).to(ScalarType.Float64).cpu().data<double>().ToArray();
         return new Dictionary<string, double>(StringComparer.Ordinal)
         {
@@ -182,6 +226,8 @@ public sealed class ImplicitMaml : IMetaAlgorithm
             ["implicit_gradient.norm.max"] = values[3],
             ["inner.loss_ratio.max"] = values[4],
             ["inner.rejected.fraction"] = values[5],
+            ["inner.stationarity.max"] = values[6],
+            ["inner.stationarity.mean"] = values[7],
         };
     }
 
@@ -261,21 +307,23 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         return new ConjugateGradientResult(x, residual, minCurvature.squeeze(1), nonPositive.squeeze(1));
     }
 
-    private Tensor Proximal(Tensor theta, Tensor x, Tensor y, int steps, out Tensor? rejected)
+    private ProximalSolution Proximal(Tensor theta, Tensor x, Tensor y, int steps)
     {
-        rejected = null;
-        if (Options.InnerBacktracking) return MonotoneProximal(theta, x, y, steps, out rejected);
+        if (Options.Solver == ProximalSolver.NewtonCg) return NewtonProximal(theta, x, y, steps);
+        if (Options.InnerBacktracking) return MonotoneProximal(theta, x, y, steps);
         var fast = InnerLoop.Expand(theta, x.shape[0]).clone();
         var anchor = theta.unsqueeze(0);
+        Tensor? initial = null;
         for (var s = 0; s < steps; s++)
         {
             using var scope = NewDisposeScope();                                            // memory flat in S
-            var gradient = InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable: false);
+            var gradient = Derive(fast, x, y, curvature: false).Gradient;
             using var noGrad = no_grad();
+            if (s == 0) initial = gradient.norm(1).MoveToOuterDisposeScope();               // ∇G(θ) = ∇L(θ)
             // φ ← φ − α·(∇L(φ) + λ(φ − θ))
             fast.sub_((gradient + (fast - anchor) * Options.Lambda) * Options.InnerLr);
         }
-        return fast;
+        return new ProximalSolution(fast, null, initial);
     }
 
     /// <summary>
@@ -283,15 +331,17 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     /// non-finite) is undone and that task's rate halved for its remaining steps. Where every step descends, the iterates
     /// are plain SGD's; one extra gradient evaluation (of the last candidate) is the cost.
     /// </summary>
-    private Tensor MonotoneProximal(Tensor theta, Tensor x, Tensor y, int steps, out Tensor rejected)
+    private ProximalSolution MonotoneProximal(Tensor theta, Tensor x, Tensor y, int steps)
     {
         var fast = InnerLoop.Expand(theta, x.shape[0]).clone();
-        rejected = zeros([x.shape[0]], ScalarType.Int64, fast.device);                     // undone steps per task
-        if (steps == 0) return fast;
+        var rejected = zeros([x.shape[0]], ScalarType.Int64, fast.device);                 // undone steps per task
+        if (steps == 0) return new ProximalSolution(fast, rejected, null);
         var anchor = theta.unsqueeze(0);
         var (objective, gradient) = ProximalObjective(fast, anchor, x, y);
+        Tensor initial;
+        using (no_grad()) initial = gradient.norm(1);
         var rate = full([x.shape[0], 1], Options.InnerLr, fast.dtype, fast.device);
-        var tolerance = 64 * (fast.dtype == ScalarType.Float64 ? Math.BitIncrement(1.0) - 1 : MathF.BitIncrement(1f) - 1);   // 64 ulps of 1
+        var tolerance = RoundingTolerance(fast.dtype);
         for (var s = 0; s < steps; s++)
         {
             using var scope = NewDisposeScope();
@@ -309,20 +359,125 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         objective.Dispose();
         gradient.Dispose();
         rate.Dispose();
-        return fast;
+        return new ProximalSolution(fast, rejected, initial);
+    }
+
+    /// <summary>64 ulps of 1 in <paramref name="dtype"/>: a relative rise of G below it is rounding, not a rise.</summary>
+    private static double RoundingTolerance(ScalarType dtype) =>
+        64 * (dtype == ScalarType.Float64 ? Math.BitIncrement(1.0) - 1 : MathF.BitIncrement(1f) - 1);
+
+    /// <summary>Line-search halvings before a Newton step counts as rejected (the shortest trial step is 2⁻¹⁰·d).</summary>
+    private const int MaxHalvings = 10;
+
+    /// <summary>Armijo's sufficient-decrease constant c in G(φ + t·d) ≤ G(φ) + c·t·∇Gᵀd.</summary>
+    private const double Armijo = 1e-4;
+
+    /// <summary>
+    /// The proximal inner loop by Newton-CG, all tasks at once: per step, d solves (I + H/λ)·d = −∇G/λ — the Newton
+    /// system (H + λI)·d = −∇G — by <see cref="ImplicitMamlOptions.SolverCgSteps"/> iterations of CG started at the
+    /// gradient step −∇G/λ, truncated at curvature pᵀ(I + H/λ)p ≤ μ·pᵀp (μ = <see cref="ImplicitMamlOptions.CgCurvatureFloor"/>
+    /// with <see cref="ImplicitMamlOptions.TruncateCg"/>, else 0), so a direction is never taken along H's curvature below
+    /// −λ; a d that is not a descent direction is replaced by −∇G/λ. The step is the longest t = 2⁻ᵏ (k ≤ 10) with
+    /// G(φ + t·d) ≤ G(φ) + 10⁻⁴·t·∇Gᵀd (within rounding); a task with none keeps φ. G never rises, and near a
+    /// minimum where H + λI is positive definite the full step is taken and convergence is quadratic.
+    /// </summary>
+    private ProximalSolution NewtonProximal(Tensor theta, Tensor x, Tensor y, int steps)
+    {
+        var tasks = x.shape[0];
+        var fast = InnerLoop.Expand(theta, tasks).clone();
+        var rejected = zeros([tasks], ScalarType.Int64, fast.device);
+        if (steps == 0) return new ProximalSolution(fast, rejected, null);
+        var anchor = theta.unsqueeze(0);
+        var lambda = Options.Lambda;
+        var floor = Options.TruncateCg ? Options.CgCurvatureFloor : 0.0;
+        var tolerance = RoundingTolerance(fast.dtype);
+        Tensor? initial = null;
+        for (var s = 0; s < steps; s++)
+        {
+            using var scope = NewDisposeScope();                                            // memory flat in S
+            var point = Derive(fast, x, y, curvature: true);
+            Tensor objective, gradient;
+            using (no_grad())
+            {
+                var offset = fast - anchor;
+                objective = point.Losses.unsqueeze(1) + offset.square().sum([1], keepdim: true) * (lambda / 2);
+                gradient = point.Gradient + offset * lambda;
+                if (s == 0) initial = gradient.norm(1).MoveToOuterDisposeScope();
+            }
+            Tensor Apply(Tensor v) => v + point.HessianVectorProduct(v) / lambda;
+            var b = gradient / -lambda;
+            var direction = ConjugateGradient(Apply, b, b, Options.SolverCgSteps, floor).Solution;
+            using var noGrad = no_grad();
+            var slope = (gradient * direction).sum([1], keepdim: true);                     // ∇Gᵀd [T, 1]
+            var descent = slope.lt(0);
+            direction = where(descent, direction, gradient / -lambda);
+            slope = where(descent, slope, gradient.square().sum([1], keepdim: true) / -lambda);
+            var length = ones_like(slope);
+            var accepted = zeros_like(slope, dtype: ScalarType.Bool);
+            for (var k = 0; k <= MaxHalvings; k++)
+            {
+                var candidate = fast + direction * length;
+                var value = ProximalValue(candidate, anchor, x, y);
+                var ok = value.le(objective + slope * length * Armijo + objective.abs() * tolerance).logical_and(accepted.logical_not());
+                fast.copy_(where(ok, candidate, fast));
+                accepted.logical_or_(ok);
+                if (k == MaxHalvings || accepted.all().ToBoolean()) break;
+                length = where(accepted, length, length * 0.5);
+            }
+            rejected.add_(accepted.logical_not().squeeze(1).to(ScalarType.Int64));
+        }
+        return new ProximalSolution(fast, rejected, initial);
+    }
+
+    /// <summary>Per task, G(φ) = L(φ) + (λ/2)‖φ − θ‖² [T, 1], forward only.</summary>
+    private Tensor ProximalValue(Tensor fast, Tensor anchor, Tensor x, Tensor y)
+    {
+        using var noGrad = no_grad();
+        var losses = Loss.PerTask(Network.Forward(fast, x), y);             // a forward pass: no derivatives needed
+        return losses.unsqueeze(1) + (fast - anchor).square().sum([1], keepdim: true) * (Options.Lambda / 2);
     }
 
     /// <summary>Per task, G(φ) = L(φ) + (λ/2)‖φ − θ‖² [T, 1] and its gradient ∇L(φ) + λ(φ − θ) [T, P], without a graph.</summary>
     private (Tensor Objective, Tensor Gradient) ProximalObjective(Tensor fast, Tensor anchor, Tensor x, Tensor y)
     {
         using var scope = NewDisposeScope();
+        var point = Derive(fast, x, y, curvature: false);
+        using var noGrad = no_grad();
+        var offset = fast.detach() - anchor;
+        var objective = point.Losses.unsqueeze(1) + offset.square().sum([1], keepdim: true) * (Options.Lambda / 2);
+        return (objective.MoveToOuterDisposeScope(), (point.Gradient + offset * Options.Lambda).MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// Each task's support or query loss [T], its gradient w.r.t. the task's own weights [T, P] (no graph), and — with
+    /// <paramref name="curvature"/> — Hessian-vector products at the point: the network's hand-derived derivatives when it
+    /// is an <see cref="IAnalyticNetwork"/> for this loss (no autograd graph), else autograd (double backward).
+    /// </summary>
+    private PointDerivatives Derive(Tensor fast, Tensor x, Tensor y, bool curvature)
+    {
+        if (Network is IAnalyticNetwork analytic && analytic.SupportsAnalytic(Loss))
+        {
+            using var noGrad = no_grad();
+            var pass = analytic.AnalyticPass(fast.detach(), x, y, Loss);
+            return new PointDerivatives(pass.TaskLosses(), pass.Gradient(), curvature ? pass.HessianVectorProduct : null);
+        }
         using var enabled = enable_grad();
         var point = fast.detach().requires_grad_(true);
         var losses = Loss.PerTask(Network.Forward(point, x), y);
-        var gradient = torch.autograd.grad([losses.sum()], [point])[0];
-        using var noGrad = no_grad();
-        var offset = point.detach() - anchor;
-        var objective = losses.detach().unsqueeze(1) + offset.square().sum([1], keepdim: true) * (Options.Lambda / 2);
-        return (objective.MoveToOuterDisposeScope(), (gradient + offset * Options.Lambda).MoveToOuterDisposeScope());
+        var gradient = torch.autograd.grad([losses.sum()], [point], retain_graph: curvature, create_graph: curvature)[0];
+        Func<Tensor, Tensor>? hvp = curvature
+            ? v =>
+            {
+                using var grad = enable_grad();
+                return torch.autograd.grad([gradient], [point], [v], retain_graph: true)[0].detach();
+            }
+            : null;
+        return new PointDerivatives(losses.detach(), gradient.detach(), hvp);
+    }
+
+    /// <summary>Per-task loss [T], gradient [T, P] and (when asked for) Hessian-vector products at one point.</summary>
+    private sealed record PointDerivatives(Tensor Losses, Tensor Gradient, Func<Tensor, Tensor>? Hvp)
+    {
+        public Tensor HessianVectorProduct(Tensor v) => (Hvp ?? throw new InvalidOperationException("no curvature was asked for"))(v);
     }
 }

@@ -50,6 +50,15 @@ public sealed class ImamlAttribute : AlgorithmAttribute<ImamlAlgorithm>
     /// that task's rate halved; false is the paper's plain SGD.
     /// </summary>
     public bool InnerBacktracking { get; set; } = AlgorithmDefaults.ImamlInnerBacktracking;
+
+    /// <summary>
+    /// How each task's proximal problem is solved: <see cref="ProximalSolver.GradientDescent"/> (S steps at the inner rate) or
+    /// <see cref="ProximalSolver.NewtonCg"/> (S Newton steps by truncated CG with a line search, the paper's Hessian-free variant).
+    /// </summary>
+    public ProximalSolver Solver { get; set; } = AlgorithmDefaults.ImamlSolver;
+
+    /// <summary>With <see cref="ProximalSolver.NewtonCg"/>: conjugate-gradient iterations per Newton step (at least 1).</summary>
+    public int SolverCgSteps { get; set; } = AlgorithmDefaults.ImamlSolverCgSteps;
 }
 
 /// <summary>Algorithm: Meta-SGD (Li et al. 2017): a learned inner learning rate per weight, meta-learned with θ.</summary>
@@ -193,6 +202,12 @@ public static class AlgorithmDefaults
 
     /// <summary>iMAML's inner-loop backtracking.</summary>
     public const bool ImamlInnerBacktracking = true;
+
+    /// <summary>iMAML's proximal solver.</summary>
+    public const ProximalSolver ImamlSolver = ProximalSolver.NewtonCg;
+
+    /// <summary>iMAML's CG iterations per Newton step of the Newton-CG proximal solver.</summary>
+    public const int ImamlSolverCgSteps = 5;
 
     /// <summary>MAML++'s multi-step loss switch.</summary>
     public const bool MultiStepLoss = true;

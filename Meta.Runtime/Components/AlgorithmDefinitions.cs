@@ -199,6 +199,15 @@ public sealed class ImamlAlgorithm : InnerLoopDefinition
     [Option("Undo an inner step that raises the proximal objective and halve that task's rate (false: the paper's plain SGD).")]
     public bool InnerBacktracking { get; set; } = AlgorithmDefaults.ImamlInnerBacktracking;
 
+    /// <summary>How each task's proximal problem is solved.</summary>
+    [Option("How each task's proximal problem is solved: gradient-descent (S steps at --inner-lr, the paper's GD variant) or newton-cg (S Newton steps by truncated CG with a line search, the paper's Hessian-free variant).",
+        WhenAbsent = ProximalSolver.GradientDescent)]
+    public ProximalSolver Solver { get; set; } = AlgorithmDefaults.ImamlSolver;
+
+    /// <summary>CG iterations per Newton step of the Newton-CG solver.</summary>
+    [Option("Conjugate-gradient iterations per Newton step (with --solver newton-cg).", Minimum = 1)]
+    public int SolverCgSteps { get; set; } = AlgorithmDefaults.ImamlSolverCgSteps;
+
     /// <inheritdoc />
     public override IMetaAlgorithm Create(AlgorithmContext context) => new ImplicitMaml(context.Network, context.Loss, new ImplicitMamlOptions
     {
@@ -209,6 +218,8 @@ public sealed class ImamlAlgorithm : InnerLoopDefinition
         TruncateCg = TruncateCg,
         CgCurvatureFloor = CgCurvatureFloor,
         InnerBacktracking = InnerBacktracking,
+        Solver = Solver,
+        SolverCgSteps = SolverCgSteps,
     });
 }
 

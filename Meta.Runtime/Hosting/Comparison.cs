@@ -269,6 +269,10 @@ public static class Comparison
             }
             var failed = mine.Where(r => r.Result is null).Select(r => r.Seed).ToList();
             var failedText = failed.Count == 0 ? "0" : string.Create(CultureInfo.InvariantCulture, $"{failed.Count} of {mine.Count} (seed{(failed.Count == 1 ? "" : "s")} {string.Join(", ", failed)})");
+            // A run whose meta-loss ended far above its start completed and is in the means, but it is not a success.
+            var trainingDiverged = mine.Where(r => r.Result is { TrainingDiverged: true }).Select(r => r.Seed).ToList();
+            if (trainingDiverged.Count > 0)
+                failedText += string.Create(CultureInfo.InvariantCulture, $"; diverged in training: seed{(trainingDiverged.Count == 1 ? "" : "s")} {string.Join(", ", trainingDiverged)}");
             sb.Append(CultureInfo.InvariantCulture, $"| {name} | {done[0].Algorithm} | {failedText} | {AtTraining(mine, done[0])} |");
             foreach (var (k, s) in evalColumns)
             {

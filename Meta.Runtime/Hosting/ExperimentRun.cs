@@ -395,8 +395,31 @@ public sealed partial class ExperimentRun : IDisposable
             _trainingSeconds, _trainedIterations / Math.Max(_trainingSeconds, 1e-9), _clock.Elapsed.TotalSeconds,
             Environment.WorkingSet / 1048576.0, System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0,
             _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value),
-            report?.Rows ?? [], _results), JsonOptions));
+            report?.Rows ?? [], _results) { TrainingDiverged = TrainingDivergence(_losses) is not null }, JsonOptions));
+        if (TrainingDivergence(_losses) is { } diverged) Log.TrainingDiverged(_logger, _descriptor.Name, diverged);
         Log.Finished(_logger, _descriptor.Name, outcome.ToString().ToLowerInvariant(), iterationsDone, _clock.Elapsed.TotalSeconds, Folder.File("summary.md"));
+    }
+
+    /// <summary>Meta-iterations averaged at each end of the run by <see cref="TrainingDivergence"/>.</summary>
+    public const int DivergenceWindow = 100;
+
+    /// <summary>
+    /// Why a run's training diverged, or null when it did not: the mean meta-loss of its last
+    /// <see cref="DivergenceWindow"/> iterations is not finite or above <see cref="Divergence.Factor"/> times the mean of its
+    /// first (each window at most a tenth of the run, at least one iteration). Training is meant to lower the meta-loss; a
+    /// run that ends an order of magnitude above where it began has come apart even when no value became NaN — the test
+    /// rule for tasks, applied to the run. (NaN meta-gradients stop a run earlier, as an error.)
+    /// </summary>
+    public static string? TrainingDivergence(IReadOnlyList<double> losses)
+    {
+        ArgumentNullException.ThrowIfNull(losses);
+        if (losses.Count < 2) return null;
+        var window = Math.Clamp(losses.Count / 10, 1, DivergenceWindow);
+        var first = losses.Take(window).Average();
+        var last = losses.Skip(losses.Count - window).Average();
+        if (double.IsFinite(last) && !(last > Divergence.Factor * first)) return null;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"the mean meta-loss of the last {window} iterations, {EvaluationReport.Number(last)}, is {(double.IsFinite(last) ? $"above {Divergence.Factor:0}×" : "not finite; it began at")} the mean of the first {window}, {EvaluationReport.Number(first)}");
     }
 
     private string Summary(RunOutcome outcome, int done, EvaluationReport? report, bool plot)
@@ -418,6 +441,7 @@ public sealed partial class ExperimentRun : IDisposable
         {
             var tail = _losses.Skip(Math.Max(0, _losses.Count - 100)).Average();
             sb.AppendLine(CultureInfo.InvariantCulture, $"- meta-loss: first {_losses[0]:0.000}, mean of the last {Math.Min(100, _losses.Count)} {tail:0.000}");
+            if (TrainingDivergence(_losses) is { } diverged) sb.AppendLine("- **diverged in training**: " + diverged);
         }
         if (Settings.MetaGradClip > 0)
             sb.AppendLine(CultureInfo.InvariantCulture, $"- meta-gradient clipped to norm {Settings.MetaGradClip:R} in {_clippedSteps} of {_trainedIterations} meta-steps of this process (norms in {DiagnosticsFile})");
@@ -514,6 +538,9 @@ public sealed partial class ExperimentRun : IDisposable
         [LoggerMessage(6, LogLevel.Warning, "iteration {Iteration}: skipped, {Where}")]
         public static partial void Skipped(ILogger logger, int iteration, string where);
 
+        [LoggerMessage(9, LogLevel.Warning, "{Experiment}: diverged in training: {Reason}")]
+        public static partial void TrainingDiverged(ILogger logger, string experiment, string reason);
+
         [LoggerMessage(4, LogLevel.Information, "{Experiment}: {Outcome} after {Iterations} meta-iterations in {Seconds:0.0} s; summary {Summary}")]
         public static partial void Finished(ILogger logger, string experiment, string outcome, int iterations, double seconds, string summary);
     }
@@ -536,6 +563,12 @@ public sealed record RunResult(string Experiment, string Algorithm, string Outco
     double IterationsPerSecond, double TotalSeconds, double ResidentMegabytes, double PeakMegabytes,
     IReadOnlyDictionary<string, string> Options, IReadOnlyList<EvaluationRow> Evaluation, IReadOnlyDictionary<string, double> Results)
 {
+    /// <summary>
+    /// Whether the meta-loss ended far above where it began (<see cref="ExperimentRun.TrainingDivergence"/>): the run
+    /// completed, but its model is not to be trusted. False in result files written before the flag existed.
+    /// </summary>
+    public bool TrainingDiverged { get; init; }
+
     /// <summary>The file name in a run folder.</summary>
     public const string FileName = "result.json";
 }

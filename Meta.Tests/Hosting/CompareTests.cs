@@ -101,6 +101,43 @@ public sealed class CompareTableTests
     }
 
     [Fact]
+    public void A_run_that_diverged_in_training_is_named_in_the_failed_runs_column_and_stays_in_the_means()
+    {
+        var runs = new List<Comparison.SeedRun>
+        {
+            new("cmp-imaml", 1, Result("cmp-imaml", Row(10, 0.2, 0.1, 0)), null),
+            new("cmp-imaml", 2, Result("cmp-imaml", Row(10, 4e6, 3e6, 0)) with { TrainingDiverged = true }, null),
+        };
+        var line = Line(Comparison.Table(["cmp-imaml"], runs, [], 2), "cmp-imaml");
+        Assert.StartsWith("| cmp-imaml | maml | 0; diverged in training: seed 2 | K=10, 10 steps: 0, 0 | 2e+6 ± ", line);
+    }
+
+    [Theory]
+    [InlineData(new[] { 3.0, 2.0, 1.0, 0.5 }, false)]                    // trains
+    [InlineData(new[] { 3.0, 3.0, 20.0, 29.0 }, false)]                 // ends above its start, but not 10× above
+    [InlineData(new[] { 3.0, 3.0, 40.0, 31.0 }, true)]                  // ends more than 10× above its start
+    [InlineData(new[] { 3.0, 2.0, 1.0, double.PositiveInfinity }, true)]
+    [InlineData(new[] { 3.0 }, false)]                                   // too short to say
+    public void A_run_diverged_in_training_when_its_meta_loss_ends_ten_times_above_its_start(double[] losses, bool diverged)
+    {
+        // Four iterations: each end's window is one iteration (a tenth of the run, at least one).
+        var reason = ExperimentRun.TrainingDivergence(losses);
+        Assert.Equal(diverged, reason is not null);
+        if (diverged) Assert.Contains("the mean of the first 1, 3.000", reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Training_divergence_averages_a_tenth_of_the_run_at_each_end_up_to_a_hundred_iterations()
+    {
+        // 2,000 iterations: the windows are the first and last 100; a single spike at the end does not decide.
+        var losses = Enumerable.Repeat(1.0, 2_000).ToArray();
+        losses[^1] = 500;                                                   // last-100 mean 5.99: not 10×
+        Assert.Null(ExperimentRun.TrainingDivergence(losses));
+        for (var i = 1_900; i < 2_000; i++) losses[i] = 11;
+        Assert.Contains("last 100 iterations, 11.000, is above 10×", ExperimentRun.TrainingDivergence(losses), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Grid_results_show_diverged_tasks_per_seed_and_an_infinite_mean_as_infinity()
     {
         var runs = new List<Comparison.SeedRun>
