@@ -345,13 +345,30 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         switch (activation)
         {
             case Activation.Relu:
-                for (var i = 0; i < z.Length; i++)
+            {
+                var i = 0;
+                if (Vector256.IsHardwareAccelerated && h.Length >= z.Length && d1.Length >= z.Length)
+                {
+                    ref var rz = ref MemoryMarshal.GetReference(z);
+                    ref var rh = ref MemoryMarshal.GetReference(h);
+                    ref var rd = ref MemoryMarshal.GetReference(d1);
+                    var one = Vector256.Create(T.One);
+                    for (; i + Vector256<T>.Count <= z.Length; i += Vector256<T>.Count)
+                    {
+                        var v = Vector256.LoadUnsafe(ref rz, (nuint)i);
+                        var positive = Vector256.GreaterThan(v, Vector256<T>.Zero);
+                        (v & (positive | ~Vector256.Equals(v, v))).StoreUnsafe(ref rh, (nuint)i);   // NaN stays NaN, as in libtorch
+                        (one & positive).StoreUnsafe(ref rd, (nuint)i);
+                    }
+                }
+                for (; i < z.Length; i++)
                 {
                     var positive = z[i] > T.Zero;
-                    h[i] = positive ? z[i] : T.Zero;
+                    h[i] = positive || T.IsNaN(z[i]) ? z[i] : T.Zero;
                     d1[i] = positive ? T.One : T.Zero;
                 }
                 break;
+            }
             case Activation.Tanh:
                 for (var i = 0; i < z.Length; i++)
                 {
@@ -385,7 +402,8 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     }
 
     // c[r, j] (+)= Σ_q a[r·ar + q·aq] · b[q, j] for r < rows, q < inner, j < cols; b and c row-major. The columns go in
-    // SIMD registers (four vectors at a time), so each a element is broadcast once per block of columns.
+    // SIMD registers, five vectors at a time (a 40-wide layer in float32 or in two blocks in float64), so each element
+    // of a is broadcast once per block and every b row is one run of fused multiply-adds.
     private static void Gemm(ReadOnlySpan<T> a, int ar, int aq, ReadOnlySpan<T> b, Span<T> c, int rows, int inner, int cols, bool accumulate)
     {
         if (a.Length < (rows - 1) * ar + (inner - 1) * aq + 1 || b.Length < inner * cols || c.Length < rows * cols)
@@ -397,45 +415,109 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (Vector256.IsHardwareAccelerated)
         {
             var vc = Vector256<T>.Count;
-            for (; j + 4 * vc <= cols; j += 4 * vc)
+            for (; j + 5 * vc <= cols; j += 5 * vc)
             {
-                for (var r = 0; r < rows; r++)
+                var r = 0;
+                for (; r + 2 <= rows; r += 2)       // two rows at a time: ten independent chains of multiply-adds
+                    Block5x2(ref Unsafe.Add(ref ra, r * ar), ar, aq, ref Unsafe.Add(ref rb, j), ref Unsafe.Add(ref rc, r * cols + j), inner, cols, accumulate);
+                for (; r < rows; r++)
                 {
-                    var at = (nuint)(r * cols + j);
-                    Vector256<T> c0, c1, c2, c3;
+                    ref var cr = ref Unsafe.Add(ref rc, r * cols + j);
+                    Vector256<T> c0, c1, c2, c3, c4;
                     if (accumulate)
                     {
-                        c0 = Vector256.LoadUnsafe(ref rc, at);
-                        c1 = Vector256.LoadUnsafe(ref rc, at + (nuint)vc);
-                        c2 = Vector256.LoadUnsafe(ref rc, at + (nuint)(2 * vc));
-                        c3 = Vector256.LoadUnsafe(ref rc, at + (nuint)(3 * vc));
+                        c0 = Vector256.LoadUnsafe(ref cr);
+                        c1 = Vector256.LoadUnsafe(ref cr, (nuint)vc);
+                        c2 = Vector256.LoadUnsafe(ref cr, (nuint)(2 * vc));
+                        c3 = Vector256.LoadUnsafe(ref cr, (nuint)(3 * vc));
+                        c4 = Vector256.LoadUnsafe(ref cr, (nuint)(4 * vc));
                     }
-                    else c0 = c1 = c2 = c3 = Vector256<T>.Zero;
+                    else c0 = c1 = c2 = c3 = c4 = Vector256<T>.Zero;
+                    ref var ar0 = ref Unsafe.Add(ref ra, r * ar);
+                    ref var bj = ref Unsafe.Add(ref rb, j);
                     for (var q = 0; q < inner; q++)
                     {
-                        var s = Vector256.Create(Unsafe.Add(ref ra, r * ar + q * aq));
-                        var bq = (nuint)(q * cols + j);
-                        c0 += s * Vector256.LoadUnsafe(ref rb, bq);
-                        c1 += s * Vector256.LoadUnsafe(ref rb, bq + (nuint)vc);
-                        c2 += s * Vector256.LoadUnsafe(ref rb, bq + (nuint)(2 * vc));
-                        c3 += s * Vector256.LoadUnsafe(ref rb, bq + (nuint)(3 * vc));
+                        var s = Vector256.Create(Unsafe.Add(ref ar0, q * aq));
+                        ref var bq = ref Unsafe.Add(ref bj, q * cols);
+                        c0 = MultiplyAdd(s, Vector256.LoadUnsafe(ref bq), c0);
+                        c1 = MultiplyAdd(s, Vector256.LoadUnsafe(ref bq, (nuint)vc), c1);
+                        c2 = MultiplyAdd(s, Vector256.LoadUnsafe(ref bq, (nuint)(2 * vc)), c2);
+                        c3 = MultiplyAdd(s, Vector256.LoadUnsafe(ref bq, (nuint)(3 * vc)), c3);
+                        c4 = MultiplyAdd(s, Vector256.LoadUnsafe(ref bq, (nuint)(4 * vc)), c4);
                     }
-                    c0.StoreUnsafe(ref rc, at);
-                    c1.StoreUnsafe(ref rc, at + (nuint)vc);
-                    c2.StoreUnsafe(ref rc, at + (nuint)(2 * vc));
-                    c3.StoreUnsafe(ref rc, at + (nuint)(3 * vc));
+                    c0.StoreUnsafe(ref cr);
+                    c1.StoreUnsafe(ref cr, (nuint)vc);
+                    c2.StoreUnsafe(ref cr, (nuint)(2 * vc));
+                    c3.StoreUnsafe(ref cr, (nuint)(3 * vc));
+                    c4.StoreUnsafe(ref cr, (nuint)(4 * vc));
                 }
             }
             for (; j + vc <= cols; j += vc)
             {
-                for (var r = 0; r < rows; r++)
+                var r = 0;
+                for (; r + 2 <= rows; r += 2)       // two rows at a time: two independent chains of multiply-adds
+                {
+                    ref var c0r = ref Unsafe.Add(ref rc, r * cols + j);
+                    ref var c1r = ref Unsafe.Add(ref rc, (r + 1) * cols + j);
+                    var c0 = accumulate ? Vector256.LoadUnsafe(ref c0r) : Vector256<T>.Zero;
+                    var c1 = accumulate ? Vector256.LoadUnsafe(ref c1r) : Vector256<T>.Zero;
+                    for (var q = 0; q < inner; q++)
+                    {
+                        var bq = Vector256.LoadUnsafe(ref rb, (nuint)(q * cols + j));
+                        c0 = MultiplyAdd(Vector256.Create(Unsafe.Add(ref ra, r * ar + q * aq)), bq, c0);
+                        c1 = MultiplyAdd(Vector256.Create(Unsafe.Add(ref ra, (r + 1) * ar + q * aq)), bq, c1);
+                    }
+                    c0.StoreUnsafe(ref c0r);
+                    c1.StoreUnsafe(ref c1r);
+                }
+                for (; r < rows; r++)
                 {
                     var at = (nuint)(r * cols + j);
                     var c0 = accumulate ? Vector256.LoadUnsafe(ref rc, at) : Vector256<T>.Zero;
                     for (var q = 0; q < inner; q++)
-                        c0 += Vector256.Create(Unsafe.Add(ref ra, r * ar + q * aq)) * Vector256.LoadUnsafe(ref rb, (nuint)(q * cols + j));
+                        c0 = MultiplyAdd(Vector256.Create(Unsafe.Add(ref ra, r * ar + q * aq)), Vector256.LoadUnsafe(ref rb, (nuint)(q * cols + j)), c0);
                     c0.StoreUnsafe(ref rc, at);
                 }
+            }
+        }
+        if (cols == 1 && Vector256.IsHardwareAccelerated)
+        {
+            // One output column (a network's single output): dot products along contiguous rows of a, or, where a is
+            // read transposed (its columns contiguous), an axpy per q over rows.
+            var vc = Vector256<T>.Count;
+            if (aq == 1 && inner >= vc)
+            {
+                for (var r = 0; r < rows; r++)
+                {
+                    ref var ar0 = ref Unsafe.Add(ref ra, r * ar);
+                    var (s0, s1) = (Vector256<T>.Zero, Vector256<T>.Zero);
+                    var q = 0;
+                    for (; q + 2 * vc <= inner; q += 2 * vc)
+                    {
+                        s0 = MultiplyAdd(Vector256.LoadUnsafe(ref ar0, (nuint)q), Vector256.LoadUnsafe(ref rb, (nuint)q), s0);
+                        s1 = MultiplyAdd(Vector256.LoadUnsafe(ref ar0, (nuint)(q + vc)), Vector256.LoadUnsafe(ref rb, (nuint)(q + vc)), s1);
+                    }
+                    for (; q + vc <= inner; q += vc) s0 = MultiplyAdd(Vector256.LoadUnsafe(ref ar0, (nuint)q), Vector256.LoadUnsafe(ref rb, (nuint)q), s0);
+                    var sum = Vector256.Sum(s0 + s1);
+                    for (; q < inner; q++) sum += Unsafe.Add(ref ar0, q) * Unsafe.Add(ref rb, q);
+                    Unsafe.Add(ref rc, r) = accumulate ? Unsafe.Add(ref rc, r) + sum : sum;
+                }
+                return;
+            }
+            if (ar == 1 && rows >= vc)
+            {
+                if (!accumulate) c[..rows].Clear();
+                for (var q = 0; q < inner; q++)
+                {
+                    var s = Unsafe.Add(ref rb, q);
+                    ref var aq0 = ref Unsafe.Add(ref ra, q * aq);
+                    var sv = Vector256.Create(s);
+                    var r = 0;
+                    for (; r + vc <= rows; r += vc)
+                        MultiplyAdd(sv, Vector256.LoadUnsafe(ref aq0, (nuint)r), Vector256.LoadUnsafe(ref rc, (nuint)r)).StoreUnsafe(ref rc, (nuint)r);
+                    for (; r < rows; r++) Unsafe.Add(ref rc, r) += s * Unsafe.Add(ref aq0, r);
+                }
+                return;
             }
         }
         for (; j < cols; j++)
@@ -443,10 +525,72 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             for (var r = 0; r < rows; r++)
             {
                 var sum = accumulate ? Unsafe.Add(ref rc, r * cols + j) : T.Zero;
-                for (var q = 0; q < inner; q++) sum += Unsafe.Add(ref ra, r * ar + q * aq) * Unsafe.Add(ref rb, q * cols + j);
+                ref var ar0 = ref Unsafe.Add(ref ra, r * ar);
+                for (var q = 0; q < inner; q++) sum += Unsafe.Add(ref ar0, q * aq) * Unsafe.Add(ref rb, q * cols + j);
                 Unsafe.Add(ref rc, r * cols + j) = sum;
             }
         }
+    }
+
+    // Two rows r, r + 1 of c, five vectors wide: c[r.., j..] (+)= Σ_q a(r, q)·b[q, j..].
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block5x2(ref T a, int ar, int aq, ref T b, ref T c, int inner, int cols, bool accumulate)
+    {
+        var vc = (nuint)Vector256<T>.Count;
+        ref var c1r = ref Unsafe.Add(ref c, cols);
+        Vector256<T> x0, x1, x2, x3, x4, y0, y1, y2, y3, y4;
+        if (accumulate)
+        {
+            (x0, x1, x2, x3, x4) = (Vector256.LoadUnsafe(ref c), Vector256.LoadUnsafe(ref c, vc), Vector256.LoadUnsafe(ref c, 2 * vc), Vector256.LoadUnsafe(ref c, 3 * vc), Vector256.LoadUnsafe(ref c, 4 * vc));
+            (y0, y1, y2, y3, y4) = (Vector256.LoadUnsafe(ref c1r), Vector256.LoadUnsafe(ref c1r, vc), Vector256.LoadUnsafe(ref c1r, 2 * vc), Vector256.LoadUnsafe(ref c1r, 3 * vc), Vector256.LoadUnsafe(ref c1r, 4 * vc));
+        }
+        else x0 = x1 = x2 = x3 = x4 = y0 = y1 = y2 = y3 = y4 = Vector256<T>.Zero;
+        ref var a1 = ref Unsafe.Add(ref a, ar);
+        for (var q = 0; q < inner; q++)
+        {
+            ref var bq = ref Unsafe.Add(ref b, q * cols);
+            var s = Vector256.Create(Unsafe.Add(ref a, q * aq));
+            var t = Vector256.Create(Unsafe.Add(ref a1, q * aq));
+            var v = Vector256.LoadUnsafe(ref bq);
+            x0 = MultiplyAdd(s, v, x0);
+            y0 = MultiplyAdd(t, v, y0);
+            v = Vector256.LoadUnsafe(ref bq, vc);
+            x1 = MultiplyAdd(s, v, x1);
+            y1 = MultiplyAdd(t, v, y1);
+            v = Vector256.LoadUnsafe(ref bq, 2 * vc);
+            x2 = MultiplyAdd(s, v, x2);
+            y2 = MultiplyAdd(t, v, y2);
+            v = Vector256.LoadUnsafe(ref bq, 3 * vc);
+            x3 = MultiplyAdd(s, v, x3);
+            y3 = MultiplyAdd(t, v, y3);
+            v = Vector256.LoadUnsafe(ref bq, 4 * vc);
+            x4 = MultiplyAdd(s, v, x4);
+            y4 = MultiplyAdd(t, v, y4);
+        }
+        x0.StoreUnsafe(ref c);
+        x1.StoreUnsafe(ref c, vc);
+        x2.StoreUnsafe(ref c, 2 * vc);
+        x3.StoreUnsafe(ref c, 3 * vc);
+        x4.StoreUnsafe(ref c, 4 * vc);
+        y0.StoreUnsafe(ref c1r);
+        y1.StoreUnsafe(ref c1r, vc);
+        y2.StoreUnsafe(ref c1r, 2 * vc);
+        y3.StoreUnsafe(ref c1r, 3 * vc);
+        y4.StoreUnsafe(ref c1r, 4 * vc);
+    }
+
+    // a·b + c, fused where the hardware has it (one rounding: float64 results agree with libtorch's to ~1e-16 relative).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> MultiplyAdd(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    {
+        if (System.Runtime.Intrinsics.X86.Fma.IsSupported)
+        {
+            if (typeof(T) == typeof(float))
+                return System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+            if (typeof(T) == typeof(double))
+                return System.Runtime.Intrinsics.X86.Fma.MultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+        }
+        return a * b + c;
     }
 
     // Every row of c [rows, bias.Length] set to bias.
@@ -466,8 +610,87 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     // dst [cols, rows] = src [rows, cols]ᵀ.
     private static void Transpose(ReadOnlySpan<T> src, Span<T> dst, int rows, int cols)
     {
+        if (src.Length < rows * cols || dst.Length < rows * cols) throw new ArgumentException("matrix sizes do not fit their buffers");
+        ref var rs = ref MemoryMarshal.GetReference(src);
+        ref var rd = ref MemoryMarshal.GetReference(dst);
+        // Whole 8 × 8 (float) or 4 × 4 (double) tiles in registers; the rest element by element.
+        var (tileRows, tileCols) = (0, 0);
+        if (System.Runtime.Intrinsics.X86.Avx.IsSupported && (typeof(T) == typeof(float) || typeof(T) == typeof(double)))
+        {
+            var tile = Vector256<T>.Count;
+            (tileRows, tileCols) = (rows - rows % tile, cols - cols % tile);
+            for (var r = 0; r < tileRows; r += tile)
+                for (var c = 0; c < tileCols; c += tile)
+                {
+                    if (typeof(T) == typeof(float))
+                        Tile8(ref Unsafe.As<T, float>(ref Unsafe.Add(ref rs, r * cols + c)), cols, ref Unsafe.As<T, float>(ref Unsafe.Add(ref rd, c * rows + r)), rows);
+                    else
+                        Tile4(ref Unsafe.As<T, double>(ref Unsafe.Add(ref rs, r * cols + c)), cols, ref Unsafe.As<T, double>(ref Unsafe.Add(ref rd, c * rows + r)), rows);
+                }
+        }
         for (var r = 0; r < rows; r++)
-            for (var c = 0; c < cols; c++) dst[c * rows + r] = src[r * cols + c];
+        {
+            ref var row = ref Unsafe.Add(ref rs, r * cols);
+            for (var c = r < tileRows ? tileCols : 0; c < cols; c++) Unsafe.Add(ref rd, c * rows + r) = Unsafe.Add(ref row, c);
+        }
+    }
+
+    // An 8 × 8 float tile: src rows at stride sourceStride to dst rows at stride targetStride, transposed.
+    private static void Tile8(ref float src, int sourceStride, ref float dst, int targetStride)
+    {
+        var s = (nuint)sourceStride;
+        var r0 = Vector256.LoadUnsafe(ref src);
+        var r1 = Vector256.LoadUnsafe(ref src, s);
+        var r2 = Vector256.LoadUnsafe(ref src, 2 * s);
+        var r3 = Vector256.LoadUnsafe(ref src, 3 * s);
+        var r4 = Vector256.LoadUnsafe(ref src, 4 * s);
+        var r5 = Vector256.LoadUnsafe(ref src, 5 * s);
+        var r6 = Vector256.LoadUnsafe(ref src, 6 * s);
+        var r7 = Vector256.LoadUnsafe(ref src, 7 * s);
+        var t0 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r0, r1);
+        var t1 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r0, r1);
+        var t2 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r2, r3);
+        var t3 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r2, r3);
+        var t4 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r4, r5);
+        var t5 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r4, r5);
+        var t6 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r6, r7);
+        var t7 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r6, r7);
+        var u0 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0x44);
+        var u1 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0x44);
+        var u3 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0x44);
+        var u5 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0x44);
+        var u7 = System.Runtime.Intrinsics.X86.Avx.Shuffle(t5, t7, 0xEE);
+        var d = (nuint)targetStride;
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref dst);
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref dst, d);
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref dst, 2 * d);
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref dst, 3 * d);
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref dst, 4 * d);
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref dst, 5 * d);
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref dst, 6 * d);
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref dst, 7 * d);
+    }
+
+    // A 4 × 4 double tile, as Tile8.
+    private static void Tile4(ref double src, int sourceStride, ref double dst, int targetStride)
+    {
+        var s = (nuint)sourceStride;
+        var r0 = Vector256.LoadUnsafe(ref src);
+        var r1 = Vector256.LoadUnsafe(ref src, s);
+        var r2 = Vector256.LoadUnsafe(ref src, 2 * s);
+        var r3 = Vector256.LoadUnsafe(ref src, 3 * s);
+        var t0 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r0, r1);     // a0 b0 a2 b2
+        var t1 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r0, r1);    // a1 b1 a3 b3
+        var t2 = System.Runtime.Intrinsics.X86.Avx.UnpackLow(r2, r3);     // c0 d0 c2 d2
+        var t3 = System.Runtime.Intrinsics.X86.Avx.UnpackHigh(r2, r3);    // c1 d1 c3 d3
+        var d = (nuint)targetStride;
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(t0, t2, 0x20).StoreUnsafe(ref dst);
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(t1, t3, 0x20).StoreUnsafe(ref dst, d);
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(t0, t2, 0x31).StoreUnsafe(ref dst, 2 * d);
+        System.Runtime.Intrinsics.X86.Avx.Permute2x128(t1, t3, 0x31).StoreUnsafe(ref dst, 3 * d);
     }
 
     // dst = a ⊙ b (dst may be a or b).
@@ -496,7 +719,7 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             ref var rd = ref MemoryMarshal.GetReference(dst);
             var s = Vector256.Create(scale);
             for (; i + Vector256<T>.Count <= dst.Length; i += Vector256<T>.Count)
-                (Vector256.LoadUnsafe(ref ra, (nuint)i) + s * Vector256.LoadUnsafe(ref rb, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+                MultiplyAdd(s, Vector256.LoadUnsafe(ref rb, (nuint)i), Vector256.LoadUnsafe(ref ra, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
         }
         for (; i < dst.Length; i++) dst[i] = a[i] + scale * b[i];
     }
