@@ -134,6 +134,34 @@ public sealed class CoreTests
         Assert.Equal(GradientClip.Norm(view), GradientClip.Norm(dense), 1e-10);
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.Float64)]
+    public void Sinusoid_episodes_are_bit_identical_to_the_tensor_expressions(ScalarType dtype)
+    {
+        // The family computes its draws in managed loops around libtorch's rand and sin; they must equal the plain tensor
+        // expressions exactly, so that runs keep their tasks.
+        using var scope = NewDisposeScope();
+        var family = new SinusoidFamily(SinusoidRanges.Default, dtype);
+        using var drawn = new Generator(3);
+        using var replay = new Generator(3);
+        var tasks = family.Sample(25, drawn);
+        var episode = family.Episode(tasks, 10, 7, drawn);
+        var r = SinusoidRanges.Default;
+        Tensor Uniform(long[] shape, double low, double high) => rand(shape, dtype, generator: replay) * (high - low) + low;
+        var amplitude = Uniform([25], r.AmplitudeMin, r.AmplitudeMax);
+        var phase = Uniform([25], r.PhaseMin, r.PhaseMax);
+        var xs = Uniform([25, 10, 1], r.InputMin, r.InputMax);
+        var xq = Uniform([25, 7, 1], r.InputMin, r.InputMax);
+        static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+        Assert.True(Same(tasks.Amplitude, amplitude) && Same(tasks.Phase, phase), "task parameters");
+        Assert.True(Same(episode.SupportX, xs) && Same(episode.QueryX, xq), "inputs");
+        Assert.True(Same(episode.SupportY, amplitude.view(-1, 1, 1) * sin(xs - phase.view(-1, 1, 1))), "support targets");
+        Assert.True(Same(episode.QueryY, amplitude.view(-1, 1, 1) * sin(xq - phase.view(-1, 1, 1))), "query targets");
+        var strided = family.TasksFor(stack([amplitude, phase], 1));     // column views: the tensor expression itself
+        Assert.True(Same(family.Target(strided, xq), episode.QueryY), "targets of strided task parameters");
+    }
+
     [Fact]
     public void Sinusoid_episodes_follow_the_family_definition()
     {
