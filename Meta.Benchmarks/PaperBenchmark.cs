@@ -14,23 +14,25 @@ namespace Meta.Benchmarks;
 /// ReLU MLP, Finn initialisation, 25 tasks, K = 10, one inner step at α = 0.01, second order, Adam at 1e-3, float32, one
 /// thread, seed 1 — the generated trainer's loop step by step (draw the episode, meta-step, the non-finite check and
 /// gradient norm, Adam, and the bookkeeping of ExperimentRun.Record: reading the loss, a metrics.csv and a
-/// diagnostics.csv line, a progress line every --log-every), each phase timed. Reports the training seconds, it/s, and
-/// per phase µs and tensors per iteration.
-/// Usage: dotnet run -c Release --project Meta.Benchmarks -- paper [--iterations 70000] [--log-every 100] [--path analytic|passes|autograd]
+/// diagnostics.csv line, a progress line every --log-every, a checkpoint every --checkpoint-every), each phase timed.
+/// Reports the training seconds, it/s (wall clock and process CPU), and per phase µs and tensors per iteration.
+/// Usage: dotnet run -c Release --project Meta.Benchmarks -- paper [--iterations 70000] [--log-every 1000]
+/// [--checkpoint-every 1000] [--path analytic|passes|autograd]
 /// </summary>
 internal static class PaperBenchmark
 {
-    private static readonly string[] Phases = ["sampling", "meta-step", "checks (loss, gradient norm)", "optimiser (Adam)", "bookkeeping (record, scope)"];
+    private static readonly string[] Phases = ["sampling", "meta-step", "checks (loss, gradient norm)", "optimiser (Adam)", "bookkeeping (record, checkpoint, scope)"];
 
     public static int Run(string[] args)
     {
         var iterations = ReadInt(args, "--iterations", 70_000);
-        var logEvery = ReadInt(args, "--log-every", 100);
+        var logEvery = ReadInt(args, "--log-every", ExperimentDefaults.LogEvery);
+        var checkpointEvery = ReadInt(args, "--checkpoint-every", ExperimentDefaults.CheckpointEvery);
         var pathIndex = Array.IndexOf(args, "--path");
         var path = pathIndex >= 0 && pathIndex + 1 < args.Length ? args[pathIndex + 1] : "analytic";
-        if (iterations < 1 || logEvery < 1 || path is not ("analytic" or "passes" or "autograd"))
+        if (iterations < 1 || logEvery < 1 || checkpointEvery < 1 || path is not ("analytic" or "passes" or "autograd"))
         {
-            Console.Error.WriteLine("error: paper takes --iterations N (≥ 1), --log-every N (≥ 1), --path analytic|passes|autograd");
+            Console.Error.WriteLine("error: paper takes --iterations N, --log-every N, --checkpoint-every N (each ≥ 1) and --path analytic|passes|autograd");
             return 2;
         }
         TorchRuntime.UseThreads(1);
@@ -50,6 +52,8 @@ internal static class PaperBenchmark
         using var diagnostics = new StreamWriter(Path.Combine(folder.FullName, "diagnostics.csv"));
         metrics.WriteLine("iteration,meta_loss,elapsed_s");
         diagnostics.WriteLine("iteration,gradient_norm");
+        var store = new Meta.Checkpoints.CheckpointStore(folder.FullName, ExperimentDefaults.KeepCheckpoints);
+        (string, Meta.Checkpoints.ICheckpointable)[] state = [("meta.", new Meta.Checkpoints.TensorState(meta)), ("optimiser.", adam), ("seeds.", seeds)];
 
         var ticks = new long[Phases.Length];
         var tensors = new long[Phases.Length];
@@ -78,9 +82,16 @@ internal static class PaperBenchmark
             window += loss;
             if ((iteration + 1) % logEvery == 0 || iteration + 1 == iterations)
             {
-                if ((iteration + 1) % (iterations / 10 is 0 ? 1 : iterations / 10) == 0 || iteration + 1 == iterations)
+                if ((iteration + 1) % Math.Max(logEvery, iterations / 10) == 0 || iteration + 1 == iterations)
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  iteration {iteration + 1}: mean meta-loss of the last {iteration + 1 - windowStart} {window / (iteration + 1 - windowStart):0.0000}, {clock.Elapsed.TotalSeconds:0.0} s"));
                 (window, windowStart) = (0.0, iteration + 1);
+            }
+            if ((iteration + 1) % checkpointEvery == 0)
+            {
+                metrics.Flush();
+                diagnostics.Flush();
+                store.Save(new Meta.Checkpoints.CheckpointManifest("paper", maml.Name, iteration + 1, "benchmark",
+                    Meta.Checkpoints.CheckpointManifest.CurrentVersions(), DateTimeOffset.UtcNow), state);
             }
             scope.Dispose();
             Lap(4, mark);
