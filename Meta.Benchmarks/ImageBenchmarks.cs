@@ -46,8 +46,12 @@ internal static class ImageBenchmarks
         var tasks = Args.Int(args, "--meta-batch", 32);
         var filters = Args.Int(args, "--filters", 64);
         var only = Args.String(args, "--only", "");
+        // --parallelism tasks: the meta-batch's tasks split over --threads threads (TaskParallel) instead of libtorch's intra-op threads.
+        var parallelism = Args.String(args, "--parallelism", "operations");
+        if (parallelism is not ("operations" or "tasks")) throw new ArgumentException($"--parallelism expects operations or tasks, got '{parallelism}'");
         TorchRuntime.UseThreads(threads);
-        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}");
+        using var parallel = TaskParallel.For(parallelism == "tasks" ? Parallelism.Tasks : Parallelism.Operations, threads);
+        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, parallelism {parallelism} over {threads} thread(s), {Environment.ProcessorCount} cores, .NET {Environment.Version}");
         Console.WriteLine("conv-4 with batch norm, 5-way 1-shot, MAML with Adam (float32), random images; Omniglot-shaped rows: 28×28×1, " +
             $"{filters} filters, {queries} query image(s) per class, meta-batch {tasks}, α = 0.4");
         Console.WriteLine($"timing: 2 warm-up iterations, then iterations for ≥ {seconds} s (at least 3); peak RSS = VmHWM, reset (clear_refs 5) before each row");
@@ -85,7 +89,7 @@ internal static class ImageBenchmarks
             void Step()
             {
                 using var scope = NewDisposeScope();
-                var step = maml.MetaStep(theta, family.Draw(row.Tasks, seeds.Tasks));
+                var step = parallel.MetaStep(maml, theta, family.Draw(row.Tasks, seeds.Tasks));
                 adam.Step(step.Gradient);
                 _ = step.MetaLoss.ToSingle();
             }

@@ -10,7 +10,9 @@ using static TorchSharp.torch;
 
 // Meta-iterations per second of task-batched MAML on sinusoids (1-40-40-1 MLP, Adam, float32, one libtorch thread).
 // Each configuration: 300 warm-up iterations, then the median of 5 timed blocks of --iterations each.
-// Usage: dotnet run -c Release --project Meta.Benchmarks [-- --iterations 1000 --threads 1 --path both|autograd|analytic --config 1-4]
+// Usage: dotnet run -c Release --project Meta.Benchmarks [-- --iterations 1000 --threads 1 --path both|autograd|analytic --config 1-4 --task-threads 2]
+// --task-threads N (default 2; 1 leaves it out) adds the analytic path with task-parallel meta-steps over N threads
+// (--parallelism tasks), its blocks alternating with the one-thread blocks, and its speed-up over the one-thread analytic rate.
 // Other modes: `-- sampler [...]` times the task samplers (SamplerBenchmark.cs).
 if (args.Length > 0 && args[0] == "sampler") return Meta.Benchmarks.SamplerBenchmark.Run(args[1..]);
 // The MAML paper's 70,000-iteration sinusoid run, its loop's phases timed (PaperBenchmark.cs): -- paper [--iterations 70000]
@@ -52,6 +54,7 @@ if (paths.Any(p => p is not ("autograd" or "passes" or "analytic")))
     return 2;
 }
 var only = ReadInt(args, "--config", int.MaxValue);
+var taskThreads = paths.Contains("analytic") ? ReadInt(args, "--task-threads", 2) : 1;
 TorchRuntime.UseThreads(threads);
 
 (string Name, int Tasks, int Shots, int Steps, bool FirstOrder)[] configurations =
@@ -72,24 +75,32 @@ if (only != int.MaxValue && only > configurations.Length)
 // composes the analytic passes (libtorch calls); "analytic" is the MLP itself (the managed kernel, Mlp.Kernel.cs). With
 // several paths (--path both, the default: autograd and analytic; --path all; or a list such as passes,analytic) their
 // timed blocks alternate, so that load drift on a shared machine hits them alike.
+var parallelColumns = taskThreads > 1
+    ? ($" analytic, {taskThreads} task threads it/s | {taskThreads}-thread speed-up |", "---:|---:|")
+    : ("", "");
 Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}");
 Console.WriteLine($"median of 5 blocks of {iterations} meta-iterations after 300 warm-up iterations; tensors = TorchSharp tensors created per iteration (≈ libtorch calls that return a tensor)");
 Console.WriteLine();
 Console.WriteLine(paths.Length > 1
-    ? $"| configuration | {string.Join(" | ", paths.Select(p => p + " it/s"))} | {string.Join(" | ", paths.Skip(1).Select(p => p + " ÷ " + paths[0]))} | {string.Join(" | ", paths.Select(p => p + " tensors/it"))} | peak RSS (MB) |\n|---|{string.Concat(Enumerable.Repeat("---:|", 3 * paths.Length))}"
-    : $"| configuration | {path} it/s | ms / iteration | tensors/it | peak RSS (MB) |\n|---|---:|---:|---:|---:|");
+    ? $"| configuration | {string.Join(" | ", paths.Select(p => p + " it/s"))} | {string.Join(" | ", paths.Skip(1).Select(p => p + " ÷ " + paths[0]))} | {string.Join(" | ", paths.Select(p => p + " tensors/it"))} | peak RSS (MB) |{parallelColumns.Item1}\n|---|{string.Concat(Enumerable.Repeat("---:|", 3 * paths.Length))}{parallelColumns.Item2}"
+    : $"| configuration | {path} it/s | ms / iteration | tensors/it | peak RSS (MB) |{parallelColumns.Item1}\n|---|---:|---:|---:|---:|{parallelColumns.Item2}");
 for (var ci = 0; ci < configurations.Length; ci++)
 {
     if (only != int.MaxValue && ci + 1 != only) continue;
     var c = configurations[ci];
     var runs = paths.Select(p => new Run(p, c.Tasks, c.Shots, c.Steps, c.FirstOrder)).ToArray();
-    foreach (var run in runs) run.WarmUp(300);
+    // The task-parallel run: the same seeds and configuration as the one-thread analytic run, its blocks in the same rotation.
+    using var parallel = taskThreads > 1 ? new Run("analytic", c.Tasks, c.Shots, c.Steps, c.FirstOrder, taskThreads) : null;
+    Run[] timed = parallel is null ? runs : [.. runs, parallel];
+    foreach (var run in timed) run.WarmUp(300);
     for (var block = 0; block < 5; block++)
-        foreach (var run in runs) run.Block(iterations);
+        foreach (var run in timed) run.Block(iterations);
     var peak = PeakRssMegabytes();
-    Console.WriteLine(runs.Length > 1
+    var analyticRun = runs[Array.IndexOf(paths, "analytic") is var a and >= 0 ? a : ^1];
+    var parallelCells = parallel is null ? "" : string.Create(CultureInfo.InvariantCulture, $" {parallel.Median:0} | {parallel.Median / analyticRun.Median:0.00}× |");
+    Console.WriteLine((runs.Length > 1
         ? string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {string.Join(" | ", runs.Select(r => r.Median.ToString("0", CultureInfo.InvariantCulture)))} | {string.Join(" | ", runs.Skip(1).Select(r => (r.Median / runs[0].Median).ToString("0.00", CultureInfo.InvariantCulture) + "×"))} | {string.Join(" | ", runs.Select(r => r.TensorsPerIteration))} | {peak:0} |")
-        : string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {runs[0].Median:0} | {1000 / runs[0].Median:0.00} | {runs[0].TensorsPerIteration} | {peak:0} |"));
+        : string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {runs[0].Median:0} | {1000 / runs[0].Median:0.00} | {runs[0].TensorsPerIteration} | {peak:0} |")) + parallelCells);
     foreach (var run in runs) run.Dispose();
 }
 return 0;
@@ -140,9 +151,12 @@ internal sealed class Run : IDisposable
     private readonly Adam _adam;
     private readonly int _tasks, _shots;
     private readonly List<double> _rates = [];
+    private readonly TaskParallel _parallel;
 
-    public Run(string path, int tasks, int shots, int steps, bool firstOrder)
+    /// <summary><paramref name="taskThreads"/> &gt; 1 splits each meta-step's tasks over that many threads (--parallelism tasks).</summary>
+    public Run(string path, int tasks, int shots, int steps, bool firstOrder, int taskThreads = 1)
     {
+        _parallel = new TaskParallel(taskThreads);
         var network = Mlp.ForSinusoid();
         _theta = network.Initialize(WeightInit.Finn, _seeds.Weights);
         IFunctionalNetwork chosen = path switch
@@ -183,13 +197,14 @@ internal sealed class Run : IDisposable
     {
         using var scope = NewDisposeScope();
         var tasks = _family.Sample(_tasks, _seeds.Tasks);
-        var step = _maml.MetaStep(_theta, _family.Episode(tasks, _shots, _shots, _seeds.Tasks));
+        var step = _parallel.MetaStep(_maml, _theta, _family.Episode(tasks, _shots, _shots, _seeds.Tasks));
         _adam.Step(step.Gradient);
         LastLoss = step.MetaLoss.ToSingle(); // what a trainer reads every iteration
     }
 
     public void Dispose()
     {
+        _parallel.Dispose();
         _adam.Dispose();
         _theta.Dispose();
         _seeds.Dispose();

@@ -57,6 +57,9 @@ public static class KnownTypeNames
     /// <summary>How training is spread over processes; its members become the <c>--distributed</c> choices.</summary>
     public const string DistributedMode = "Meta.Distributed.DistributedMode";
 
+    /// <summary>How a run uses its threads; its members become the <c>--parallelism</c> choices.</summary>
+    public const string Parallelism = "Meta.Training.Parallelism";
+
     /// <summary>What the catalog lists; its presence means Meta.Runtime is referenced.</summary>
     public const string ExperimentDescriptor = "Meta.Hosting.ExperimentDescriptor";
 

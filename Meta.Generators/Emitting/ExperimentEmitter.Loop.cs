@@ -19,6 +19,7 @@ internal static partial class ExperimentEmitter
             {
                 writer.WriteLine($$"""
                     global::Meta.TorchRuntime.UseThreads(options.Threads);
+                    using var parallel = global::Meta.Training.TaskParallel.For(options.Parallelism, options.Threads, run.Phase);
                     using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
                     using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
                     {{(experiment.Tasks.IsDisposable ? "using " : "")}}var tasks = options.CreateTasks();
@@ -68,6 +69,7 @@ internal static partial class ExperimentEmitter
                         return run.Finish(iteration < options.Iterations ? {{Hosting}}RunOutcome.Stopped : {{Hosting}}RunOutcome.Completed, iteration, report: null);
 
                     run.TrainingEnded();
+                    global::Meta.TorchRuntime.UseThreads(options.Threads);  // --parallelism tasks ran libtorch on one thread per worker
                     {{ScratchFinish(experiment)}}var report = family.Evaluate(new global::Meta.EvaluationContext
                     {
                         Run = run,
@@ -139,10 +141,10 @@ internal static partial class ExperimentEmitter
             ? "\nglobal::Meta.Training.MetaOptimizers.ScaleLearnedRates(optimiser, algorithm, ((global::Meta.ILearnsInnerRates)definition).LearnedRateScale);"
             : "";
 
-    /// <summary>The statement that computes the meta-gradient (<c>step</c>) of one episode.</summary>
+    /// <summary>The statement that computes the meta-gradient (<c>step</c>) of one episode (split over tasks with <c>--parallelism tasks</c>).</summary>
     private static string MetaStep(ExperimentSpec experiment) => experiment.Sampler is null
-        ? "var step = algorithm.MetaStep(meta, episode);"
-        : "var step = algorithm.MetaStep(meta, episode, draw.Weights);";
+        ? "var step = parallel.MetaStep(algorithm, meta, episode);"
+        : "var step = parallel.MetaStep(algorithm, meta, episode, draw.Weights);";
 
     /// <summary>Indents the continuation lines of a multi-line fragment interpolated into a loop body.</summary>
     private static string Indent(string fragment, int levels = 1) => fragment.Replace("\n", "\n" + new string(' ', 4 * levels));

@@ -14,6 +14,7 @@ internal static partial class ExperimentParser
     private const string Defaults = "global::Meta.ExperimentDefaults.";
     private const string NonFinitePolicyType = "global::Meta.Hosting.NonFinitePolicy";
     private const string DistributedModeType = "global::Meta.Distributed.DistributedMode";
+    private const string ParallelismType = "global::Meta.Training.Parallelism";
     private const string SamplerKindType = "global::Meta.SamplerKind";
     private const string SamplerDefaultsPrefix = "global::Meta.SamplerDefaults.";
     private const string LrScheduleType = "global::Meta.LrSchedule";
@@ -26,7 +27,7 @@ internal static partial class ExperimentParser
         foreach (var spec in plan.ToSpecs()) options.Add(spec);
         if (sampler is not null) AddSamplerOptions(options, declaration, sampler, choices.Sampler);
         if (declaration.Attribute(KnownTypeNames.ScratchCurveAttribute) is not null) AddScratchCurveOptions(options, declaration);
-        AddHostingOptions(options, choices.NonFinite, choices.Distributed);
+        AddHostingOptions(options, choices);
         requirements = new[]
         {
             new RequirementSpec("MetaLrSchedule != " + LrScheduleType + ".Cosine || MetaLrMin < MetaLr",
@@ -68,18 +69,20 @@ internal static partial class ExperimentParser
         options.Integer("ScratchWindow", CSharpLiteral.Int32(d.Named<int>(A, "Window") ?? 300), "Iterations per window mean of the learning curves.", OptionCheck.AtLeast(1));
     }
 
-    private static void AddHostingOptions(OptionListBuilder options, ImmutableArray<string> nonFiniteChoices, ImmutableArray<string> distributedChoices)
+    private static void AddHostingOptions(OptionListBuilder options, EnumChoiceSet choices)
     {
-        options.Integer("Threads", Defaults + "Threads", "libtorch CPU threads.", OptionCheck.AtLeast(1));
+        options.Integer("Threads", Defaults + "Threads", "CPU threads (see --parallelism).", OptionCheck.AtLeast(1));
+        options.Choice("Parallelism", new TypeRef(ParallelismType), choices.Parallelism, ParallelismType + ".Operations",
+            "How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).");
         options.Text("Output", Defaults + "Output", "Root folder of run folders.", OptionCheck.NotEmpty);
         options.Integer("LogEvery", Defaults + "LogEvery", "Iterations between progress lines.", OptionCheck.AtLeast(1));
         options.Integer("CheckpointEvery", Defaults + "CheckpointEvery",
             "Iterations between checkpoints (0: only at the end and when stopped).", OptionCheck.AtLeast(0));
         options.Integer("KeepCheckpoints", Defaults + "KeepCheckpoints", "Checkpoints kept per run.", OptionCheck.AtLeast(1));
         options.Text("Resume", Defaults + "Resume", "Continue a run: 'latest', a run folder or a checkpoint file.", OptionCheck.None);
-        options.Choice("OnNonFinite", new TypeRef(NonFinitePolicyType), nonFiniteChoices, NonFinitePolicyType + ".Stop",
+        options.Choice("OnNonFinite", new TypeRef(NonFinitePolicyType), choices.NonFinite, NonFinitePolicyType + ".Stop",
             "What a NaN or infinity in a loss or gradient does.");
-        options.Choice("Distributed", new TypeRef(DistributedModeType), distributedChoices, DistributedModeType + ".None",
+        options.Choice("Distributed", new TypeRef(DistributedModeType), choices.Distributed, DistributedModeType + ".None",
             "Spread each meta-batch over processes.");
     }
 
@@ -120,4 +123,5 @@ internal static partial class ExperimentParser
 }
 
 /// <summary>The command-line choices (kebab case) and member names (by value) of the runtime enums options use.</summary>
-internal sealed record EnumChoiceSet(ImmutableArray<string> NonFinite, ImmutableArray<string> Distributed, ImmutableArray<string> Sampler);
+internal sealed record EnumChoiceSet(ImmutableArray<string> NonFinite, ImmutableArray<string> Distributed, ImmutableArray<string> Sampler,
+    ImmutableArray<string> Parallelism);

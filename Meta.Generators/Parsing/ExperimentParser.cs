@@ -35,6 +35,7 @@ internal static partial class ExperimentParser
     {
         if (EnumChoices(compilation, KnownTypeNames.NonFinitePolicy) is not { } nonFiniteChoices
             || EnumChoices(compilation, KnownTypeNames.DistributedMode) is not { } distributedChoices
+            || EnumChoices(compilation, KnownTypeNames.Parallelism) is not { } parallelismChoices
             || EnumChoices(compilation, KnownTypeNames.SamplerKind) is not { } samplerChoices
             || EnumNames(compilation, KnownTypeNames.SamplerKind) is not { } samplerNames
             || compilation.GetTypeByMetadataName(KnownTypeNames.WeightInit) is null
@@ -48,7 +49,7 @@ internal static partial class ExperimentParser
             ? new SamplerSpec(samplerNames[kind])
             : null;
         var plan = OptionPlan.Create(declaration, components, compilation);
-        var choices = new EnumChoiceSet(nonFiniteChoices, distributedChoices, samplerChoices);
+        var choices = new EnumChoiceSet(nonFiniteChoices, distributedChoices, samplerChoices, parallelismChoices);
         var options = BuildOptions(declaration, plan, sampler, choices, out var requirements);
         var tasks = ExperimentComponents.Spec(components.Tasks, "Tasks");
         var algorithm = ExperimentComponents.Spec(components.Algorithm, "Algorithm");

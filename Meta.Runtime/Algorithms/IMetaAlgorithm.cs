@@ -50,4 +50,14 @@ public interface IMetaAlgorithm
     /// rate (<see cref="Training.IMetaOptimizer.ScaleLearningRate"/>). Empty for algorithms that learn no rates.
     /// </summary>
     IReadOnlyList<(long Offset, long Count)> LearnedRateRanges => [];
+
+    /// <summary>
+    /// Whether <see cref="MetaStep"/> may run on disjoint slices of one episode at the same time, on different threads,
+    /// with the results combined as the task-count-weighted mean (<c>--parallelism tasks</c>, <see cref="Training.TaskParallel"/>).
+    /// That holds when the meta-loss and gradient are means over tasks of per-task terms (task weights included), and a
+    /// step neither draws random numbers nor changes state shared with other calls (buffers, running statistics): only
+    /// <see cref="BeginIteration"/> may change state, and it runs before the step on the calling thread. True by default;
+    /// an algorithm for which it does not hold returns false, and its steps then run whole on one thread.
+    /// </summary>
+    bool TaskParallel => true;
 }

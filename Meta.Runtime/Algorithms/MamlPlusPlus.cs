@@ -169,6 +169,12 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
     /// <inheritdoc />
     public Tensor Weights(Tensor metaParameters) => metaParameters.narrow(0, 0, Network.Layout.Count);
 
+    /// <summary>
+    /// False with per-step batch norm (each step folds the whole meta-batch's statistics into running statistics shared
+    /// by all calls) and with the meta-gradient clamp (a clamp of the mean is not the mean of clamps).
+    /// </summary>
+    public bool TaskParallel => _stepwise is null && Options.GradientClamp is null;
+
     /// <inheritdoc />
     public IReadOnlyList<(long Offset, long Count)> LearnedRateRanges => RateCount == 0 ? [] : [(Network.Layout.Count, RateCount)];
 

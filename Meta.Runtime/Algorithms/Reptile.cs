@@ -95,6 +95,9 @@ public sealed class Reptile : IMetaAlgorithm
     /// <inheritdoc />
     public string Name => "reptile";
 
+    /// <summary>False with inner minibatches: their draws from the shared generator would depend on the threads' order.</summary>
+    public bool TaskParallel => Options.InnerBatchSize == -1;
+
     /// <inheritdoc />
     public Tensor InitialMetaParameters(Tensor theta)
     {

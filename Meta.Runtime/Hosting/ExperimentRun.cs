@@ -467,7 +467,7 @@ public sealed partial class ExperimentRun : IDisposable
     public static IReadOnlySet<string> ResumeSafeKeys { get; } = new HashSet<string>(StringComparer.Ordinal)
     {
         "Iterations", "LogEvery", "Output", "Threads", "EvalTasks", "EvalPoints", "PretrainIterations", "Resume",
-        "CheckpointEvery", "KeepCheckpoints", "OnNonFinite", "Distributed",
+        "CheckpointEvery", "KeepCheckpoints", "OnNonFinite", "Distributed", "Parallelism",
     };
 
     /// <inheritdoc />

@@ -29,6 +29,7 @@ public sealed class RuntimeContractTests
         { KnownTypeNames.WeightInit, typeof(WeightInit) },
         { KnownTypeNames.NonFinitePolicy, typeof(Meta.Hosting.NonFinitePolicy) },
         { KnownTypeNames.DistributedMode, typeof(Meta.Distributed.DistributedMode) },
+        { KnownTypeNames.Parallelism, typeof(Meta.Training.Parallelism) },
         { KnownTypeNames.ExperimentDescriptor, typeof(ExperimentDescriptor) },
         { KnownTypeNames.ScratchCurveAttribute, typeof(ScratchCurveAttribute) },
         { KnownTypeNames.InitAttribute, typeof(InitAttribute) },

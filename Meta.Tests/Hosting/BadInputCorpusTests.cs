@@ -69,6 +69,10 @@ public sealed class BadInputCorpusTests : IDisposable
     [InlineData("--threads 4096", "--threads", "1 to 256")]
     [InlineData("--threads 257", "--threads", "1 to 256")]
     [InlineData("--threads 0", "--threads", "≥ 1")]
+    [InlineData("--parallelism 1", "--parallelism", "operations, tasks")]
+    [InlineData("--parallelism threads", "--parallelism", "operations, tasks")]
+    [InlineData("--parallelism tasks,operations", "--parallelism", "operations, tasks")]
+    [InlineData("--threads 300 --parallelism tasks", "--threads", "1 to 256")]
     // Booleans.
     [InlineData("--first-order yes", "--first-order", "true or false")]
     [InlineData("--first-order 1", "--first-order", "true or false")]

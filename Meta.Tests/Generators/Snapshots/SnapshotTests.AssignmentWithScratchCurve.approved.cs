@@ -72,8 +72,10 @@ partial class Assignment
         public double ScratchLr { get; set; } = 0.001;
         /// <summary>Iterations per window mean of the learning curves.</summary>
         public int ScratchWindow { get; set; } = 300;
-        /// <summary>libtorch CPU threads.</summary>
+        /// <summary>CPU threads (see --parallelism).</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
+        /// <summary>How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).</summary>
+        public global::Meta.Training.Parallelism Parallelism { get; set; } = global::Meta.Training.Parallelism.Operations;
         /// <summary>Root folder of run folders.</summary>
         public string Output { get; set; } = global::Meta.ExperimentDefaults.Output;
         /// <summary>Iterations between progress lines.</summary>
@@ -120,7 +122,8 @@ partial class Assignment
             new("scratch-steps", "ScratchSteps", global::Meta.Hosting.OptionKind.Integer, "Adam steps per episode of the from-scratch curve."),
             new("scratch-lr", "ScratchLr", global::Meta.Hosting.OptionKind.Number, "Adam learning rate of the from-scratch curve."),
             new("scratch-window", "ScratchWindow", global::Meta.Hosting.OptionKind.Integer, "Iterations per window mean of the learning curves."),
-            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "libtorch CPU threads."),
+            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (see --parallelism)."),
+            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).", ["operations", "tasks"]),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
             new("checkpoint-every", "CheckpointEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between checkpoints (0: only at the end and when stopped)."),
@@ -164,6 +167,7 @@ partial class Assignment
             options.ScratchLr = reader.Number("ScratchLr", options.ScratchLr);
             options.ScratchWindow = reader.Integer("ScratchWindow", options.ScratchWindow);
             options.Threads = reader.Integer("Threads", options.Threads);
+            options.Parallelism = reader.Choice("Parallelism", options.Parallelism);
             options.Output = reader.Text("Output", options.Output);
             options.LogEvery = reader.Integer("LogEvery", options.LogEvery);
             options.CheckpointEvery = reader.Integer("CheckpointEvery", options.CheckpointEvery);
@@ -269,6 +273,7 @@ partial class Assignment
             new("ScratchLr", global::Meta.Hosting.OptionChecks.Format(ScratchLr)),
             new("ScratchWindow", global::Meta.Hosting.OptionChecks.Format(ScratchWindow)),
             new("Threads", global::Meta.Hosting.OptionChecks.Format(Threads)),
+            new("Parallelism", global::Meta.Hosting.OptionChecks.Format(Parallelism)),
             new("Output", global::Meta.Hosting.OptionChecks.Format(Output)),
             new("LogEvery", global::Meta.Hosting.OptionChecks.Format(LogEvery)),
             new("CheckpointEvery", global::Meta.Hosting.OptionChecks.Format(CheckpointEvery)),
@@ -301,6 +306,7 @@ partial class Assignment
         public global::Meta.Hosting.RunOutcome Run(global::System.Threading.CancellationToken cancel)
         {
             global::Meta.TorchRuntime.UseThreads(options.Threads);
+            using var parallel = global::Meta.Training.TaskParallel.For(options.Parallelism, options.Threads, run.Phase);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
             var tasks = options.CreateTasks();
@@ -343,7 +349,7 @@ partial class Assignment
                 global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
                 algorithm.BeginIteration(iteration);
                 var episode = family.Draw(tasksPerRank, seeds.Tasks);
-                var step = algorithm.MetaStep(meta, episode);
+                var step = parallel.MetaStep(algorithm, meta, episode);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                 if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                 scratch.Observe(episode);
@@ -353,6 +359,7 @@ partial class Assignment
                 return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
             run.TrainingEnded();
+            global::Meta.TorchRuntime.UseThreads(options.Threads);  // --parallelism tasks ran libtorch on one thread per worker
             scratch.Finish(run, options.ScratchWindow);
             var report = family.Evaluate(new global::Meta.EvaluationContext
             {

@@ -66,8 +66,10 @@ partial class FirstOrderDefaults
         public int[] Hidden { get; set; } = [.. NetworkDefaults.Hidden];
         /// <summary>Nonlinearity between the MLP's layers.</summary>
         public global::Meta.Functional.Activation Activation { get; set; } = NetworkDefaults.Activation;
-        /// <summary>libtorch CPU threads.</summary>
+        /// <summary>CPU threads (see --parallelism).</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
+        /// <summary>How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).</summary>
+        public global::Meta.Training.Parallelism Parallelism { get; set; } = global::Meta.Training.Parallelism.Operations;
         /// <summary>Root folder of run folders.</summary>
         public string Output { get; set; } = global::Meta.ExperimentDefaults.Output;
         /// <summary>Iterations between progress lines.</summary>
@@ -111,7 +113,8 @@ partial class FirstOrderDefaults
             new("pretrain-iterations", "PretrainIterations", global::Meta.Hosting.OptionKind.Integer, "Adam iterations of the jointly pre-trained baseline (0 skips it)."),
             new("hidden", "Hidden", global::Meta.Hosting.OptionKind.IntegerList, "Hidden layer widths of the MLP, e.g. 40,40."),
             new("activation", "Activation", global::Meta.Hosting.OptionKind.Choice, "Nonlinearity between the MLP's layers.", ["relu", "tanh", "silu", "sigmoid"]),
-            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "libtorch CPU threads."),
+            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (see --parallelism)."),
+            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).", ["operations", "tasks"]),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
             new("checkpoint-every", "CheckpointEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between checkpoints (0: only at the end and when stopped)."),
@@ -152,6 +155,7 @@ partial class FirstOrderDefaults
             options.Hidden = reader.IntegerList("Hidden", options.Hidden);
             options.Activation = reader.Choice("Activation", options.Activation);
             options.Threads = reader.Integer("Threads", options.Threads);
+            options.Parallelism = reader.Choice("Parallelism", options.Parallelism);
             options.Output = reader.Text("Output", options.Output);
             options.LogEvery = reader.Integer("LogEvery", options.LogEvery);
             options.CheckpointEvery = reader.Integer("CheckpointEvery", options.CheckpointEvery);
@@ -251,6 +255,7 @@ partial class FirstOrderDefaults
             new("Hidden", global::Meta.Hosting.OptionChecks.Format(Hidden)),
             new("Activation", global::Meta.Hosting.OptionChecks.Format(Activation)),
             new("Threads", global::Meta.Hosting.OptionChecks.Format(Threads)),
+            new("Parallelism", global::Meta.Hosting.OptionChecks.Format(Parallelism)),
             new("Output", global::Meta.Hosting.OptionChecks.Format(Output)),
             new("LogEvery", global::Meta.Hosting.OptionChecks.Format(LogEvery)),
             new("CheckpointEvery", global::Meta.Hosting.OptionChecks.Format(CheckpointEvery)),
@@ -283,6 +288,7 @@ partial class FirstOrderDefaults
         public global::Meta.Hosting.RunOutcome Run(global::System.Threading.CancellationToken cancel)
         {
             global::Meta.TorchRuntime.UseThreads(options.Threads);
+            using var parallel = global::Meta.Training.TaskParallel.For(options.Parallelism, options.Threads, run.Phase);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
             var tasks = options.CreateTasks();
@@ -323,7 +329,7 @@ partial class FirstOrderDefaults
                 global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
                 algorithm.BeginIteration(iteration);
                 var episode = family.Draw(tasksPerRank, seeds.Tasks);
-                var step = algorithm.MetaStep(meta, episode);
+                var step = parallel.MetaStep(algorithm, meta, episode);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                 if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                 run.Record(iteration, step, started);
@@ -332,6 +338,7 @@ partial class FirstOrderDefaults
                 return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
             run.TrainingEnded();
+            global::Meta.TorchRuntime.UseThreads(options.Threads);  // --parallelism tasks ran libtorch on one thread per worker
             var report = family.Evaluate(new global::Meta.EvaluationContext
             {
                 Run = run,

@@ -58,8 +58,10 @@ partial class Omniglot5Way1Shot
         public int Filters { get; set; } = NetworkDefaults.Filters;
         /// <summary>Convolutional blocks of the conv net.</summary>
         public int Blocks { get; set; } = NetworkDefaults.Blocks;
-        /// <summary>libtorch CPU threads.</summary>
+        /// <summary>CPU threads (see --parallelism).</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
+        /// <summary>How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).</summary>
+        public global::Meta.Training.Parallelism Parallelism { get; set; } = global::Meta.Training.Parallelism.Operations;
         /// <summary>Root folder of run folders.</summary>
         public string Output { get; set; } = global::Meta.ExperimentDefaults.Output;
         /// <summary>Iterations between progress lines.</summary>
@@ -99,7 +101,8 @@ partial class Omniglot5Way1Shot
             new("split", "Split", global::Meta.Hosting.OptionKind.Choice, "Meta-train / meta-test class split.", ["conventional", "alphabets"]),
             new("filters", "Filters", global::Meta.Hosting.OptionKind.Integer, "Filters per conv-4 block."),
             new("blocks", "Blocks", global::Meta.Hosting.OptionKind.Integer, "Convolutional blocks of the conv net."),
-            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "libtorch CPU threads."),
+            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (see --parallelism)."),
+            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).", ["operations", "tasks"]),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
             new("checkpoint-every", "CheckpointEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between checkpoints (0: only at the end and when stopped)."),
@@ -136,6 +139,7 @@ partial class Omniglot5Way1Shot
             options.Filters = reader.Integer("Filters", options.Filters);
             options.Blocks = reader.Integer("Blocks", options.Blocks);
             options.Threads = reader.Integer("Threads", options.Threads);
+            options.Parallelism = reader.Choice("Parallelism", options.Parallelism);
             options.Output = reader.Text("Output", options.Output);
             options.LogEvery = reader.Integer("LogEvery", options.LogEvery);
             options.CheckpointEvery = reader.Integer("CheckpointEvery", options.CheckpointEvery);
@@ -226,6 +230,7 @@ partial class Omniglot5Way1Shot
             new("Filters", global::Meta.Hosting.OptionChecks.Format(Filters)),
             new("Blocks", global::Meta.Hosting.OptionChecks.Format(Blocks)),
             new("Threads", global::Meta.Hosting.OptionChecks.Format(Threads)),
+            new("Parallelism", global::Meta.Hosting.OptionChecks.Format(Parallelism)),
             new("Output", global::Meta.Hosting.OptionChecks.Format(Output)),
             new("LogEvery", global::Meta.Hosting.OptionChecks.Format(LogEvery)),
             new("CheckpointEvery", global::Meta.Hosting.OptionChecks.Format(CheckpointEvery)),
@@ -258,6 +263,7 @@ partial class Omniglot5Way1Shot
         public global::Meta.Hosting.RunOutcome Run(global::System.Threading.CancellationToken cancel)
         {
             global::Meta.TorchRuntime.UseThreads(options.Threads);
+            using var parallel = global::Meta.Training.TaskParallel.For(options.Parallelism, options.Threads, run.Phase);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
             using var tasks = options.CreateTasks();
@@ -298,7 +304,7 @@ partial class Omniglot5Way1Shot
                 global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
                 algorithm.BeginIteration(iteration);
                 var episode = family.Draw(tasksPerRank, seeds.Tasks);
-                var step = algorithm.MetaStep(meta, episode);
+                var step = parallel.MetaStep(algorithm, meta, episode);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                 if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                 run.Record(iteration, step, started);
@@ -307,6 +313,7 @@ partial class Omniglot5Way1Shot
                 return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
             run.TrainingEnded();
+            global::Meta.TorchRuntime.UseThreads(options.Threads);  // --parallelism tasks ran libtorch on one thread per worker
             var report = family.Evaluate(new global::Meta.EvaluationContext
             {
                 Run = run,

@@ -90,8 +90,10 @@ partial class TaskWeighted
         public bool InitialConstant { get; set; } = global::Meta.SamplerDefaults.InitialConstant;
         /// <summary>Reproduce seed 000's truncated grid (the remainder of a range is never drawn).</summary>
         public bool TruncateCells { get; set; } = global::Meta.SamplerDefaults.TruncateCells;
-        /// <summary>libtorch CPU threads.</summary>
+        /// <summary>CPU threads (see --parallelism).</summary>
         public int Threads { get; set; } = global::Meta.ExperimentDefaults.Threads;
+        /// <summary>How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).</summary>
+        public global::Meta.Training.Parallelism Parallelism { get; set; } = global::Meta.Training.Parallelism.Operations;
         /// <summary>Root folder of run folders.</summary>
         public string Output { get; set; } = global::Meta.ExperimentDefaults.Output;
         /// <summary>Iterations between progress lines.</summary>
@@ -147,7 +149,8 @@ partial class TaskWeighted
             new("initial-change", "InitialChange", global::Meta.Hosting.OptionKind.Number, "Scale of the initial queue changes |N(0, σ²)|."),
             new("initial-constant", "InitialConstant", global::Meta.Hosting.OptionKind.Boolean, "Start every cell at exactly the initial loss and change."),
             new("truncate-cells", "TruncateCells", global::Meta.Hosting.OptionKind.Boolean, "Reproduce seed 000's truncated grid (the remainder of a range is never drawn)."),
-            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "libtorch CPU threads."),
+            new("threads", "Threads", global::Meta.Hosting.OptionKind.Integer, "CPU threads (see --parallelism)."),
+            new("parallelism", "Parallelism", global::Meta.Hosting.OptionKind.Choice, "How --threads are used: operations (libtorch splits each operation) or tasks (each meta-batch's tasks are split over the threads).", ["operations", "tasks"]),
             new("output", "Output", global::Meta.Hosting.OptionKind.Text, "Root folder of run folders."),
             new("log-every", "LogEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between progress lines."),
             new("checkpoint-every", "CheckpointEvery", global::Meta.Hosting.OptionKind.Integer, "Iterations between checkpoints (0: only at the end and when stopped)."),
@@ -200,6 +203,7 @@ partial class TaskWeighted
             options.InitialConstant = reader.Boolean("InitialConstant", options.InitialConstant);
             options.TruncateCells = reader.Boolean("TruncateCells", options.TruncateCells);
             options.Threads = reader.Integer("Threads", options.Threads);
+            options.Parallelism = reader.Choice("Parallelism", options.Parallelism);
             options.Output = reader.Text("Output", options.Output);
             options.LogEvery = reader.Integer("LogEvery", options.LogEvery);
             options.CheckpointEvery = reader.Integer("CheckpointEvery", options.CheckpointEvery);
@@ -331,6 +335,7 @@ partial class TaskWeighted
             new("InitialConstant", global::Meta.Hosting.OptionChecks.Format(InitialConstant)),
             new("TruncateCells", global::Meta.Hosting.OptionChecks.Format(TruncateCells)),
             new("Threads", global::Meta.Hosting.OptionChecks.Format(Threads)),
+            new("Parallelism", global::Meta.Hosting.OptionChecks.Format(Parallelism)),
             new("Output", global::Meta.Hosting.OptionChecks.Format(Output)),
             new("LogEvery", global::Meta.Hosting.OptionChecks.Format(LogEvery)),
             new("CheckpointEvery", global::Meta.Hosting.OptionChecks.Format(CheckpointEvery)),
@@ -363,6 +368,7 @@ partial class TaskWeighted
         public global::Meta.Hosting.RunOutcome Run(global::System.Threading.CancellationToken cancel)
         {
             global::Meta.TorchRuntime.UseThreads(options.Threads);
+            using var parallel = global::Meta.Training.TaskParallel.For(options.Parallelism, options.Threads, run.Phase);
             using var group = global::Meta.Distributed.ProcessGroups.Create(options.Distributed);
             using var seeds = new global::Meta.Training.RunSeeds(options.Seed, group.Rank);
             var tasks = options.CreateTasks();
@@ -407,7 +413,7 @@ partial class TaskWeighted
                 algorithm.BeginIteration(iteration);
                 var draw = sampling.Draw();
                 var episode = family.EpisodeFor(draw.Parameters, seeds.Tasks);
-                var step = algorithm.MetaStep(meta, episode, draw.Weights);
+                var step = parallel.MetaStep(algorithm, meta, episode, draw.Weights);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                 if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                 sampling.Observe(draw, step.TaskLosses);
@@ -417,6 +423,7 @@ partial class TaskWeighted
                 return run.Finish(iteration < options.Iterations ? global::Meta.Hosting.RunOutcome.Stopped : global::Meta.Hosting.RunOutcome.Completed, iteration, report: null);
 
             run.TrainingEnded();
+            global::Meta.TorchRuntime.UseThreads(options.Threads);  // --parallelism tasks ran libtorch on one thread per worker
             var report = family.Evaluate(new global::Meta.EvaluationContext
             {
                 Run = run,
