@@ -16,116 +16,24 @@ namespace Meta.Benchmarks;
 /// <summary>
 /// Image modes of the benchmark program:
 /// <list type="bullet">
-/// <item><c>conv4</c> — meta-iterations per second and peak memory of conv-4 MAML on Omniglot-shaped tasks.</item>
+/// <item><c>conv4</c> — conv-4 MAML on Omniglot-shaped tasks against PyTorch: it/s, peak memory, FLOPs (<see cref="Conv4Comparison"/>).</item>
 /// <item><c>glyphs-train</c> — trains MAML on the rendered glyph family and reports accuracy on 600 test episodes.</item>
 /// <item><c>glyphs-sheet</c> — renders the glyph family, prints its classes per script and writes a contact sheet.</item>
 /// </list>
 /// </summary>
 internal static class ImageBenchmarks
 {
-    public static readonly string[] Modes = ["conv4", "glyphs-train", "glyphs-sheet", "datasets"];
+    public static readonly string[] Modes = ["conv4", "conv4-ops", "glyphs-train", "glyphs-sheet", "datasets"];
 
     public static int Run(string[] args) => args[0] switch
     {
-        "conv4" => Conv4(args),
+        "conv4" => Conv4Comparison.Run(args),
+        "conv4-ops" => Conv4Comparison.Ops(args),
         "glyphs-train" => GlyphsTrain(args),
         "glyphs-sheet" => GlyphsSheet(args),
         "datasets" => Datasets(args),
         _ => throw new ArgumentException(args[0]),
     };
-
-    // ---------------------------------------------------------------- conv4
-
-    private sealed record Conv4Row(string Name, int Side, int Channels, int Filters, int Queries, int Tasks, int Steps, double Alpha, bool FirstOrder, bool Looped = false);
-
-    private static int Conv4(string[] args)
-    {
-        var threads = Args.Int(args, "--threads", 1);
-        var seconds = Args.Double(args, "--seconds", 20);
-        var queries = Args.Int(args, "--queries", 1);
-        var tasks = Args.Int(args, "--meta-batch", 32);
-        var filters = Args.Int(args, "--filters", 64);
-        var only = Args.String(args, "--only", "");
-        // --parallelism tasks: the meta-batch's tasks split over --threads threads (TaskParallel) instead of libtorch's intra-op threads.
-        var parallelism = Args.String(args, "--parallelism", "operations");
-        if (parallelism is not ("operations" or "tasks")) throw new ArgumentException($"--parallelism expects operations or tasks, got '{parallelism}'");
-        TorchRuntime.UseThreads(threads);
-        using var parallel = TaskParallel.For(parallelism == "tasks" ? Parallelism.Tasks : Parallelism.Operations, threads);
-        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, parallelism {parallelism} over {threads} thread(s), {Environment.ProcessorCount} cores, .NET {Environment.Version}");
-        Console.WriteLine("conv-4 with batch norm, 5-way 1-shot, MAML with Adam (float32), random images; Omniglot-shaped rows: 28×28×1, " +
-            $"{filters} filters, {queries} query image(s) per class, meta-batch {tasks}, α = 0.4");
-        Console.WriteLine($"timing: 2 warm-up iterations, then iterations for ≥ {seconds} s (at least 3); peak RSS = VmHWM, reset (clear_refs 5) before each row");
-        Console.WriteLine();
-        Console.WriteLine("| configuration | meta-iterations/s | s / iteration | peak RSS (MB) |");
-        Console.WriteLine("|---|---:|---:|---:|");
-
-        List<Conv4Row> rows =
-        [
-            new("S = 1, second order", 28, 1, filters, queries, tasks, 1, 0.4, false),
-            new("S = 1, first order", 28, 1, filters, queries, tasks, 1, 0.4, true),
-            new("S = 5, second order", 28, 1, filters, queries, tasks, 5, 0.4, false),
-            new("S = 5, first order", 28, 1, filters, queries, tasks, 5, 0.4, true),
-            new("S = 1, second order, per-task loop (no grouped conv)", 28, 1, filters, queries, tasks, 1, 0.4, false, Looped: true),
-        ];
-        if (args.Contains("--mini"))
-        {
-            // MAML's Mini-ImageNet 5-way 1-shot set-up: 84×84×3, 32 filters, 15 queries, meta-batch 4, 5 steps at α = 0.01.
-            rows.Add(new("Mini-ImageNet-shaped, meta-batch 4, S = 5, second order", 84, 3, 32, 15, 4, 5, 0.01, false));
-            rows.Add(new("Mini-ImageNet-shaped, meta-batch 4, S = 5, first order", 84, 3, 32, 15, 4, 5, 0.01, true));
-        }
-        foreach (var row in rows)
-        {
-            if (only.Length > 0 && !row.Name.Contains(only, StringComparison.Ordinal)) continue;
-            GC.Collect();
-            ResetPeakRss();
-            using var dataset = SyntheticDataset(classes: 50, perClass: 20, side: row.Side, channels: row.Channels);
-            var family = new FewShotFamily(dataset, 5, 1, row.Queries);
-            using var seeds = new RunSeeds(1);
-            var conv = new ConvNet(5, row.Channels, row.Side, row.Side, row.Filters);
-            IFunctionalNetwork network = row.Looped ? new PerTaskLoop(conv) : conv;
-            using var theta = conv.Initialize(WeightInit.PyTorch, seeds.Weights);
-            var maml = new Maml(network, TaskLoss.CrossEntropyLoss, row.Steps, row.Alpha, row.FirstOrder);
-            using var adam = new Adam(theta, 0.001);
-            void Step()
-            {
-                using var scope = NewDisposeScope();
-                var step = parallel.MetaStep(maml, theta, family.Draw(row.Tasks, seeds.Tasks));
-                adam.Step(step.Gradient);
-                _ = step.MetaLoss.ToSingle();
-            }
-            Step();
-            Step();
-            var clock = Stopwatch.StartNew();
-            var n = 0;
-            while (clock.Elapsed.TotalSeconds < seconds || n < 3)
-            {
-                Step();
-                n++;
-            }
-            var rate = n / clock.Elapsed.TotalSeconds;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {row.Name} | {rate:0.00} | {1 / rate:0.00} | {PeakRssMegabytes():0} |"));
-        }
-        return 0;
-    }
-
-    /// <summary>The same network computed one task at a time (T forwards of one task, concatenated): the baseline for grouped convolution.</summary>
-    private sealed class PerTaskLoop(ConvNet inner) : IFunctionalNetwork
-    {
-        public ParameterLayout Layout => inner.Layout;
-        public int Inputs => inner.Inputs;
-        public int Outputs => inner.Outputs;
-        public Tensor Initialize(WeightInit scheme, Generator generator, ScalarType dtype = ScalarType.Float32) => inner.Initialize(scheme, generator, dtype);
-        public Tensor Forward(Tensor weights, Tensor input) =>
-            cat(Enumerable.Range(0, (int)weights.shape[0]).Select(t => inner.Forward(weights.narrow(0, t, 1), input.narrow(0, t, 1))).ToArray(), 0);
-    }
-
-    private static ImageClassDataset SyntheticDataset(int classes, int perClass, int side, int channels = 1)
-    {
-        var random = new Random(5);
-        var pixels = new byte[classes * perClass * channels * side * side];
-        random.NextBytes(pixels);
-        return ImageClassDataset.FromPixels(pixels, [.. Enumerable.Range(0, classes).Select(c => ($"class{c}", perClass))], channels, side, side);
-    }
 
     // ---------------------------------------------------------------- glyphs-train
 
@@ -298,8 +206,20 @@ internal static class ImageBenchmarks
 
     // ---------------------------------------------------------------- helpers
 
-    private static void ResetPeakRss()
+    /// <summary>
+    /// Resets VmHWM to the current resident set. First hands freed heap back to the kernel (glibc's <c>malloc_trim</c>):
+    /// otherwise the memory an earlier, larger row freed stays resident and becomes the next row's "peak".
+    /// </summary>
+    internal static void ResetPeakRss()
     {
+        try
+        {
+            if (OperatingSystem.IsLinux()) _ = MallocTrim(0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc: the reset then starts from whatever is still resident.
+        }
         try
         {
             File.WriteAllText("/proc/self/clear_refs", "5");
@@ -310,7 +230,10 @@ internal static class ImageBenchmarks
         }
     }
 
-    private static double PeakRssMegabytes()
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "malloc_trim")]
+    private static extern int MallocTrim(nuint pad);
+
+    internal static double PeakRssMegabytes()
     {
         try
         {
@@ -339,6 +262,17 @@ internal static class Args
         if (text.Length == 0) return fallback;
         if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) && v > 0) return v;
         throw new ArgumentException($"{name} expects a whole number > 0, got '{text}'");
+    }
+
+    /// <summary>A comma-separated list of whole numbers &gt; 0, e.g. <c>--threads 1,2</c>.</summary>
+    public static int[] IntList(string[] args, string name, int[] fallback)
+    {
+        var text = String(args, name, "");
+        if (text.Length == 0) return fallback;
+        var values = text.Split(',');
+        if (values.All(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n > 0))
+            return [.. values.Select(v => int.Parse(v, CultureInfo.InvariantCulture))];
+        throw new ArgumentException($"{name} expects whole numbers > 0 separated by commas (e.g. 1,2), got '{text}'");
     }
 
     public static double Double(string[] args, string name, double fallback)
