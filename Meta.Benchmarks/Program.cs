@@ -15,6 +15,8 @@ using static TorchSharp.torch;
 // (--parallelism tasks), its blocks alternating with the one-thread blocks, and its speed-up over the one-thread analytic rate.
 // Other modes: `-- sampler [...]` times the task samplers (SamplerBenchmark.cs).
 if (args.Length > 0 && args[0] == "sampler") return Meta.Benchmarks.SamplerBenchmark.Run(args[1..]);
+// The MAML paper's 70,000-iteration sinusoid run, its loop's phases timed (PaperBenchmark.cs): -- paper [--iterations 70000]
+if (args.Length > 0 && args[0] == "paper") return Meta.Benchmarks.PaperBenchmark.Run(args[1..]);
 // Peak memory of second-order MAML vs iMAML over inner steps: dotnet run -c Release --project Meta.Benchmarks -- memory
 if (args.Length > 0 && args[0] is "memory" or "memory-one") return Meta.Benchmarks.MemoryBenchmark.Run(args);
 // Image modes (ImageBenchmarks.cs): -- conv4 | glyphs-train | glyphs-sheet [options]
@@ -40,13 +42,19 @@ if (args.Length > 0 && args[0] == "progress") return Meta.Benchmarks.ProgressBen
 var threads = ReadInt(args, "--threads", 1);
 var pathIndex = Array.IndexOf(args, "--path");
 var path = pathIndex >= 0 && pathIndex + 1 < args.Length ? args[pathIndex + 1] : "both";
-if (path is not ("both" or "autograd" or "analytic"))
+string[] paths = path switch
 {
-    Console.Error.WriteLine($"error: --path expects both, autograd or analytic, got '{path}'");
+    "both" => ["autograd", "analytic"],
+    "all" => ["autograd", "passes", "analytic"],
+    _ => path.Split(','),
+};
+if (paths.Any(p => p is not ("autograd" or "passes" or "analytic")))
+{
+    Console.Error.WriteLine($"error: --path expects both, all, or a comma-separated list of autograd, passes and analytic, got '{path}'");
     return 2;
 }
 var only = ReadInt(args, "--config", int.MaxValue);
-var taskThreads = path == "autograd" ? 1 : ReadInt(args, "--task-threads", 2);
+var taskThreads = paths.Contains("analytic") ? ReadInt(args, "--task-threads", 2) : 1;
 TorchRuntime.UseThreads(threads);
 
 (string Name, int Tasks, int Shots, int Steps, bool FirstOrder)[] configurations =
@@ -62,34 +70,36 @@ if (only != int.MaxValue && only > configurations.Length)
     return 2;
 }
 
-// Two paths through the same Maml: "autograd" hides the MLP's IAnalyticNetwork capability (what any network without it
-// runs, and what every MAML step ran before the capability existed); "analytic" is the MLP itself. With --path both
-// (the default) their timed blocks alternate, so that load drift on a shared machine hits both alike.
-string[] paths = path == "both" ? ["autograd", "analytic"] : [path];
+// Paths through the same Maml: "autograd" hides the MLP's IAnalyticNetwork capability (what any network without it
+// runs, and what every MAML step ran before the capability existed); "passes" hides only its whole-step kernel, so MAML
+// composes the analytic passes (libtorch calls); "analytic" is the MLP itself (the managed kernel, Mlp.Kernel.cs). With
+// several paths (--path both, the default: autograd and analytic; --path all; or a list such as passes,analytic) their
+// timed blocks alternate, so that load drift on a shared machine hits them alike.
 var parallelColumns = taskThreads > 1
     ? ($" analytic, {taskThreads} task threads it/s | {taskThreads}-thread speed-up |", "---:|---:|")
     : ("", "");
 Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}");
 Console.WriteLine($"median of 5 blocks of {iterations} meta-iterations after 300 warm-up iterations; tensors = TorchSharp tensors created per iteration (≈ libtorch calls that return a tensor)");
 Console.WriteLine();
-Console.WriteLine(paths.Length == 2
-    ? $"| configuration | autograd it/s | analytic it/s | speed-up | autograd tensors/it | analytic tensors/it | peak RSS (MB) |{parallelColumns.Item1}\n|---|---:|---:|---:|---:|---:|---:|{parallelColumns.Item2}"
+Console.WriteLine(paths.Length > 1
+    ? $"| configuration | {string.Join(" | ", paths.Select(p => p + " it/s"))} | {string.Join(" | ", paths.Skip(1).Select(p => p + " ÷ " + paths[0]))} | {string.Join(" | ", paths.Select(p => p + " tensors/it"))} | peak RSS (MB) |{parallelColumns.Item1}\n|---|{string.Concat(Enumerable.Repeat("---:|", 3 * paths.Length))}{parallelColumns.Item2}"
     : $"| configuration | {path} it/s | ms / iteration | tensors/it | peak RSS (MB) |{parallelColumns.Item1}\n|---|---:|---:|---:|---:|{parallelColumns.Item2}");
 for (var ci = 0; ci < configurations.Length; ci++)
 {
     if (only != int.MaxValue && ci + 1 != only) continue;
     var c = configurations[ci];
-    var runs = paths.Select(p => new Run(p == "analytic", c.Tasks, c.Shots, c.Steps, c.FirstOrder)).ToArray();
+    var runs = paths.Select(p => new Run(p, c.Tasks, c.Shots, c.Steps, c.FirstOrder)).ToArray();
     // The task-parallel run: the same seeds and configuration as the one-thread analytic run, its blocks in the same rotation.
-    using var parallel = taskThreads > 1 ? new Run(true, c.Tasks, c.Shots, c.Steps, c.FirstOrder, taskThreads) : null;
+    using var parallel = taskThreads > 1 ? new Run("analytic", c.Tasks, c.Shots, c.Steps, c.FirstOrder, taskThreads) : null;
     Run[] timed = parallel is null ? runs : [.. runs, parallel];
     foreach (var run in timed) run.WarmUp(300);
     for (var block = 0; block < 5; block++)
         foreach (var run in timed) run.Block(iterations);
     var peak = PeakRssMegabytes();
-    var parallelCells = parallel is null ? "" : string.Create(CultureInfo.InvariantCulture, $" {parallel.Median:0} | {parallel.Median / runs[^1].Median:0.00}× |");
-    Console.WriteLine((runs.Length == 2
-        ? string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {runs[0].Median:0} | {runs[1].Median:0} | {runs[1].Median / runs[0].Median:0.00}× | {runs[0].TensorsPerIteration} | {runs[1].TensorsPerIteration} | {peak:0} |")
+    var analyticRun = runs[Array.IndexOf(paths, "analytic") is var a and >= 0 ? a : ^1];
+    var parallelCells = parallel is null ? "" : string.Create(CultureInfo.InvariantCulture, $" {parallel.Median:0} | {parallel.Median / analyticRun.Median:0.00}× |");
+    Console.WriteLine((runs.Length > 1
+        ? string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {string.Join(" | ", runs.Select(r => r.Median.ToString("0", CultureInfo.InvariantCulture)))} | {string.Join(" | ", runs.Skip(1).Select(r => (r.Median / runs[0].Median).ToString("0.00", CultureInfo.InvariantCulture) + "×"))} | {string.Join(" | ", runs.Select(r => r.TensorsPerIteration))} | {peak:0} |")
         : string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {runs[0].Median:0} | {1000 / runs[0].Median:0.00} | {runs[0].TensorsPerIteration} | {peak:0} |")) + parallelCells);
     foreach (var run in runs) run.Dispose();
 }
@@ -144,12 +154,18 @@ internal sealed class Run : IDisposable
     private readonly TaskParallel _parallel;
 
     /// <summary><paramref name="taskThreads"/> &gt; 1 splits each meta-step's tasks over that many threads (--parallelism tasks).</summary>
-    public Run(bool analytic, int tasks, int shots, int steps, bool firstOrder, int taskThreads = 1)
+    public Run(string path, int tasks, int shots, int steps, bool firstOrder, int taskThreads = 1)
     {
         _parallel = new TaskParallel(taskThreads);
         var network = Mlp.ForSinusoid();
         _theta = network.Initialize(WeightInit.Finn, _seeds.Weights);
-        _maml = new Maml(analytic ? network : new AutogradOnly(network), steps, 0.01, firstOrder);
+        IFunctionalNetwork chosen = path switch
+        {
+            "autograd" => new AutogradOnly(network),
+            "passes" => new Meta.Benchmarks.PaperBenchmark.PassesOnly(network),
+            _ => network,
+        };
+        _maml = new Maml(chosen, steps, 0.01, firstOrder);
         _adam = new Adam(_theta, 0.001);
         (_tasks, _shots) = (tasks, shots);
     }
@@ -215,8 +231,8 @@ internal static class Drift
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         foreach (var (steps, firstOrder) in new[] { (1, false), (5, false), (1, true) })
         {
-            using var autograd = new Run(false, 25, 10, steps, firstOrder);
-            using var analytic = new Run(true, 25, 10, steps, firstOrder);
+            using var autograd = new Run("autograd", 25, 10, steps, firstOrder);
+            using var analytic = new Run("analytic", 25, 10, steps, firstOrder);
             for (var i = 0; i < iterations; i++)
             {
                 autograd.Step();

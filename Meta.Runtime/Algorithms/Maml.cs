@@ -91,7 +91,13 @@ public sealed class Maml : IMetaAlgorithm
         CheckTheta(metaParameters);
         CheckEpisode(episode, taskWeights);
         if (Network is IAnalyticNetwork analytic && analytic.SupportsAnalytic(Loss))
+        {
+            // The network's own whole-step kernel where it has one for these tensors (the MLP on the CPU), else the same
+            // maths composed from its analytic passes.
+            if (Network is IMamlKernel kernel && kernel.MamlMetaStep(metaParameters, episode, Loss, InnerSteps, InnerLr, FirstOrder, taskWeights) is { } fused)
+                return fused;
             return AnalyticMetaStep(analytic, metaParameters, episode, taskWeights);
+        }
 
         using var leaf = metaParameters.detach().requires_grad_(true);
         var fast = Adapt(leaf, episode.SupportX, episode.SupportY, InnerSteps, differentiable: !FirstOrder);

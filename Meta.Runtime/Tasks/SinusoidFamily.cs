@@ -51,8 +51,45 @@ public sealed class SinusoidFamily : IContinuousTaskFamily
     }
 
     /// <summary>The targets of <paramref name="tasks"/> at inputs <paramref name="x"/> [T, N, 1].</summary>
-    public Tensor Target(SinusoidTasks tasks, Tensor x) =>
-        tasks.Amplitude.view(-1, 1, 1) * sin(x - tasks.Phase.view(-1, 1, 1));
+    public Tensor Target(SinusoidTasks tasks, Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(tasks);
+        ArgumentNullException.ThrowIfNull(x);
+        // Dense CPU tensors of the family's dtype: the same float operations in one managed loop around libtorch's own
+        // sin (so every value is bit-identical to the tensor expression below), one tensor instead of five.
+        if (x.dim() == 3 && x.shape[2] == 1 && x.shape[0] == tasks.Count && Training.InPlaceUpdate.Qualifies(x)
+            && Training.InPlaceUpdate.Qualifies(tasks.Amplitude, tasks.Phase) && tasks.Amplitude.dtype == x.dtype && tasks.Amplitude.dim() == 1)
+        {
+            var y = empty_like(x);
+            var points = (int)x.shape[1];
+            if (x.dtype == ScalarType.Float32) Shift<float>(tasks, x, y, points);
+            else Shift<double>(tasks, x, y, points);
+            y.sin_();
+            if (x.dtype == ScalarType.Float32) Scale<float>(tasks, y, points);
+            else Scale<double>(tasks, y, points);
+            return y;
+        }
+        return tasks.Amplitude.view(-1, 1, 1) * sin(x - tasks.Phase.view(-1, 1, 1));
+    }
+
+    // y[t, n] = x[t, n] − φ_t.
+    private static void Shift<T>(SinusoidTasks tasks, Tensor x, Tensor y, int points) where T : unmanaged, System.Numerics.INumber<T>
+    {
+        var xs = Training.InPlaceUpdate.Span<T>(x);
+        var ys = Training.InPlaceUpdate.Span<T>(y);
+        var phase = Training.InPlaceUpdate.Span<T>(tasks.Phase);
+        for (var t = 0; t < phase.Length; t++)
+            for (var n = t * points; n < (t + 1) * points; n++) ys[n] = xs[n] - phase[t];
+    }
+
+    // y[t, n] = A_t · y[t, n].
+    private static void Scale<T>(SinusoidTasks tasks, Tensor y, int points) where T : unmanaged, System.Numerics.INumber<T>
+    {
+        var ys = Training.InPlaceUpdate.Span<T>(y);
+        var amplitude = Training.InPlaceUpdate.Span<T>(tasks.Amplitude);
+        for (var t = 0; t < amplitude.Length; t++)
+            for (var n = t * points; n < (t + 1) * points; n++) ys[n] = amplitude[t] * ys[n];
+    }
 
     /// <summary><paramref name="count"/> inputs per task drawn uniformly from the input range: [T, count, 1].</summary>
     public Tensor Inputs(long tasks, long count, Generator generator) =>
@@ -82,6 +119,23 @@ public sealed class SinusoidFamily : IContinuousTaskFamily
         return Episode(TasksFor(parameters), support, query, generator);
     }
 
-    private Tensor Uniform(long[] shape, double low, double high, Generator generator) =>
-        rand(shape, DType, generator: generator) * (high - low) + low;
+    private Tensor Uniform(long[] shape, double low, double high, Generator generator)
+    {
+        var u = rand(shape, DType, generator: generator);
+        // u·(high − low) + low in place, in the dtype's own arithmetic as libtorch's scalar ops do it: one tensor, not three.
+        if (DType == ScalarType.Float32)
+        {
+            var (width, start) = ((float)(high - low), (float)low);
+            var values = Training.InPlaceUpdate.Span<float>(u);
+            for (var i = 0; i < values.Length; i++) values[i] = values[i] * width + start;
+            return u;
+        }
+        if (DType == ScalarType.Float64)
+        {
+            var values = Training.InPlaceUpdate.Span<double>(u);
+            for (var i = 0; i < values.Length; i++) values[i] = values[i] * (high - low) + low;
+            return u;
+        }
+        return u * (high - low) + low;
+    }
 }

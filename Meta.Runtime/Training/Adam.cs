@@ -53,6 +53,7 @@ public sealed class Adam : IMetaOptimizer
         Steps++;
         var correction1 = 1 - Math.Pow(Beta1, Steps);
         var correction2 = 1 - Math.Pow(Beta2, Steps);
+        if (InPlaceUpdate.TryAdam(_parameters, gradient, _m, _v, _scale, Beta1, Beta2, Epsilon, LearningRate / correction1, Math.Sqrt(correction2))) return;
         _m.mul_(Beta1).add_(gradient, alpha: 1 - Beta1);
         _v.mul_(Beta2).addcmul_(gradient, gradient, value: 1 - Beta2);
         var denominator = _v.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);

@@ -14,9 +14,29 @@ public static class GradientClip
     public static double Norm(Tensor gradient)
     {
         ArgumentNullException.ThrowIfNull(gradient);
+        if (gradient.device_type == TorchSharp.DeviceType.CPU && gradient.is_contiguous() && !gradient.requires_grad)
+        {
+            // A dense CPU gradient: the float64 sum of squares read in place, no tensor made.
+            if (gradient.dtype == ScalarType.Float32) return Math.Sqrt(SumOfSquares(InPlaceUpdate.Span<float>(gradient)));
+            if (gradient.dtype == ScalarType.Float64) return Math.Sqrt(SumOfSquares(InPlaceUpdate.Span<double>(gradient)));
+        }
         using var noGrad = no_grad();
         using var norm = gradient.detach().to(ScalarType.Float64).norm();
         return norm.ToDouble();
+    }
+
+    private static double SumOfSquares(ReadOnlySpan<float> values)
+    {
+        var sum = 0.0;
+        foreach (var x in values) sum += (double)x * x;
+        return sum;
+    }
+
+    private static double SumOfSquares(ReadOnlySpan<double> values)
+    {
+        var sum = 0.0;
+        foreach (var x in values) sum += x * x;
+        return sum;
     }
 
     /// <summary>

@@ -144,16 +144,64 @@ public sealed class AnalyticMlpTests
         return (theta, episode);
     }
 
+    // Both analytic routes against autograd: the MLP's managed whole-step kernel (Mlp.Kernel.cs, what Maml takes for the
+    // MLP on the CPU) and the composition of analytic passes (what it takes for a network without the kernel).
     private static void AssertSameMetaStep(Mlp network, ITaskLoss loss, Tensor theta, Episode episode, Tensor? weights, int steps, bool firstOrder)
     {
-        var fast = new Maml(network, loss, steps, 0.3, firstOrder).MetaStep(theta, episode, weights);
         var reference = new Maml(new AutogradOnly(network), loss, steps, 0.3, firstOrder).MetaStep(theta, episode, weights);
-        Assert.Equal(ScalarType.Float64, fast.Gradient.dtype);
-        Assert.Equal(theta.shape, fast.Gradient.shape);
         Assert.True(Values(reference.Gradient).Any(x => Math.Abs(x) > 1e-3), "the reference gradient should not be trivially zero");
-        AssertClose(reference.Gradient, fast.Gradient, "meta-gradient");
-        AssertClose(reference.TaskLosses, fast.TaskLosses, "task losses");
-        AssertClose(reference.MetaLoss, fast.MetaLoss, "meta-loss");
+        Assert.NotNull(network.MamlMetaStep(theta, episode, loss, steps, 0.3, firstOrder, weights));
+        foreach (var (route, maml) in new[] { ("kernel", new Maml(network, loss, steps, 0.3, firstOrder)), ("passes", new Maml(new PassesOnly(network), loss, steps, 0.3, firstOrder)) })
+        {
+            var fast = maml.MetaStep(theta, episode, weights);
+            Assert.Equal(ScalarType.Float64, fast.Gradient.dtype);
+            Assert.Equal(theta.shape, fast.Gradient.shape);
+            Assert.Equal(reference.MetaLoss.shape, fast.MetaLoss.shape);
+            AssertClose(reference.Gradient, fast.Gradient, $"{route}: meta-gradient");
+            AssertClose(reference.TaskLosses, fast.TaskLosses, $"{route}: task losses");
+            AssertClose(reference.MetaLoss, fast.MetaLoss, $"{route}: meta-loss");
+        }
+    }
+
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(5, false)]
+    [InlineData(1, true)]
+    [InlineData(5, true)]
+    public void Float32_kernel_matches_the_analytic_passes_to_float32_rounding(int steps, bool firstOrder)
+    {
+        using var scope = NewDisposeScope();
+        var network = Mlp.ForSinusoid();
+        var (theta64, episode64) = RegressionProblem(network, tasks: 25);
+        var theta = theta64.to_type(ScalarType.Float32);
+        // Strided (non-contiguous) episode tensors, as slices of one sample are: the kernel reads them densely.
+        var x = cat([episode64.SupportX, episode64.QueryX[.., ..5]], 2).to_type(ScalarType.Float32);
+        var y = cat([episode64.SupportY, episode64.QueryY[.., ..5]], 2).to_type(ScalarType.Float32);
+        var episode = new Episode(x[.., .., ..1], y[.., .., ..1], episode64.QueryX.to_type(ScalarType.Float32), episode64.QueryY.to_type(ScalarType.Float32));
+        Assert.False(episode.SupportX.is_contiguous());
+        var kernel = new Maml(network, steps, 0.01, firstOrder).MetaStep(theta, episode);
+        var passes = new Maml(new PassesOnly(network), steps, 0.01, firstOrder).MetaStep(theta, episode);
+        Assert.Equal(ScalarType.Float32, kernel.Gradient.dtype);
+        var (k, p) = (Values(kernel.Gradient), Values(passes.Gradient));
+        var scale = Math.Max(1.0, p.Max(Math.Abs));
+        Assert.True(k.Zip(p, (a, b) => Math.Abs(a - b)).Max() <= 1e-5 * scale, "float32 meta-gradients differ by more than rounding");
+        Assert.Equal(passes.MetaLoss.ToDouble(), kernel.MetaLoss.ToDouble(), 1e-5);
+    }
+
+    [Fact]
+    public void Kernel_declines_tensors_it_does_not_handle_and_rejects_bad_labels()
+    {
+        using var scope = NewDisposeScope();
+        var network = new Mlp(Activation.Relu, 4, 5, 3);
+        using var g = new Generator(2);
+        var theta = network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64);
+        var labels = randint(3, [2, 6], ScalarType.Int64, generator: g);
+        var episode = new Episode(randn([2, 6, 4], ScalarType.Float64, generator: g), labels, randn([2, 6, 4], ScalarType.Float64, generator: g), labels);
+        Assert.Null(network.MamlMetaStep(theta.to_type(ScalarType.Float16), episode, TaskLoss.CrossEntropyLoss, 1, 0.1, false, null));
+        Assert.Null(network.MamlMetaStep(theta, episode, TaskLoss.MeanSquaredErrorLoss, 1, 0.1, false, null));   // labels are no regression targets
+        var bad = new Episode(episode.SupportX, labels.add(3), episode.QueryX, labels);
+        var error = Assert.Throws<ArgumentException>(() => network.MamlMetaStep(theta, bad, TaskLoss.CrossEntropyLoss, 1, 0.1, false, null));
+        Assert.Contains("class label", error.Message);
     }
 
     private static void AssertClose(Tensor expected, Tensor actual, string what)
@@ -200,6 +248,18 @@ public sealed class AnalyticMlpTests
         public int Outputs => inner.Outputs;
         public Tensor Initialize(WeightInit scheme, Generator generator, ScalarType dtype = ScalarType.Float32) => inner.Initialize(scheme, generator, dtype);
         public Tensor Forward(Tensor weights, Tensor input) => inner.Forward(weights, input);
+    }
+
+    /// <summary>The MLP's analytic passes without its whole-step kernel: MAML composes the passes.</summary>
+    private sealed class PassesOnly(Mlp inner) : IAnalyticNetwork
+    {
+        public ParameterLayout Layout => inner.Layout;
+        public int Inputs => inner.Inputs;
+        public int Outputs => inner.Outputs;
+        public Tensor Initialize(WeightInit scheme, Generator generator, ScalarType dtype = ScalarType.Float32) => inner.Initialize(scheme, generator, dtype);
+        public Tensor Forward(Tensor weights, Tensor input) => inner.Forward(weights, input);
+        public bool SupportsAnalytic(ITaskLoss loss) => inner.SupportsAnalytic(loss);
+        public IAnalyticPass AnalyticPass(Tensor weights, Tensor input, Tensor target, ITaskLoss loss) => inner.AnalyticPass(weights, input, target, loss);
     }
 
     private sealed class HuberLoss : ITaskLoss

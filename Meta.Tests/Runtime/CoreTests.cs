@@ -107,6 +107,61 @@ public sealed class CoreTests
         Assert.True(allclose(ours, reference.detach(), rtol: 0, atol: 1e-12));
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float32, 1e-6)]
+    [InlineData(ScalarType.Float64, 1e-13)]
+    public void Adam_in_place_update_matches_its_tensor_code(ScalarType dtype, double tolerance)
+    {
+        // A dense CPU vector takes the managed loop (InPlaceUpdate); a strided view of the same values the tensor code.
+        using var scope = NewDisposeScope();
+        using var g = new Generator(4);
+        var start = randn([1761], dtype, generator: g);
+        var dense = start.clone();
+        var strided = stack([start.clone(), zeros_like(start)], 1).select(1, 0);
+        Assert.False(strided.is_contiguous());
+        using var fast = new Adam(dense, 0.01);
+        using var reference = new Adam(strided, 0.01);
+        fast.ScaleLearningRate(100, 500, 0.25);
+        reference.ScaleLearningRate(100, 500, 0.25);
+        for (var i = 0; i < 20; i++)
+        {
+            var grad = randn([1761], dtype, generator: g);
+            fast.Step(grad);
+            reference.Step(grad);
+        }
+        Assert.True(allclose(dense, strided, rtol: 0, atol: tolerance), $"max difference {(dense - strided).abs().max().ToDouble():E2}");
+        var view = stack([dense, zeros_like(dense)], 1).select(1, 0);    // the same values, measured by libtorch
+        Assert.Equal(GradientClip.Norm(view), GradientClip.Norm(dense), 1e-10);
+    }
+
+    [Theory]
+    [InlineData(ScalarType.Float32)]
+    [InlineData(ScalarType.Float64)]
+    public void Sinusoid_episodes_are_bit_identical_to_the_tensor_expressions(ScalarType dtype)
+    {
+        // The family computes its draws in managed loops around libtorch's rand and sin; they must equal the plain tensor
+        // expressions exactly, so that runs keep their tasks.
+        using var scope = NewDisposeScope();
+        var family = new SinusoidFamily(SinusoidRanges.Default, dtype);
+        using var drawn = new Generator(3);
+        using var replay = new Generator(3);
+        var tasks = family.Sample(25, drawn);
+        var episode = family.Episode(tasks, 10, 7, drawn);
+        var r = SinusoidRanges.Default;
+        Tensor Uniform(long[] shape, double low, double high) => rand(shape, dtype, generator: replay) * (high - low) + low;
+        var amplitude = Uniform([25], r.AmplitudeMin, r.AmplitudeMax);
+        var phase = Uniform([25], r.PhaseMin, r.PhaseMax);
+        var xs = Uniform([25, 10, 1], r.InputMin, r.InputMax);
+        var xq = Uniform([25, 7, 1], r.InputMin, r.InputMax);
+        static bool Same(Tensor a, Tensor b) => a.shape.SequenceEqual(b.shape) && a.eq(b).all().item<bool>();
+        Assert.True(Same(tasks.Amplitude, amplitude) && Same(tasks.Phase, phase), "task parameters");
+        Assert.True(Same(episode.SupportX, xs) && Same(episode.QueryX, xq), "inputs");
+        Assert.True(Same(episode.SupportY, amplitude.view(-1, 1, 1) * sin(xs - phase.view(-1, 1, 1))), "support targets");
+        Assert.True(Same(episode.QueryY, amplitude.view(-1, 1, 1) * sin(xq - phase.view(-1, 1, 1))), "query targets");
+        var strided = family.TasksFor(stack([amplitude, phase], 1));     // column views: the tensor expression itself
+        Assert.True(Same(family.Target(strided, xq), episode.QueryY), "targets of strided task parameters");
+    }
+
     [Fact]
     public void Sinusoid_episodes_follow_the_family_definition()
     {
