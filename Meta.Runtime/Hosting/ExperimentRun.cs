@@ -387,7 +387,8 @@ public sealed partial class ExperimentRun : IDisposable
     private void WriteSummary(RunOutcome outcome, int iterationsDone, EvaluationReport? report)
     {
         var plot = LossPlot.TryWrite(Folder.File("loss.png"), _losses, _descriptor.Name);
-        var summary = Summary(outcome, iterationsDone, report, plot);
+        var diverged = TrainingDivergence(_losses);
+        var summary = Summary(outcome, iterationsDone, report, plot, diverged);
         Folder.WriteText("summary.md", summary);
         ResultsPage.Write(Folder.Path, $"{_descriptor.Name}: {outcome.ToString().ToLowerInvariant()}", summary);
         Folder.WriteText(RunResult.FileName, JsonSerializer.Serialize(new RunResult(
@@ -395,8 +396,8 @@ public sealed partial class ExperimentRun : IDisposable
             _trainingSeconds, _trainedIterations / Math.Max(_trainingSeconds, 1e-9), _clock.Elapsed.TotalSeconds,
             Environment.WorkingSet / 1048576.0, System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0,
             _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value),
-            report?.Rows ?? [], _results) { TrainingDiverged = TrainingDivergence(_losses) is not null }, JsonOptions));
-        if (TrainingDivergence(_losses) is { } diverged) Log.TrainingDiverged(_logger, _descriptor.Name, diverged);
+            report?.Rows ?? [], _results) { TrainingDiverged = diverged is not null }, JsonOptions));
+        if (diverged is not null) Log.TrainingDiverged(_logger, _descriptor.Name, diverged);
         Log.Finished(_logger, _descriptor.Name, outcome.ToString().ToLowerInvariant(), iterationsDone, _clock.Elapsed.TotalSeconds, Folder.File("summary.md"));
     }
 
@@ -422,7 +423,7 @@ public sealed partial class ExperimentRun : IDisposable
             $"the mean meta-loss of the last {window} iterations, {EvaluationReport.Number(last)}, is {(double.IsFinite(last) ? $"above {Divergence.Factor:0}×" : "not finite; it began at")} the mean of the first {window}, {EvaluationReport.Number(first)}");
     }
 
-    private string Summary(RunOutcome outcome, int done, EvaluationReport? report, bool plot)
+    private string Summary(RunOutcome outcome, int done, EvaluationReport? report, bool plot, string? diverged)
     {
         var sb = new StringBuilder();
         var seconds = _clock.Elapsed.TotalSeconds;
@@ -441,7 +442,7 @@ public sealed partial class ExperimentRun : IDisposable
         {
             var tail = _losses.Skip(Math.Max(0, _losses.Count - 100)).Average();
             sb.AppendLine(CultureInfo.InvariantCulture, $"- meta-loss: first {_losses[0]:0.000}, mean of the last {Math.Min(100, _losses.Count)} {tail:0.000}");
-            if (TrainingDivergence(_losses) is { } diverged) sb.AppendLine("- **diverged in training**: " + diverged);
+            if (diverged is not null) sb.AppendLine("- **diverged in training**: " + diverged);
         }
         if (Settings.MetaGradClip > 0)
             sb.AppendLine(CultureInfo.InvariantCulture, $"- meta-gradient clipped to norm {Settings.MetaGradClip:R} in {_clippedSteps} of {_trainedIterations} meta-steps of this process (norms in {DiagnosticsFile})");
