@@ -90,7 +90,7 @@ public sealed class Anil : IMetaAlgorithm
         InnerLoop.CheckTheta(Network, metaParameters);
         InnerLoop.CheckSupport(Network, Loss, supportX, supportY, steps);
         var theta = metaParameters.detach();
-        var tasks = supportX.shape[0];
+        var tasks = supportX.Dims()[0];
         var body = InnerLoop.Expand(theta.narrow(0, 0, BodySize), tasks);
         Tensor features;
         using (no_grad()) features = _network.Features(body, supportX);

@@ -201,7 +201,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var adapted = solution.Adapted;
-        var before = Loss.PerTask(Network.Forward(InnerLoop.Expand(theta, episode.SupportX.shape[0]), episode.SupportX), episode.SupportY);
+        var before = Loss.PerTask(Network.Forward(InnerLoop.Expand(theta, episode.SupportX.Dims()[0]), episode.SupportX), episode.SupportY);
         var after = Loss.PerTask(Network.Forward(adapted, episode.SupportX), episode.SupportY);
         var zero = zeros(1, after.dtype, after.device).squeeze();
         // ‖∇G(φ)‖ = ‖∇L(φ) + λ(φ − θ)‖ over ‖∇G(θ)‖ = ‖∇L(θ)‖ (0/0, a task already stationary at θ, counts as 0).
@@ -259,8 +259,8 @@ public sealed class ImplicitMaml : IMetaAlgorithm
             throw new ArgumentOutOfRangeException(nameof(truncateBelow), mu, "the curvature floor must be finite and ≥ 0");
         var floor = truncateBelow ?? 0.0;
         if (iterations < 1) throw new ArgumentOutOfRangeException(nameof(iterations), iterations, "at least 1 iteration");
-        if (b.dim() != 2 || !x0.shape.SequenceEqual(b.shape))
-            throw new ArgumentException($"conjugate gradient needs b and x0 of one shape [T, P], got [{string.Join(", ", b.shape)}] and [{string.Join(", ", x0.shape)}]");
+        if (b.dim() != 2 || !x0.Dims().SequenceEqual(b.Dims()))
+            throw new ArgumentException($"conjugate gradient needs b and x0 of one shape [T, P], got [{string.Join(", ", b.Dims())}] and [{string.Join(", ", x0.Dims())}]");
         var x = x0.detach().clone();
         Tensor r, p, rr, minCurvature, nonPositive;
         using (var start = NewDisposeScope())
@@ -311,7 +311,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     {
         if (Options.Solver == ProximalSolver.NewtonCg) return NewtonProximal(theta, x, y, steps);
         if (Options.InnerBacktracking) return MonotoneProximal(theta, x, y, steps);
-        var fast = InnerLoop.Expand(theta, x.shape[0]).clone();
+        var fast = InnerLoop.Expand(theta, x.Dims()[0]).clone();
         var anchor = theta.unsqueeze(0);
         Tensor? initial = null;
         for (var s = 0; s < steps; s++)
@@ -333,14 +333,14 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     /// </summary>
     private ProximalSolution MonotoneProximal(Tensor theta, Tensor x, Tensor y, int steps)
     {
-        var fast = InnerLoop.Expand(theta, x.shape[0]).clone();
-        var rejected = zeros([x.shape[0]], ScalarType.Int64, fast.device);                 // undone steps per task
+        var fast = InnerLoop.Expand(theta, x.Dims()[0]).clone();
+        var rejected = zeros([x.Dims()[0]], ScalarType.Int64, fast.device);                 // undone steps per task
         if (steps == 0) return new ProximalSolution(fast, rejected, null);
         var anchor = theta.unsqueeze(0);
         var (objective, gradient) = ProximalObjective(fast, anchor, x, y);
         Tensor initial;
         using (no_grad()) initial = gradient.norm(1);
-        var rate = full([x.shape[0], 1], Options.InnerLr, fast.dtype, fast.device);
+        var rate = full([x.Dims()[0], 1], Options.InnerLr, fast.dtype, fast.device);
         var tolerance = RoundingTolerance(fast.dtype);
         for (var s = 0; s < steps; s++)
         {
@@ -383,7 +383,7 @@ public sealed class ImplicitMaml : IMetaAlgorithm
     /// </summary>
     private ProximalSolution NewtonProximal(Tensor theta, Tensor x, Tensor y, int steps)
     {
-        var tasks = x.shape[0];
+        var tasks = x.Dims()[0];
         var fast = InnerLoop.Expand(theta, tasks).clone();
         var rejected = zeros([tasks], ScalarType.Int64, fast.device);
         if (steps == 0) return new ProximalSolution(fast, rejected, null);

@@ -51,7 +51,7 @@ internal static class InnerLoop
     }
 
     /// <summary>θ [P] as fast weights [T, P] for <paramref name="tasks"/> tasks (a view, no copy).</summary>
-    public static Tensor Expand(Tensor theta, long tasks) => theta.unsqueeze(0).expand(tasks, theta.shape[0]);
+    public static Tensor Expand(Tensor theta, long tasks) => theta.unsqueeze(0).expand(tasks, theta.Dims()[0]);
 
     /// <summary>The outer loss: the mean over tasks of the (optionally weighted) per-task losses [T].</summary>
     public static Tensor WeightedMean(Tensor taskLosses, Tensor? taskWeights) =>
@@ -60,8 +60,8 @@ internal static class InnerLoop
     /// <summary>Checks that <paramref name="metaParameters"/> is a flat vector of <paramref name="count"/> entries.</summary>
     public static void CheckMetaParameters(Tensor metaParameters, long count, string what)
     {
-        if (metaParameters.dim() != 1 || metaParameters.shape[0] != count)
-            throw new ArgumentException($"the meta-parameters must be a flat vector of {count} entries ({what}), got [{string.Join(", ", metaParameters.shape)}]");
+        if (metaParameters.dim() != 1 || metaParameters.Dims()[0] != count)
+            throw new ArgumentException($"the meta-parameters must be a flat vector of {count} entries ({what}), got [{string.Join(", ", metaParameters.Dims())}]");
         if (!metaParameters.is_floating_point())
             throw new ArgumentException($"the meta-parameters must be floating point, got {metaParameters.dtype}");
     }
@@ -69,19 +69,19 @@ internal static class InnerLoop
     /// <summary>Checks that θ is a flat vector of the network's P parameters.</summary>
     public static void CheckTheta(IFunctionalNetwork network, Tensor theta)
     {
-        if (theta.dim() != 1 || theta.shape[0] != network.Layout.Count)
-            throw new ArgumentException($"θ must be a flat vector of {network.Layout.Count} parameters, got [{string.Join(", ", theta.shape)}]");
+        if (theta.dim() != 1 || theta.Dims()[0] != network.Layout.Count)
+            throw new ArgumentException($"θ must be a flat vector of {network.Layout.Count} parameters, got [{string.Join(", ", theta.Dims())}]");
     }
 
     /// <summary>Checks a support set given to a test-time <c>Adapt</c>: inputs [T, K, …] and matching targets.</summary>
     public static void CheckSupport(IFunctionalNetwork network, ITaskLoss loss, Tensor supportX, Tensor supportY, int steps)
     {
         if (steps < 0) throw new ArgumentOutOfRangeException(nameof(steps), steps, "the number of adaptation steps must be ≥ 0");
-        if (supportX.dim() < 3) throw new ArgumentException($"support inputs must be [tasks, points, features…], got [{string.Join(", ", supportX.shape)}]");
-        var features = supportX.shape.Skip(2).Aggregate(1L, (a, b) => a * b);
+        if (supportX.dim() < 3) throw new ArgumentException($"support inputs must be [tasks, points, features…], got [{string.Join(", ", supportX.Dims())}]");
+        var features = supportX.Dims().Skip(2).Aggregate(1L, (a, b) => a * b);
         if (supportX.dim() == 3 && features != network.Inputs)
             throw new ArgumentException($"support inputs have {features} features; the network takes {network.Inputs}");
-        loss.Check([supportX.shape[0], supportX.shape[1], network.Outputs], supportY);
+        loss.Check([supportX.Dims()[0], supportX.Dims()[1], network.Outputs], supportY);
     }
 
     /// <summary>Checks an episode (and task weights) against the network and loss before anything reaches autograd.</summary>

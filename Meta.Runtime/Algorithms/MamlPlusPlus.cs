@@ -236,7 +236,7 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
         InnerLoop.CheckSupport(Network, Loss, supportX, supportY, steps);
         var meta = metaParameters.detach();
         var rates = StepRates(meta);
-        var fast = InnerLoop.Expand(Weights(meta), supportX.shape[0]);
+        var fast = InnerLoop.Expand(Weights(meta), supportX.Dims()[0]);
         var statistics = _stepwise?.InferenceStatistics ?? NormalizationStatistics.Batch;
         using var noGrad = no_grad();
         return InnerLoop.Iterate(fast, steps, (current, s) =>

@@ -201,7 +201,7 @@ public sealed class MetaCurvature : IMetaAlgorithm
     /// <summary>The transformed gradient: per-task gradients [T, P] → [T, P], every slot multiplied by its layer's matrices.</summary>
     public Tensor TransformGradient(Tensor gradient, IReadOnlyList<Tensor> matrices)
     {
-        var tasks = gradient.shape[0];
+        var tasks = gradient.Dims()[0];
         var parts = gradient.split(_slotSizes, 1);
         var transformed = new Tensor[parts.Length];
         for (var i = 0; i < parts.Length; i++)
@@ -257,7 +257,7 @@ public sealed class MetaCurvature : IMetaAlgorithm
         var matrices = Matrices(meta);
         // Per-step, per-parameter rates [S, P]: the learned rate of each parameter's layer.
         var rates = RateCount == 0 ? null : LearningRates(meta).index_select(1, tensor(_rateColumn));
-        return InnerLoop.Iterate(InnerLoop.Expand(Weights(meta), x.shape[0]), steps, (fast, s) =>
+        return InnerLoop.Iterate(InnerLoop.Expand(Weights(meta), x.Dims()[0]), steps, (fast, s) =>
         {
             var update = TransformGradient(InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable), matrices);
             return rates is null ? fast.add(update, -InnerLr) : fast - rates[Math.Min(s, InnerSteps - 1)] * update;

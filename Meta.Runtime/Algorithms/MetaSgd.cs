@@ -91,7 +91,7 @@ public sealed class MetaSgd : IMetaAlgorithm
         if (RandomInitialRates is not { } range)
             return cat([theta.detach(), full_like(theta, Rates.FromRate(InitialInnerLr))], 0);
         using var scope = NewDisposeScope();
-        var alpha = (range.Low + (range.High - range.Low) * rand(theta.shape, ScalarType.Float64, generator: range.Generator)).to_type(theta.dtype);
+        var alpha = (range.Low + (range.High - range.Low) * rand(theta.Dims(), ScalarType.Float64, generator: range.Generator)).to_type(theta.dtype);
         return cat([theta.detach(), Rates.FromRates(alpha)], 0).MoveToOuterDisposeScope();
     }
 
@@ -134,7 +134,7 @@ public sealed class MetaSgd : IMetaAlgorithm
 
     private Tensor Run(Tensor theta, Tensor rates, Tensor x, Tensor y, int steps, bool differentiable)
     {
-        return InnerLoop.Iterate(InnerLoop.Expand(theta, x.shape[0]), steps,
+        return InnerLoop.Iterate(InnerLoop.Expand(theta, x.Dims()[0]), steps,
             (fast, _) => fast - rates * InnerLoop.Gradient(Network, Loss, fast, x, y, differentiable));
     }
 

@@ -135,8 +135,8 @@ public sealed class Reptile : IMetaAlgorithm
 
     private Tensor Run(Tensor theta, Tensor x, Tensor y, int steps, int batchSize)
     {
-        var tasks = x.shape[0];
-        var points = x.shape[1];
+        var tasks = x.Dims()[0];
+        var points = x.Dims()[1];
         var fast = InnerLoop.Expand(theta, tasks).clone();
         // Adam works elementwise, so one optimiser over [T, P] is every task's own Adam; new moments for every call.
         using var adam = Options.Optimizer == InnerOptimizer.Adam
@@ -163,7 +163,7 @@ public sealed class Reptile : IMetaAlgorithm
     /// <summary>A fresh random subset of <paramref name="size"/> points per task (without replacement), drawn from the sampler.</summary>
     private (Tensor X, Tensor Y) Minibatch(Tensor x, Tensor y, int size)
     {
-        var (tasks, points) = (x.shape[0], x.shape[1]);
+        var (tasks, points) = (x.Dims()[0], x.Dims()[1]);
         var index = rand([tasks, points], ScalarType.Float64, generator: _sampler).argsort(1).narrow(1, 0, size);
         return (TakePoints(x, index), TakePoints(y, index));
     }
@@ -172,9 +172,9 @@ public sealed class Reptile : IMetaAlgorithm
     internal static Tensor TakePoints(Tensor data, Tensor index)
     {
         if (data.dim() == 2) return data.gather(1, index);
-        var rest = data.shape.Skip(2).ToArray();
-        var flat = data.reshape(data.shape[0], data.shape[1], -1);
-        var picked = flat.gather(1, index.unsqueeze(2).expand(index.shape[0], index.shape[1], flat.shape[2]));
-        return picked.reshape([index.shape[0], index.shape[1], .. rest]);
+        var rest = data.Dims().Skip(2).ToArray();
+        var flat = data.reshape(data.Dims()[0], data.Dims()[1], -1);
+        var picked = flat.gather(1, index.unsqueeze(2).expand(index.Dims()[0], index.Dims()[1], flat.Dims()[2]));
+        return picked.reshape([index.Dims()[0], index.Dims()[1], .. rest]);
     }
 }

@@ -36,7 +36,7 @@ internal sealed class StepDiagnostics
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var start = loss.PerTask(network.Forward(Algorithms.InnerLoop.Expand(theta.detach(), x.shape[0]), x), y).to_type(ScalarType.Float64);
+        var start = loss.PerTask(network.Forward(Algorithms.InnerLoop.Expand(theta.detach(), x.Dims()[0]), x), y).to_type(ScalarType.Float64);
         var end = loss.PerTask(network.Forward(fast.detach(), x), y).to_type(ScalarType.Float64);
         var ratio = end / start;
         _values["inner.ratio.max"] = ratio.max().item<double>();

@@ -42,12 +42,12 @@ public static class TaskLoss
 
         // Every task has the same number of points: the sum of per-task means is the summed squared error over N·D.
         public Tensor Summed(Tensor prediction, Tensor target) =>
-            nn.functional.mse_loss(prediction, target, nn.Reduction.Sum) / (prediction.shape[1] * prediction.shape[2]);
+            nn.functional.mse_loss(prediction, target, nn.Reduction.Sum) / (prediction.Dims()[1] * prediction.Dims()[2]);
 
         public void Check(long[] predictionShape, Tensor target)
         {
-            if (!target.is_floating_point() || target.dim() != 3 || !target.shape.SequenceEqual(predictionShape))
-                throw new ArgumentException($"mean squared error needs floating-point targets of the predictions' shape [{string.Join(", ", predictionShape)}], got [{string.Join(", ", target.shape)}] {target.dtype}");
+            if (!target.is_floating_point() || target.dim() != 3 || !target.Dims().SequenceEqual(predictionShape))
+                throw new ArgumentException($"mean squared error needs floating-point targets of the predictions' shape [{string.Join(", ", predictionShape)}], got [{string.Join(", ", target.Dims())}] {target.dtype}");
         }
     }
 
@@ -57,20 +57,20 @@ public static class TaskLoss
 
         public Tensor PerTask(Tensor prediction, Tensor target)
         {
-            var (t, n, c) = (prediction.shape[0], prediction.shape[1], prediction.shape[2]);
+            var (t, n, c) = (prediction.Dims()[0], prediction.Dims()[1], prediction.Dims()[2]);
             return nn.functional.cross_entropy(prediction.reshape(t * n, c), target.reshape(t * n), reduction: nn.Reduction.None).view(t, n).mean([1]);
         }
 
         public Tensor Summed(Tensor prediction, Tensor target)
         {
-            var (t, n, c) = (prediction.shape[0], prediction.shape[1], prediction.shape[2]);
+            var (t, n, c) = (prediction.Dims()[0], prediction.Dims()[1], prediction.Dims()[2]);
             return nn.functional.cross_entropy(prediction.reshape(t * n, c), target.reshape(t * n), reduction: nn.Reduction.Sum) / n;
         }
 
         public void Check(long[] predictionShape, Tensor target)
         {
-            if (target.dtype != ScalarType.Int64 || target.dim() != 2 || target.shape[0] != predictionShape[0] || target.shape[1] != predictionShape[1])
-                throw new ArgumentException($"cross-entropy needs int64 labels [{predictionShape[0]}, {predictionShape[1]}], got [{string.Join(", ", target.shape)}] {target.dtype}");
+            if (target.dtype != ScalarType.Int64 || target.dim() != 2 || target.Dims()[0] != predictionShape[0] || target.Dims()[1] != predictionShape[1])
+                throw new ArgumentException($"cross-entropy needs int64 labels [{predictionShape[0]}, {predictionShape[1]}], got [{string.Join(", ", target.Dims())}] {target.dtype}");
         }
     }
 }

@@ -46,7 +46,7 @@ public sealed class CheckpointWriter
     public void Tensor(string name, Tensor value)
     {
         using var contiguous = value.detach().cpu().contiguous();
-        Entries.Add((name, "tensor", contiguous.dtype.ToString(), contiguous.shape, contiguous.bytes.ToArray()));
+        Entries.Add((name, "tensor", contiguous.dtype.ToString(), contiguous.Dims(), contiguous.bytes.ToArray()));
     }
 
     /// <summary>Stores a whole number.</summary>
@@ -94,8 +94,8 @@ public sealed class CheckpointReader
     public void CopyInto(string name, Tensor target)
     {
         var (_, dtype, shape, _) = Get(name, "tensor");
-        if (!shape.SequenceEqual(target.shape) || dtype != target.dtype.ToString())
-            throw new CheckpointException($"checkpoint entry '{name}' is [{string.Join(", ", shape)}] {dtype}, but this run has [{string.Join(", ", target.shape)}] {target.dtype}: the checkpoint is from another architecture or configuration");
+        if (!shape.SequenceEqual(target.Dims()) || dtype != target.dtype.ToString())
+            throw new CheckpointException($"checkpoint entry '{name}' is [{string.Join(", ", shape)}] {dtype}, but this run has [{string.Join(", ", target.Dims())}] {target.dtype}: the checkpoint is from another architecture or configuration");
         using var stored = Tensor(name);
         using var noGrad = no_grad();
         target.copy_(stored);

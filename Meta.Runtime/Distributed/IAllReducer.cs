@@ -44,7 +44,7 @@ public static class AllReducerExtensions
         var total = buffer[^1];
         for (var i = 0; i < flat.Length; i++) flat[i] = buffer[i] / total;
         using var noGrad = no_grad();
-        using var combined = tensor(flat, ScalarType.Float64).view(gradient.shape).to_type(gradient.dtype);
+        using var combined = tensor(flat, ScalarType.Float64).view(gradient.Dims()).to_type(gradient.dtype);
         gradient.copy_(combined);
     }
 

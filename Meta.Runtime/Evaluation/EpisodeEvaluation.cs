@@ -20,7 +20,7 @@ public static class EpisodeEvaluation
         ArgumentNullException.ThrowIfNull(steps);
         if (steps.Count == 0 || steps.Any(s => s < 1)) throw new ArgumentException("steps must be one or more counts ≥ 1", nameof(steps));
         var algorithm = context.Algorithm;
-        var shots = (int)test.SupportX.shape[1];
+        var shots = (int)test.SupportX.Dims()[1];
         context.Run.TrainingEnded();
         context.Run.Phase($"evaluating on {test.Tasks} held-out tasks");
         var rows = new List<EvaluationRow>();
@@ -43,7 +43,7 @@ public static class EpisodeEvaluation
         if (rows.FirstOrDefault(r => r.Model == Models.MetaLearned && r.Steps == steps[^1]) is { } last)
             context.Run.Result("query.loss", last.Mean);
         var protocol = string.Create(CultureInfo.InvariantCulture,
-            $"{test.Tasks} held-out tasks, K = {shots} support and {test.QueryX.shape[1]} query points each; adapt from each initialisation, {algorithm.Loss.Name} on the query points; ") + EvaluationReport.CellLegend;
+            $"{test.Tasks} held-out tasks, K = {shots} support and {test.QueryX.Dims()[1]} query points each; adapt from each initialisation, {algorithm.Loss.Name} on the query points; ") + EvaluationReport.CellLegend;
         return new EvaluationReport(protocol, rows);
     }
 

@@ -68,7 +68,7 @@ public static class Divergence
     {
         ArgumentNullException.ThrowIfNull(loss);
         ArgumentNullException.ThrowIfNull(targets);
-        if (!targets.is_floating_point() || targets.dim() < 2) return new double[targets.dim() == 0 ? 0 : targets.shape[0]];
+        if (!targets.is_floating_point() || targets.dim() < 2) return new double[targets.dim() == 0 ? 0 : targets.Dims()[0]];
         using var scope = TorchSharp.torch.NewDisposeScope();
         using var noGrad = TorchSharp.torch.no_grad();
         var mean = targets.mean([1], keepdim: true).expand_as(targets);

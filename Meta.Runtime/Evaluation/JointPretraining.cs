@@ -45,7 +45,7 @@ public static class JointPretraining
             var tasks = family.Sample(tasksPerBatch, generator);
             var x = family.Inputs(tasksPerBatch, points, generator);
             using var leaf = theta.detach().requires_grad_(true);
-            var weights = leaf.unsqueeze(0).expand(tasksPerBatch, leaf.shape[0]);
+            var weights = leaf.unsqueeze(0).expand(tasksPerBatch, leaf.Dims()[0]);
             var loss = TaskLoss.MeanSquaredErrorLoss.PerTask(network.Forward(weights, x), family.Target(tasks, x)).mean();
             adam.Step(TorchSharp.torch.autograd.grad([loss], [leaf])[0]);
             progress?.Advance();

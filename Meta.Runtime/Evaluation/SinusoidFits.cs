@@ -119,9 +119,9 @@ public static class SinusoidFits
 
     private static double[][] Rows(Tensor values)
     {
-        var flat = values.to_type(ScalarType.Float64).reshape(values.shape[0], -1);
-        var width = (int)flat.shape[1];
+        var flat = values.to_type(ScalarType.Float64).reshape(values.Dims()[0], -1);
+        var width = (int)flat.Dims()[1];
         var data = flat.data<double>().ToArray();
-        return [.. Enumerable.Range(0, (int)flat.shape[0]).Select(r => data.AsSpan(r * width, width).ToArray())];
+        return [.. Enumerable.Range(0, (int)flat.Dims()[0]).Select(r => data.AsSpan(r * width, width).ToArray())];
     }
 }

@@ -146,7 +146,7 @@ public sealed class BatchNormMlp : IStepwiseNetwork, IDisposable
     {
         if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "the step must be ≥ 0");
         step = Math.Min(step, StepSets - 1);
-        var tasks = weights.shape[0];
+        var tasks = weights.Dims()[0];
         var parts = weights.split(_sizes, 1);
         var slots = Layout.Slots;
         var h = input.dim() > 3 ? input.flatten(2) : input;
@@ -177,7 +177,7 @@ public sealed class BatchNormMlp : IStepwiseNetwork, IDisposable
         {
             using var noGrad = no_grad();
             var (mean, variance) = Buffers(layer, h.dtype);
-            var n = h.shape[1];
+            var n = h.Dims()[1];
             var unbiased = n > 1 ? batchVar.detach() * ((double)n / (n - 1)) : batchVar.detach();
             mean[step].mul_(1 - Momentum).add_(batchMean.detach().mean([0, 1]), alpha: Momentum);
             variance[step].mul_(1 - Momentum).add_(unbiased.mean([0, 1]), alpha: Momentum);

@@ -274,10 +274,10 @@ public sealed class ConvNet : IFunctionalNetwork, IHeadNetwork, IStepwiseNetwork
     public Tensor Head(Tensor headWeights, Tensor features)
     {
         var headSize = Layout.Count - HeadOffset;
-        if (headWeights.dim() != 2 || headWeights.shape[1] != headSize)
-            throw new ArgumentException($"conv net head weights must be [tasks, {headSize}], got [{string.Join(", ", headWeights.shape)}]");
-        if (features.dim() != 3 || features.shape[0] != headWeights.shape[0] || features.shape[2] != Features)
-            throw new ArgumentException($"conv net features must be [{headWeights.shape[0]}, images, {Features}], got [{string.Join(", ", features.shape)}]");
+        if (headWeights.dim() != 2 || headWeights.Dims()[1] != headSize)
+            throw new ArgumentException($"conv net head weights must be [tasks, {headSize}], got [{string.Join(", ", headWeights.Dims())}]");
+        if (features.dim() != 3 || features.Dims()[0] != headWeights.Dims()[0] || features.Dims()[2] != Features)
+            throw new ArgumentException($"conv net features must be [{headWeights.Dims()[0]}, images, {Features}], got [{string.Join(", ", features.Dims())}]");
         var parts = headWeights.split(_sizes[^2..], 1);
         return HeadOf(parts[0], parts[1], features);
     }
@@ -289,8 +289,8 @@ public sealed class ConvNet : IFunctionalNetwork, IHeadNetwork, IStepwiseNetwork
         if (StepSets == 0 && statistics == NormalizationStatistics.Running)
             throw new InvalidOperationException("running statistics need per-step batch norm (perStepBatchNorm ≥ 1)");
         var set = StepSets == 0 ? 0 : Math.Min(step, StepSets - 1);
-        var tasks = parts[0].shape[0];
-        var images = input.shape[1];
+        var tasks = parts[0].Dims()[0];
+        var images = input.Dims()[1];
         // [T, N, C, H, W] → [N, T·C, H, W]: task t's channels are group t of every grouped operation below.
         var h = tasks == 1
             ? input.squeeze(0)
@@ -330,7 +330,7 @@ public sealed class ConvNet : IFunctionalNetwork, IHeadNetwork, IStepwiseNetwork
         {
             using var noGrad = no_grad();
             var (mean, variance) = Buffers(block, h.dtype);
-            var values = h.shape[0] * h.shape[2] * h.shape[3];                                  // per task and channel
+            var values = h.Dims()[0] * h.Dims()[2] * h.Dims()[3];                                  // per task and channel
             var detached = h.detach();
             var batchMean = detached.mean([0, 2, 3]);                                           // [T·F]
             var batchVar = (detached - batchMean.view(1, -1, 1, 1)).square().mean([0, 2, 3]);  // biased
@@ -356,7 +356,7 @@ public sealed class ConvNet : IFunctionalNetwork, IHeadNetwork, IStepwiseNetwork
 
     private Tensor HeadOf(Tensor weight, Tensor bias, Tensor features)
     {
-        var tasks = weight.shape[0];
+        var tasks = weight.Dims()[0];
         return BatchedOps.AddBatchMatMul(bias.view(tasks, 1, Ways), features, weight.view(tasks, Features, Ways));
     }
 
@@ -366,13 +366,13 @@ public sealed class ConvNet : IFunctionalNetwork, IHeadNetwork, IStepwiseNetwork
 
     private void CheckShapes(Tensor weights, Tensor input, long count, string what)
     {
-        if (weights.dim() != 2 || weights.shape[1] != count)
-            throw new ArgumentException($"conv net {what} must be [tasks, {count}], got [{string.Join(", ", weights.shape)}]");
-        if (input.dim() != 5 || input.shape[0] != weights.shape[0] || input.shape[2] != Channels || input.shape[3] != Side || input.shape[4] != Side)
+        if (weights.dim() != 2 || weights.Dims()[1] != count)
+            throw new ArgumentException($"conv net {what} must be [tasks, {count}], got [{string.Join(", ", weights.Dims())}]");
+        if (input.dim() != 5 || input.Dims()[0] != weights.Dims()[0] || input.Dims()[2] != Channels || input.Dims()[3] != Side || input.Dims()[4] != Side)
             throw new ArgumentException(
-                $"conv net inputs must be [{weights.shape[0]}, images, {Channels}, {Side}, {Side}], got [{string.Join(", ", input.shape)}]");
+                $"conv net inputs must be [{weights.Dims()[0]}, images, {Channels}, {Side}, {Side}], got [{string.Join(", ", input.Dims())}]");
         // Batch norm needs more than one value per channel; it normalises before pooling, where maps are ≥ 2 × 2.
-        if (input.shape[1] < 1) throw new ArgumentException("conv net inputs need at least one image per task");
+        if (input.Dims()[1] < 1) throw new ArgumentException("conv net inputs need at least one image per task");
         if (input.dtype != weights.dtype) throw new ArgumentException($"inputs are {input.dtype} but weights are {weights.dtype}");
     }
 

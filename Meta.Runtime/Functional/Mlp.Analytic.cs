@@ -23,8 +23,8 @@ public sealed partial class Mlp
     {
         ArgumentNullException.ThrowIfNull(loss);
         if (!SupportsAnalytic(loss)) throw new ArgumentException($"the MLP has analytic derivatives for mse and cross-entropy, not {loss.Name}", nameof(loss));
-        if (weights.dim() != 2 || weights.shape[1] != Layout.Count)
-            throw new ArgumentException($"weights must be [tasks, {Layout.Count}], got [{string.Join(", ", weights.shape)}]", nameof(weights));
+        if (weights.dim() != 2 || weights.Dims()[1] != Layout.Count)
+            throw new ArgumentException($"weights must be [tasks, {Layout.Count}], got [{string.Join(", ", weights.Dims())}]", nameof(weights));
         return new Pass(this, weights, input, target, ReferenceEquals(loss, TaskLoss.CrossEntropyLoss));
     }
 
@@ -47,7 +47,7 @@ public sealed partial class Mlp
         public Pass(Mlp net, Tensor weights, Tensor input, Tensor target, bool crossEntropy)
         {
             _net = net;
-            _tasks = weights.shape[0];
+            _tasks = weights.Dims()[0];
             _layers = net._widths.Length - 1;
             _target = target;
             _crossEntropy = crossEntropy;
@@ -64,8 +64,8 @@ public sealed partial class Mlp
             }
             _h[_layers - 1] = h;
             Output = BatchedOps.AddBatchMatMul(_b[_layers - 1], h, _w[_layers - 1]);
-            var points = Output.shape[1];
-            _lossScale = crossEntropy ? 1.0 / points : 2.0 / (points * Output.shape[2]);
+            var points = Output.Dims()[1];
+            _lossScale = crossEntropy ? 1.0 / points : 2.0 / (points * Output.Dims()[2]);
         }
 
         public Tensor Output { get; }
@@ -154,7 +154,7 @@ public sealed partial class Mlp
             if (!_crossEntropy) return _residual = Output.sub(_target);
             _logProbabilities = Output.log_softmax(2);
             _probabilities = _logProbabilities.exp();
-            var oneHot = nn.functional.one_hot(_target, Output.shape[2]).to_type(Output.dtype);
+            var oneHot = nn.functional.one_hot(_target, Output.Dims()[2]).to_type(Output.dtype);
             return _residual = _probabilities.sub(oneHot);
         }
 

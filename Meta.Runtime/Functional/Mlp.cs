@@ -82,7 +82,7 @@ public sealed partial class Mlp : IFunctionalNetwork, IHeadNetwork, IAnalyticNet
     {
         // One split (its backward is a single concatenation) instead of a narrow per parameter, whose backward would
         // materialise a zero-filled [T, P] gradient for every slot.
-        var tasks = weights.shape[0];
+        var tasks = weights.Dims()[0];
         var parts = weights.split(_sizes, 1);
         var h = input.dim() > 3 ? input.flatten(2) : input;           // [T, N, C, H, W] images as flat features
         var slots = Layout.Slots;
@@ -104,7 +104,7 @@ public sealed partial class Mlp : IFunctionalNetwork, IHeadNetwork, IAnalyticNet
     {
         var slots = Layout.Slots;
         if (slots.Count == 2) return input.dim() > 3 ? input.flatten(2) : input;   // a single layer: the body is the identity
-        var tasks = bodyWeights.shape[0];
+        var tasks = bodyWeights.Dims()[0];
         var parts = bodyWeights.split(_sizes[..^2], 1);
         var h = input.dim() > 3 ? input.flatten(2) : input;
         for (var s = 0; s < slots.Count - 2; s += 2)
@@ -119,7 +119,7 @@ public sealed partial class Mlp : IFunctionalNetwork, IHeadNetwork, IAnalyticNet
     /// <inheritdoc />
     public Tensor Head(Tensor headWeights, Tensor features)
     {
-        var tasks = headWeights.shape[0];
+        var tasks = headWeights.Dims()[0];
         var (weight, bias) = (Layout.Slots[^2], Layout.Slots[^1]);
         var parts = headWeights.split([weight.Size, bias.Size], 1);
         return BatchedOps.AddBatchMatMul(parts[1].view(tasks, 1, bias.Shape[0]), features, parts[0].view(tasks, weight.Shape[0], weight.Shape[1]));

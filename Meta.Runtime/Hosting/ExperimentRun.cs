@@ -133,7 +133,7 @@ public sealed partial class ExperimentRun : IDisposable
         {
             _store = new CheckpointStore(_folder!.Path, settings.KeepCheckpoints);
             if (settings.Components is { } components)
-                _folder.WriteText(ModelManifest.FileName, ModelManifest.Describe(_descriptor.Name, components, metaParameters.shape[0]).ToJson());
+                _folder.WriteText(ModelManifest.FileName, ModelManifest.Describe(_descriptor.Name, components, metaParameters.Dims()[0]).ToJson());
             var config = _options.Resolved().ToDictionary(kv => kv.Key, kv => kv.Value);
             _folder.WriteText("config.json", JsonSerializer.Serialize(new { experiment = _descriptor.Name, algorithm = settings.Algorithm, configurationHash = _configurationHash, options = config }, JsonOptions));
             var continuing = start > 0 && File.Exists(_folder.File("metrics.csv"));
@@ -208,7 +208,7 @@ public sealed partial class ExperimentRun : IDisposable
         var loss = step.MetaLoss.ToDouble();
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         _losses.Add(loss);
-        _metrics.OuterStep(_tags, seconds, loss, (int)step.TaskLosses.shape[0]);
+        _metrics.OuterStep(_tags, seconds, loss, (int)step.TaskLosses.Dims()[0]);
         _csv?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{iteration + 1},{loss:R},{_clock.Elapsed.TotalSeconds:0.###}"));
         RecordDiagnostics(iteration, step);
         _trainingSeconds = _clock.Elapsed.TotalSeconds;

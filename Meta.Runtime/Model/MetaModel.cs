@@ -130,9 +130,9 @@ public sealed class MetaModel : IDisposable
             seeds.Dispose();
             throw new MetaModelException("model.json: the algorithm cannot be rebuilt: " + e.Message);
         }
-        if (meta.dim() != 1 || meta.shape[0] != manifest.MetaParameters)
+        if (meta.dim() != 1 || meta.Dims()[0] != manifest.MetaParameters)
         {
-            var shape = string.Join(", ", meta.shape);
+            var shape = string.Join(", ", meta.Dims());
             meta.Dispose();
             seeds.Dispose();
             throw new MetaModelException($"checkpoint '{checkpoint}' holds meta-parameters [{shape}], model.json says [{manifest.MetaParameters}]");
@@ -220,19 +220,19 @@ public sealed class MetaModel : IDisposable
         var x = (batched ? supportX : supportX.unsqueeze(0)).to_type(ScalarType.Float32).detach();
         var y = batched ? supportY : supportY.unsqueeze(0);
         y = Shape.Classification ? y.to_type(ScalarType.Int64).detach() : y.to_type(ScalarType.Float32).detach();
-        if (y.dim() < 2 || y.shape[0] != x.shape[0] || y.shape[1] != x.shape[1])
-            throw new MetaModelException($"support targets [{string.Join(", ", supportY.shape)}] do not match support inputs [{string.Join(", ", supportX.shape)}]");
-        if (!Shape.Classification && (y.dim() != 3 || y.shape[2] != Shape.Outputs))
-            throw new MetaModelException($"support targets must be [{(batched ? "tasks, " : "")}points, {Shape.Outputs}], got [{string.Join(", ", supportY.shape)}]");
+        if (y.dim() < 2 || y.Dims()[0] != x.Dims()[0] || y.Dims()[1] != x.Dims()[1])
+            throw new MetaModelException($"support targets [{string.Join(", ", supportY.Dims())}] do not match support inputs [{string.Join(", ", supportX.Dims())}]");
+        if (!Shape.Classification && (y.dim() != 3 || y.Dims()[2] != Shape.Outputs))
+            throw new MetaModelException($"support targets must be [{(batched ? "tasks, " : "")}points, {Shape.Outputs}], got [{string.Join(", ", supportY.Dims())}]");
         if (Shape.Classification && y.dim() != 2)
-            throw new MetaModelException($"support labels must be [{(batched ? "tasks, " : "")}images], got [{string.Join(", ", supportY.shape)}]");
+            throw new MetaModelException($"support labels must be [{(batched ? "tasks, " : "")}images], got [{string.Join(", ", supportY.Dims())}]");
         if (Shape.Classification && (y.min().item<long>() < 0 || y.max().item<long>() >= Shape.Outputs))
             throw new MetaModelException($"support labels must be 0 to {Shape.Outputs - 1}");
         Tensor fast;
         lock (_gate)
         {
             fast = count == 0
-                ? Algorithm.Weights(_meta).unsqueeze(0).expand(x.shape[0], -1).clone()
+                ? Algorithm.Weights(_meta).unsqueeze(0).expand(x.Dims()[0], -1).clone()
                 : Algorithm.Adapt(_meta, Flat(x), y, count);
         }
         return new AdaptedModel(this, fast.detach().DetachFromDisposeScope(), batched);
@@ -240,7 +240,7 @@ public sealed class MetaModel : IDisposable
 
     /// <summary>Inputs as the network takes them: [T, N, features] for flat networks, [T, N, C, H, W] for image networks.</summary>
     internal Tensor Flat(Tensor x) =>
-        Shape.Input.Count == 1 || Network is ConvNet ? x : x.reshape(x.shape[0], x.shape[1], Network.Inputs);
+        Shape.Input.Count == 1 || Network is ConvNet ? x : x.reshape(x.Dims()[0], x.Dims()[1], Network.Inputs);
 
     /// <summary>Whether <paramref name="x"/> is a batch of tasks [T, N, …input] (else one task [N, …input]).</summary>
     internal bool IsBatched(Tensor x, string what)
@@ -248,8 +248,8 @@ public sealed class MetaModel : IDisposable
         var inputDims = Shape.Input.Count;
         var batched = x.dim() == inputDims + 2;
         if (!batched && x.dim() != inputDims + 1)
-            throw new MetaModelException($"{what} must be [points, {string.Join(", ", Shape.Input)}] or [tasks, points, {string.Join(", ", Shape.Input)}], got [{string.Join(", ", x.shape)}]");
-        var tail = x.shape.Skip(batched ? 2 : 1).ToArray();
+            throw new MetaModelException($"{what} must be [points, {string.Join(", ", Shape.Input)}] or [tasks, points, {string.Join(", ", Shape.Input)}], got [{string.Join(", ", x.Dims())}]");
+        var tail = x.Dims().Skip(batched ? 2 : 1).ToArray();
         if (!tail.SequenceEqual(Shape.Input))
             throw new MetaModelException($"{what}: each example must be [{string.Join(", ", Shape.Input)}], got [{string.Join(", ", tail)}]");
         return batched;
@@ -302,7 +302,7 @@ public sealed class MetaModel : IDisposable
         var list = new List<(string, Tensor)>();
         foreach (var slot in Network.Layout.Slots)
             list.Add((slot.Name, theta.narrow(0, slot.Offset, slot.Size).reshape(slot.Shape).clone()));
-        var extras = _meta.shape[0] - Network.Layout.Count;
+        var extras = _meta.Dims()[0] - Network.Layout.Count;
         if (extras > 0) list.Add(("meta.extras", _meta.narrow(0, Network.Layout.Count, extras).clone()));
         return list;
     }
@@ -328,7 +328,7 @@ public sealed class MetaModel : IDisposable
             ["meta.inner_steps"] = AlgorithmDefinition.InnerSteps.ToString(CultureInfo.InvariantCulture),
             ["meta.inner_lr"] = AlgorithmDefinition.InnerLr.ToString("R", CultureInfo.InvariantCulture),
             ["meta.parameters"] = Network.Layout.Count.ToString(CultureInfo.InvariantCulture),
-            ["meta.meta_parameters"] = _meta.shape[0].ToString(CultureInfo.InvariantCulture),
+            ["meta.meta_parameters"] = _meta.Dims()[0].ToString(CultureInfo.InvariantCulture),
         };
         switch (Network)
         {
@@ -409,7 +409,7 @@ public sealed class AdaptedModel : IDisposable
     public Tensor FastWeights { get; }
 
     /// <summary>Tasks adapted to.</summary>
-    public long Tasks => FastWeights.shape[0];
+    public long Tasks => FastWeights.Dims()[0];
 
     /// <summary>Regression: predictions [N, outputs] for inputs <paramref name="x"/> [N, inputs].</summary>
     public float[,] Predict(float[,] x)
@@ -443,7 +443,7 @@ public sealed class AdaptedModel : IDisposable
     {
         ArgumentNullException.ThrowIfNull(x);
         var batched = _model.IsBatched(x, "inputs");
-        if (batched != _batched || (batched && x.shape[0] != Tasks))
+        if (batched != _batched || (batched && x.Dims()[0] != Tasks))
             throw new MetaModelException(_batched
                 ? $"this model was adapted to {Tasks} tasks: inputs must be [{Tasks}, points, …]"
                 : "this model was adapted to one task: inputs must be [points, …]");

@@ -32,7 +32,7 @@ public static class Safetensors
             header[name] = new JsonObject
             {
                 ["dtype"] = DType(contiguous.dtype),
-                ["shape"] = new JsonArray([.. contiguous.shape.Select(d => (JsonNode?)JsonValue.Create(d))]),
+                ["shape"] = new JsonArray([.. contiguous.Dims().Select(d => (JsonNode?)JsonValue.Create(d))]),
                 ["data_offsets"] = new JsonArray(JsonValue.Create(offset), JsonValue.Create(offset + bytes.LongLength)),
             };
             offset += bytes.LongLength;

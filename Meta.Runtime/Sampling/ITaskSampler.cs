@@ -15,7 +15,7 @@ namespace Meta.Sampling;
 public sealed record TaskDraw(Tensor Parameters, Tensor? Weights, int[]? Cells, double[] Values, double[]? ImportanceWeights)
 {
     /// <summary>Number of tasks T.</summary>
-    public int Count => (int)Parameters.shape[0];
+    public int Count => (int)Parameters.Dims()[0];
 
     /// <summary>Mean importance weight of the batch, or null when unweighted.</summary>
     public double? MeanImportanceWeight => ImportanceWeights is null ? null : ImportanceWeights.Average();

@@ -40,7 +40,7 @@ public sealed class SamplerSession : ICheckpointable
     {
         _full = Sampler.Draw(_metaBatch);
         if (_group.Size == 1) return _full;
-        var d = _full.Parameters.shape[1];
+        var d = _full.Parameters.Dims()[1];
         return new TaskDraw(
             _full.Parameters.narrow(0, _offset, _share),
             _full.Weights?.narrow(0, _offset, _share),
@@ -84,7 +84,7 @@ public sealed class SamplerSession : ICheckpointable
         if (state.Random is { } random) writer.Doubles(prefix + "random", Bits(random));
         if (state.Queue is { } q)
         {
-            writer.Doubles(prefix + "queue.shape", [.. q.Shape.Select(s => (double)s)]);
+            writer.Doubles(prefix + "queue.Dims()", [.. q.Shape.Select(s => (double)s)]);
             writer.Doubles(prefix + "queue.losses", q.Losses);
             writer.Doubles(prefix + "queue.changes", q.Changes);
             writer.Doubles(prefix + "queue.counts", [.. q.Counts.Select(c => (double)c)]);
@@ -102,7 +102,7 @@ public sealed class SamplerSession : ICheckpointable
         if (reader.Has(prefix + "queue.losses"))
         {
             queue = new PriorityQueueState(
-                [.. reader.Doubles(prefix + "queue.shape").Select(s => (int)s)],
+                [.. reader.Doubles(prefix + "queue.Dims()").Select(s => (int)s)],
                 reader.Doubles(prefix + "queue.losses"),
                 reader.Doubles(prefix + "queue.changes"),
                 [.. reader.Doubles(prefix + "queue.counts").Select(c => (long)c)],

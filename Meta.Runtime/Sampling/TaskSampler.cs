@@ -86,8 +86,8 @@ public abstract class TaskSampler : ITaskSampler
     {
         ArgumentNullException.ThrowIfNull(draw);
         ArgumentNullException.ThrowIfNull(taskLosses);
-        if (taskLosses.dim() != 1 || taskLosses.shape[0] != draw.Count || !taskLosses.is_floating_point())
-            throw new ArgumentException($"task losses must be a floating-point [{draw.Count}] tensor, got [{string.Join(", ", taskLosses.shape)}] {taskLosses.dtype}", nameof(taskLosses));
+        if (taskLosses.dim() != 1 || taskLosses.Dims()[0] != draw.Count || !taskLosses.is_floating_point())
+            throw new ArgumentException($"task losses must be a floating-point [{draw.Count}] tensor, got [{string.Join(", ", taskLosses.Dims())}] {taskLosses.dtype}", nameof(taskLosses));
         if (Queue is null) return;
         Observe(draw, ReadLosses(taskLosses));
     }

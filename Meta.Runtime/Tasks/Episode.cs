@@ -13,19 +13,21 @@ public sealed record Episode
     /// <summary>Creates an episode; throws <see cref="ArgumentException"/> if shapes or dtypes disagree.</summary>
     public Episode(Tensor supportX, Tensor supportY, Tensor queryX, Tensor queryY)
     {
-        Require(supportX.dim() >= 3 && queryX.dim() == supportX.dim(), "inputs must be [tasks, points, features…] for support and query alike");
-        Require(supportY.dim() >= 2 && queryY.dim() == supportY.dim(), "targets must be [tasks, points(, outputs)] for support and query alike");
-        var tasks = supportX.shape[0];
-        Require(supportY.shape[0] == tasks && queryX.shape[0] == tasks && queryY.shape[0] == tasks,
-            "support and query must have the same number of tasks");
-        Require(supportX.shape[1] == supportY.shape[1], "support inputs and targets must have the same number of points");
-        Require(queryX.shape[1] == queryY.shape[1], "query inputs and targets must have the same number of points");
-        Require(supportX.shape.Skip(2).SequenceEqual(queryX.shape.Skip(2)), "support and query inputs must have the same feature shape");
-        Require(supportY.shape.Skip(2).SequenceEqual(queryY.shape.Skip(2)), "support and query targets must have the same shape per point");
-        Require(supportX.dtype == queryX.dtype && supportX.is_floating_point(), "inputs must share one floating-point dtype");
-        Require(supportY.dtype == queryY.dtype, "support and query targets must share one dtype");
-        Require(supportY.is_floating_point() ? supportY.dtype == supportX.dtype : supportY.dtype == ScalarType.Int64,
+        var (sx, sy, qx, qy) = (supportX.Dims(), supportY.Dims(), queryX.Dims(), queryY.Dims());
+        Require(sx.Length >= 3 && qx.Length == sx.Length, "inputs must be [tasks, points, features…] for support and query alike");
+        Require(sy.Length >= 2 && qy.Length == sy.Length, "targets must be [tasks, points(, outputs)] for support and query alike");
+        var tasks = sx[0];
+        Require(sy[0] == tasks && qx[0] == tasks && qy[0] == tasks, "support and query must have the same number of tasks");
+        Require(sx[1] == sy[1], "support inputs and targets must have the same number of points");
+        Require(qx[1] == qy[1], "query inputs and targets must have the same number of points");
+        Require(sx.AsSpan(2).SequenceEqual(qx.AsSpan(2)), "support and query inputs must have the same feature shape");
+        Require(sy.AsSpan(2).SequenceEqual(qy.AsSpan(2)), "support and query targets must have the same shape per point");
+        var (inputType, targetType) = (supportX.dtype, supportY.dtype);
+        Require(inputType == queryX.dtype && supportX.is_floating_point(), "inputs must share one floating-point dtype");
+        Require(targetType == queryY.dtype, "support and query targets must share one dtype");
+        Require(supportY.is_floating_point() ? targetType == inputType : targetType == ScalarType.Int64,
             "targets must be the inputs' dtype (regression) or int64 class labels (classification)");
+        Tasks = tasks;
         SupportX = supportX;
         SupportY = supportY;
         QueryX = queryX;
@@ -42,7 +44,7 @@ public sealed record Episode
     public Tensor QueryY { get; }
 
     /// <summary>Number of tasks T.</summary>
-    public long Tasks => SupportX.shape[0];
+    public long Tasks { get; }
 
     /// <summary>The tasks <paramref name="start"/>..start+count as an episode of their own (views, no copy).</summary>
     public Episode Slice(long start, long count) =>

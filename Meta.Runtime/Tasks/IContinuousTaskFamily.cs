@@ -44,9 +44,9 @@ internal static class ContinuousFamilyChecks
     /// <summary>Requires <paramref name="parameters"/> to be a floating-point [T, D] tensor with T ≥ 1.</summary>
     public static void Parameters(Tensor parameters, int dimensions)
     {
-        if (parameters.dim() != 2 || parameters.shape[1] != dimensions || parameters.shape[0] < 1 || !parameters.is_floating_point())
+        if (parameters.dim() != 2 || parameters.Dims()[1] != dimensions || parameters.Dims()[0] < 1 || !parameters.is_floating_point())
             throw new ArgumentException(
-                $"task parameters must be a floating-point [tasks, {dimensions}] tensor, got [{string.Join(", ", parameters.shape)}] {parameters.dtype}");
+                $"task parameters must be a floating-point [tasks, {dimensions}] tensor, got [{string.Join(", ", parameters.Dims())}] {parameters.dtype}");
     }
 
     /// <summary>Requires support and query sizes of at least 1.</summary>

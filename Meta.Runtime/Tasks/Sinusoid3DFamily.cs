@@ -6,7 +6,7 @@ namespace Meta.Tasks;
 public sealed record Sinusoid3DTasks(Tensor Amplitude, Tensor Phase, Tensor Frequency)
 {
     /// <summary>Number of tasks.</summary>
-    public long Count => Amplitude.shape[0];
+    public long Count => Amplitude.Dims()[0];
 }
 
 /// <summary>

@@ -6,7 +6,7 @@ namespace Meta.Tasks;
 public sealed record SinusoidTasks(Tensor Amplitude, Tensor Phase)
 {
     /// <summary>Number of tasks.</summary>
-    public long Count => Amplitude.shape[0];
+    public long Count => Amplitude.Dims()[0];
 }
 
 /// <summary>
@@ -57,11 +57,11 @@ public sealed class SinusoidFamily : IContinuousTaskFamily
         ArgumentNullException.ThrowIfNull(x);
         // Dense CPU tensors of the family's dtype: the same float operations in one managed loop around libtorch's own
         // sin (so every value is bit-identical to the tensor expression below), one tensor instead of five.
-        if (x.dim() == 3 && x.shape[2] == 1 && x.shape[0] == tasks.Count && Training.InPlaceUpdate.Qualifies(x)
+        if (x.dim() == 3 && x.Dims()[2] == 1 && x.Dims()[0] == tasks.Count && Training.InPlaceUpdate.Qualifies(x)
             && Training.InPlaceUpdate.Qualifies(tasks.Amplitude, tasks.Phase) && tasks.Amplitude.dtype == x.dtype && tasks.Amplitude.dim() == 1)
         {
             var y = empty_like(x);
-            var points = (int)x.shape[1];
+            var points = (int)x.Dims()[1];
             if (x.dtype == ScalarType.Float32) Shift<float>(tasks, x, y, points);
             else Shift<double>(tasks, x, y, points);
             y.sin_();

@@ -46,8 +46,8 @@ public sealed class Adam : IMetaOptimizer
     /// <summary>Applies one update with <paramref name="gradient"/> (same shape as the parameters).</summary>
     public void Step(Tensor gradient)
     {
-        if (!gradient.shape.SequenceEqual(_parameters.shape))
-            throw new ArgumentException($"gradient shape [{string.Join(", ", gradient.shape)}] differs from the parameters' [{string.Join(", ", _parameters.shape)}]");
+        if (!gradient.Dims().SequenceEqual(_parameters.Dims()))
+            throw new ArgumentException($"gradient shape [{string.Join(", ", gradient.Dims())}] differs from the parameters' [{string.Join(", ", _parameters.Dims())}]");
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         Steps++;

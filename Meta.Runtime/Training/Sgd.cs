@@ -37,8 +37,8 @@ public sealed class Sgd : IMetaOptimizer
     /// <inheritdoc />
     public void Step(Tensor gradient)
     {
-        if (!gradient.shape.SequenceEqual(_parameters.shape))
-            throw new ArgumentException($"gradient shape [{string.Join(", ", gradient.shape)}] differs from the parameters' [{string.Join(", ", _parameters.shape)}]");
+        if (!gradient.Dims().SequenceEqual(_parameters.Dims()))
+            throw new ArgumentException($"gradient shape [{string.Join(", ", gradient.Dims())}] differs from the parameters' [{string.Join(", ", _parameters.Dims())}]");
         using var noGrad = no_grad();
         Steps++;
         if (_scale is null) _parameters.add_(gradient, alpha: -LearningRate);

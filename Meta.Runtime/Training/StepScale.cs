@@ -9,8 +9,8 @@ internal static class StepScale
     public static void Apply(ref Tensor? scale, Tensor parameters, long offset, long count, double factor)
     {
         if (!(factor > 0) || !double.IsFinite(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "the factor must be finite and > 0");
-        if (offset < 0 || count < 0 || offset + count > parameters.shape[0])
-            throw new ArgumentOutOfRangeException(nameof(count), $"entries {offset}..{offset + count} are outside 0..{parameters.shape[0]}");
+        if (offset < 0 || count < 0 || offset + count > parameters.Dims()[0])
+            throw new ArgumentOutOfRangeException(nameof(count), $"entries {offset}..{offset + count} are outside 0..{parameters.Dims()[0]}");
         using var noGrad = no_grad();
         scale ??= ones_like(parameters).DetachFromDisposeScope();
         scale.narrow(0, offset, count).mul_(factor);

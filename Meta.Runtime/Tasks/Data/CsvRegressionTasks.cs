@@ -246,14 +246,14 @@ public sealed class CsvRegressionTasks : ITaskFamily, IValidatedComponent, IDisp
         public (Tensor X, Tensor Y) Sample(Tensor tasks, int perTask, Generator generator)
         {
             using var scope = NewDisposeScope();
-            var t = tasks.shape[0];
+            var t = tasks.Dims()[0];
             // Random keys per (task slot, row); rows beyond a task's count get −1 and are never among the top perTask.
             var keys = rand([t, _maxCount], ScalarType.Float64, generator: generator);
             var beyond = arange(_maxCount, ScalarType.Int64).unsqueeze(0) >= _counts.index_select(0, tasks).unsqueeze(1);
             var local = keys.masked_fill_(beyond, -1.0).topk(perTask, dim: 1).indexes;
             var global = (_offsets.index_select(0, tasks).unsqueeze(1) + local).flatten();
-            var x = _x.index_select(0, global).view(t, perTask, _x.shape[1]);
-            var y = _y.index_select(0, global).view(t, perTask, _y.shape[1]);
+            var x = _x.index_select(0, global).view(t, perTask, _x.Dims()[1]);
+            var y = _y.index_select(0, global).view(t, perTask, _y.Dims()[1]);
             return (x.MoveToOuterDisposeScope(), y.MoveToOuterDisposeScope());
         }
 

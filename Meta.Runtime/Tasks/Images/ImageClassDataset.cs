@@ -57,13 +57,13 @@ public sealed class ImageClassDataset : IDisposable
     public int Classes => _names.Length;
 
     /// <summary>Image channels C.</summary>
-    public int Channels => (int)_pixels.shape[1];
+    public int Channels => (int)_pixels.Dims()[1];
 
     /// <summary>Image height H.</summary>
-    public int Height => (int)_pixels.shape[2];
+    public int Height => (int)_pixels.Dims()[2];
 
     /// <summary>Image width W.</summary>
-    public int Width => (int)_pixels.shape[3];
+    public int Width => (int)_pixels.Dims()[3];
 
     /// <summary>The class names (for files on disk, the folder relative to the data root; rotated classes end in @90, @180, @270).</summary>
     public IReadOnlyList<string> ClassNames => _names;
@@ -154,7 +154,7 @@ public sealed class ImageClassDataset : IDisposable
             var index = tensor(slots, ScalarType.Int64);
             pixels.index_copy_(0, index, pixels.index_select(0, index).rot90(turn, (3, 4)));
         }
-        long[] shape = [.. classes.shape, perClass, Channels, Height, Width];
+        long[] shape = [.. classes.Dims(), perClass, Channels, Height, Width];
         return pixels.to_type(dtype).div_(255.0).view(shape).MoveToOuterDisposeScope();
     }
 

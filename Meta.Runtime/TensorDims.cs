@@ -1,0 +1,20 @@
+using static TorchSharp.torch;
+
+namespace Meta;
+
+/// <summary>
+/// Tensor sizes without TorchSharp's <c>Tensor.shape</c>, which marshals them through a callback: ≈ 2.5 µs a call on the
+/// development machine, against ≈ 0.08 µs for each direct <c>dim()</c> or <c>size(i)</c> call. Validation reads shapes
+/// a dozen times per step (an episode's constructor alone took 22 µs), so the runtime reads them here.
+/// </summary>
+internal static class TensorDims
+{
+    /// <summary>The sizes of <paramref name="tensor"/>, as <c>Tensor.Dims()</c> returns them.</summary>
+    public static long[] Dims(this Tensor tensor)
+    {
+        var rank = (int)tensor.dim();
+        var sizes = new long[rank];
+        for (var i = 0; i < rank; i++) sizes[i] = tensor.size(i);
+        return sizes;
+    }
+}
