@@ -60,4 +60,12 @@ public interface IMetaAlgorithm
     /// an algorithm for which it does not hold returns false, and its steps then run whole on one thread.
     /// </summary>
     bool TaskParallel => true;
+
+    /// <summary>
+    /// The meta-step with its tasks split over <paramref name="splitter"/>'s threads inside the algorithm (or its
+    /// network's kernel), when it can do that more cheaply than <see cref="Training.TaskParallel"/>'s split into
+    /// sub-episodes; null to let that split run. The result must be <see cref="MetaStep"/>'s up to rounding. The default
+    /// returns null.
+    /// </summary>
+    MetaStepResult? SplitMetaStep(Tensor metaParameters, Episode episode, Tensor? taskWeights, Training.TaskSplitter splitter) => null;
 }

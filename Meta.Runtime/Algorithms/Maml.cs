@@ -68,7 +68,7 @@ public sealed class Maml : IMetaAlgorithm
         CheckTheta(theta);
         // Each step in its own dispose scope (InnerLoop.Iterate): a first-order loop keeps nothing of earlier steps, so
         // its memory does not grow with the steps; a second-order loop keeps only what autograd saved.
-        return InnerLoop.Iterate(InnerLoop.Expand(theta, supportX.shape[0]), steps, (fast, _) => InnerStep(fast, supportX, supportY, differentiable));
+        return InnerLoop.Iterate(InnerLoop.Expand(theta, supportX.Dims()[0]), steps, (fast, _) => InnerStep(fast, supportX, supportY, differentiable));
     }
 
     /// <inheritdoc />
@@ -78,11 +78,21 @@ public sealed class Maml : IMetaAlgorithm
         {
             CheckTheta(metaParameters);
             using var noGrad = no_grad();
-            return InnerLoop.Iterate(InnerLoop.Expand(metaParameters.detach(), supportX.shape[0]), steps,
+            return InnerLoop.Iterate(InnerLoop.Expand(metaParameters.detach(), supportX.Dims()[0]), steps,
                 (fast, _) => fast.add(analytic.AnalyticPass(fast, supportX, supportY, Loss).Gradient(), -InnerLr));
         }
         using var enabled = enable_grad();
         return Adapt(metaParameters.detach(), supportX, supportY, steps, differentiable: false).detach();
+    }
+
+    /// <inheritdoc />
+    /// <remarks>MAML splits inside the network's whole-step kernel (the MLP's), bit for bit the one-thread result.</remarks>
+    public MetaStepResult? SplitMetaStep(Tensor metaParameters, Episode episode, Tensor? taskWeights, Training.TaskSplitter splitter)
+    {
+        if (Network is not IMamlKernel kernel || !kernel.SupportsAnalytic(Loss)) return null;
+        CheckTheta(metaParameters);
+        CheckEpisode(episode, taskWeights);
+        return kernel.MamlMetaStep(metaParameters, episode, Loss, InnerSteps, InnerLr, FirstOrder, taskWeights, splitter);
     }
 
     /// <inheritdoc />
@@ -146,8 +156,8 @@ public sealed class Maml : IMetaAlgorithm
 
     private void CheckTheta(Tensor theta)
     {
-        if (theta.dim() != 1 || theta.shape[0] != Network.Layout.Count)
-            throw new ArgumentException($"θ must be a flat vector of {Network.Layout.Count} parameters, got [{string.Join(", ", theta.shape)}]");
+        if (theta.dim() != 1 || theta.Dims()[0] != Network.Layout.Count)
+            throw new ArgumentException($"θ must be a flat vector of {Network.Layout.Count} parameters, got [{string.Join(", ", theta.Dims())}]");
     }
 
     private void CheckEpisode(Episode episode, Tensor? taskWeights) =>
@@ -160,12 +170,12 @@ public static class AlgorithmChecks
     /// <summary>Checks that <paramref name="episode"/> fits the network and loss, and that task weights are [T].</summary>
     public static void Episode(IFunctionalNetwork network, ITaskLoss loss, Episode episode, Tensor? taskWeights)
     {
-        var features = episode.SupportX.shape.Skip(2).Aggregate(1L, (a, b) => a * b);
+        var features = episode.SupportX.Dims().Skip(2).Aggregate(1L, (a, b) => a * b);
         if (episode.SupportX.dim() == 3 && features != network.Inputs)
             throw new ArgumentException($"episode inputs have {features} features; the network takes {network.Inputs}");
-        loss.Check([episode.Tasks, episode.QueryX.shape[1], network.Outputs], episode.QueryY);
-        loss.Check([episode.Tasks, episode.SupportX.shape[1], network.Outputs], episode.SupportY);
-        if (taskWeights is not null && (taskWeights.dim() != 1 || taskWeights.shape[0] != episode.Tasks))
-            throw new ArgumentException($"task weights must be [{episode.Tasks}], got [{string.Join(", ", taskWeights.shape)}]");
+        loss.Check([episode.Tasks, episode.QueryX.Dims()[1], network.Outputs], episode.QueryY);
+        loss.Check([episode.Tasks, episode.SupportX.Dims()[1], network.Outputs], episode.SupportY);
+        if (taskWeights is not null && (taskWeights.dim() != 1 || taskWeights.Dims()[0] != episode.Tasks))
+            throw new ArgumentException($"task weights must be [{episode.Tasks}], got [{string.Join(", ", taskWeights.Dims())}]");
     }
 }

@@ -1,5 +1,6 @@
 using Meta.Algorithms;
 using Meta.Tasks;
+using Meta.Training;
 using static TorchSharp.torch;
 
 namespace Meta.Functional;
@@ -17,7 +18,9 @@ public interface IMamlKernel : IAnalyticNetwork
     /// The meta-step of MAML with <paramref name="innerSteps"/> inner SGD steps at <paramref name="innerLr"/> from θ
     /// <paramref name="theta"/> [P] on <paramref name="episode"/>, second order unless <paramref name="firstOrder"/>, the
     /// tasks' query losses weighted by <paramref name="taskWeights"/> [T] when given; null when this kernel cannot run on
-    /// these tensors. The result's tensors have no autograd history.
+    /// these tensors. The result's tensors have no autograd history. A <paramref name="splitter"/> with more than one thread
+    /// may run the tasks on its threads (<c>--parallelism tasks</c>); the result must not depend on it beyond rounding.
     /// </summary>
-    MetaStepResult? MamlMetaStep(Tensor theta, Episode episode, ITaskLoss loss, int innerSteps, double innerLr, bool firstOrder, Tensor? taskWeights);
+    MetaStepResult? MamlMetaStep(Tensor theta, Episode episode, ITaskLoss loss, int innerSteps, double innerLr, bool firstOrder, Tensor? taskWeights,
+        TaskSplitter? splitter = null);
 }

@@ -30,16 +30,17 @@ public enum Parallelism
 /// runs each step whole on the calling thread.
 /// </summary>
 /// <remarks>
-/// The worker threads live as long as this object (one per chunk beyond the first; the calling thread runs the first
-/// chunk), and wait on a semaphore between steps: starting a task per step costs more than a small meta-step's chunk.
-/// libtorch's dispose scopes and grad mode are per thread: each chunk runs in its own dispose scope under the caller's
+/// An algorithm that can split a step itself (<see cref="IMetaAlgorithm.SplitMetaStep"/>: MAML on the MLP's managed
+/// kernel, bit for bit its one-thread result) does so, on the same threads, with no sub-episodes and no combination.
+/// The threads are a <see cref="TaskSplitter"/>'s, living as long as this object (one per chunk beyond the first; the
+/// calling thread runs the first chunk) and spinning briefly between steps. libtorch's dispose scopes and grad mode are per thread: each chunk runs in its own dispose scope under the caller's
 /// grad mode, and its results are moved out of that scope and disposed by the caller once combined. The intra-op
 /// thread count is set to 1 when more than one worker exists (every worker thread and the caller), since the chunks
 /// already occupy the cores.
 /// </remarks>
 public sealed class TaskParallel : IDisposable
 {
-    private readonly Worker[] _workers;
+    private readonly TaskSplitter _splitter;
     private bool _disposed;
     private bool _warned;
 
@@ -56,8 +57,7 @@ public sealed class TaskParallel : IDisposable
             TorchRuntime.EnsureLoaded();
             torch.set_num_threads(1);
         }
-        _workers = new Worker[threads - 1];
-        for (var i = 0; i < _workers.Length; i++) _workers[i] = new Worker(i + 1);
+        _splitter = new TaskSplitter(threads);
     }
 
     /// <summary>
@@ -92,8 +92,10 @@ public sealed class TaskParallel : IDisposable
             return algorithm.MetaStep(metaParameters, episode, taskWeights);
         }
         // Checked here, before any slice: a narrow of wrong-sized weights would silently give a chunk the wrong ones.
-        if (taskWeights is not null && (taskWeights.dim() != 1 || taskWeights.shape[0] != tasks))
-            throw new ArgumentException($"task weights must be [{tasks}], got [{string.Join(", ", taskWeights.shape)}]");
+        if (taskWeights is not null && (taskWeights.dim() != 1 || taskWeights.Dims()[0] != tasks))
+            throw new ArgumentException($"task weights must be [{tasks}], got [{string.Join(", ", taskWeights.Dims())}]");
+        // The algorithm's own split where it has one (MAML in the MLP's kernel: no sub-episodes, no combination).
+        if (algorithm.SplitMetaStep(metaParameters, episode, taskWeights, _splitter) is { } split) return split;
 
         var counts = new long[chunks];
         for (var c = 0; c < chunks; c++) counts[c] = tasks / chunks + (c < tasks % chunks ? 1 : 0);
@@ -107,9 +109,7 @@ public sealed class TaskParallel : IDisposable
         var gradMode = torch.is_grad_enabled();
         for (var c = 0; c < chunks; c++)
             jobs[c] = new Job(algorithm, metaParameters, new Episode(supportX[c], supportY[c], queryX[c], queryY[c]), weights?[c], gradMode);
-        for (var c = 1; c < chunks; c++) _workers[c - 1].Start(jobs[c]);
-        jobs[0].Run();
-        for (var c = 1; c < chunks; c++) _workers[c - 1].Finish();
+        _splitter.Run(chunks, chunk => jobs[chunk].Run());
 
         var failure = jobs.FirstOrDefault(j => j.Failure is not null)?.Failure;
         try
@@ -187,7 +187,7 @@ public sealed class TaskParallel : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        foreach (var worker in _workers) worker.Stop();
+        _splitter.Dispose();
     }
 
     /// <summary>One chunk's meta-step and its outcome.</summary>
@@ -225,55 +225,6 @@ public sealed class TaskParallel : IDisposable
             r.MetaLoss.Dispose();
             r.TaskLosses.Dispose();
             Result = null;
-        }
-    }
-
-    /// <summary>A long-lived thread that runs one job per <see cref="Start"/>.</summary>
-    private sealed class Worker
-    {
-        private readonly SemaphoreSlim _start = new(0);
-        private readonly SemaphoreSlim _done = new(0);
-        private readonly Thread _thread;
-        private Job? _job;
-        private volatile bool _stopping;
-
-        public Worker(int index)
-        {
-            _thread = new Thread(Loop) { IsBackground = true, Name = $"meta-step worker {index}" };
-            _thread.Start();
-            _done.Wait();                                        // the thread has set its libtorch thread count
-        }
-
-        public void Start(Job job)
-        {
-            _job = job;
-            _start.Release();
-        }
-
-        public void Finish() => _done.Wait();
-
-        public void Stop()
-        {
-            _stopping = true;
-            _start.Release();
-            _thread.Join();
-            _start.Dispose();
-            _done.Dispose();
-        }
-
-        private void Loop()
-        {
-            // OpenMP's thread count is per thread: a new thread would otherwise take libtorch's default (all cores).
-            torch.set_num_threads(1);
-            _done.Release();
-            while (true)
-            {
-                _start.Wait();
-                if (_stopping) return;
-                _job!.Run();
-                _job = null;
-                _done.Release();
-            }
         }
     }
 }

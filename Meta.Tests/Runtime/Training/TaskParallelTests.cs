@@ -12,8 +12,8 @@ namespace Meta.Tests.Runtime.Training;
 
 /// <summary>
 /// Task-parallel meta-steps (<c>--parallelism tasks</c>): split over 2 and 3 threads, a step equals the one-thread step
-/// in float64, for every algorithm that allows it, with and without task weights; and a short training run is the same
-/// twice.
+/// in float64, for every algorithm that allows it, with and without task weights (MAML on the MLP's kernel bit for bit,
+/// float32 included); the splitter's threads; and a short training run is the same twice and the same as on one thread.
 /// </summary>
 [Collection(TorchCollection.Name)]
 public sealed class TaskParallelTests : IDisposable
@@ -155,6 +155,107 @@ public sealed class TaskParallelTests : IDisposable
         Assert.True(parallel.MetaStep(maml, theta, episode).Gradient.isfinite().all().ToBoolean());   // the workers survived
     }
 
+    public static TheoryData<string, int, int, bool> KernelCases()
+    {
+        var data = new TheoryData<string, int, int, bool>();
+        foreach (var dtype in new[] { "float32", "float64", "cross-entropy" })
+            foreach (var (tasks, threads) in new[] { (9, 2), (9, 3), (2, 3) })
+                foreach (var firstOrder in new[] { false, true })
+                    data.Add(dtype, tasks, threads, firstOrder);
+        return data;
+    }
+
+    // MAML on the MLP splits inside the managed kernel: the threads take tasks one at a time and the calling thread sums
+    // their rows in task order, so the step is the one-thread step bit for bit, float32 included, weights or not.
+    [Theory]
+    [MemberData(nameof(KernelCases))]
+    public void The_kernel_split_is_the_one_thread_step_bit_for_bit(string kind, int tasks, int threads, bool firstOrder)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(11);
+        var crossEntropy = kind == "cross-entropy";
+        var dtype = kind == "float32" ? ScalarType.Float32 : ScalarType.Float64;
+        var network = crossEntropy ? new Mlp(Activation.Tanh, 4, 6, 6, 3) : new Mlp(1, 16, 16, 1);
+        var theta = network.Initialize(WeightInit.PyTorch, g, dtype);
+        Episode episode;
+        if (crossEntropy)
+        {
+            episode = new Episode(randn([tasks, 6, 4], dtype, generator: g), randint(3, [tasks, 6], ScalarType.Int64, generator: g),
+                randn([tasks, 5, 4], dtype, generator: g), randint(3, [tasks, 5], ScalarType.Int64, generator: g));
+        }
+        else
+        {
+            var family = new SinusoidFamily(SinusoidRanges.Default, dtype);
+            episode = family.Episode(family.Sample(tasks, g), 5, 7, g);
+        }
+        var maml = new Maml(network, crossEntropy ? TaskLoss.CrossEntropyLoss : TaskLoss.MeanSquaredErrorLoss, 3, 0.05, firstOrder);
+        using var splitter = new TaskSplitter(threads);
+        foreach (var weights in new[] { null, rand([tasks], dtype, generator: g) + 0.5 })
+        {
+            var whole = maml.MetaStep(theta, episode, weights);
+            for (var repeat = 0; repeat < 3; repeat++)                     // which thread took which task varies; the result does not
+            {
+                var split = maml.SplitMetaStep(theta, episode, weights, splitter);
+                Assert.NotNull(split);
+                Assert.True(torch.equal(whole.Gradient, split.Gradient).all().ToBoolean(), $"gradient differs by {MaxAbs(whole.Gradient, split.Gradient):E2}");
+                Assert.True(torch.equal(whole.MetaLoss, split.MetaLoss).all().ToBoolean(), "meta-loss differs");
+                Assert.True(torch.equal(whole.TaskLosses, split.TaskLosses).all().ToBoolean(), "task losses differ or are out of order");
+            }
+        }
+    }
+
+    [Fact]
+    public void Algorithms_without_a_split_of_their_own_leave_it_to_the_chunks()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 4);
+        using var splitter = new TaskSplitter(2);
+        Assert.Null(new Maml(new AutogradOnly(network), 1, 0.05, firstOrder: false).SplitMetaStep(theta, episode, null, splitter));
+        Assert.Null(((IMetaAlgorithm)new MetaSgd(network, 1, 0.05)).SplitMetaStep(theta, episode, null, splitter));
+    }
+
+    [Fact]
+    public void The_splitter_runs_every_part_once_and_rethrows_the_first_failure_after_all_have_finished()
+    {
+        using var splitter = new TaskSplitter(3);
+        var counts = new int[3];
+        var threadsSeen = new int[3];
+        splitter.Run(3, part =>
+        {
+            Interlocked.Increment(ref counts[part]);
+            threadsSeen[part] = Environment.CurrentManagedThreadId;
+        });
+        Assert.Equal([1, 1, 1], counts);
+        Assert.Equal(Environment.CurrentManagedThreadId, threadsSeen[0]);               // part 0 on the calling thread
+        Assert.Equal(3, threadsSeen.Distinct().Count());
+
+        var finished = new bool[3];
+        var error = Assert.Throws<InvalidOperationException>(() => splitter.Run(3, part =>
+        {
+            if (part == 2) Thread.Sleep(30);
+            finished[part] = true;
+            if (part >= 1) throw new InvalidOperationException($"part {part}");
+        }));
+        Assert.Equal("part 1", error.Message);
+        Assert.Equal([true, true, true], finished);                                      // no part still running when it threw
+        Assert.Throws<ArgumentOutOfRangeException>(() => splitter.Run(4, _ => { }));
+        splitter.Run(2, _ => { });                                                        // the workers survived
+    }
+
+    [Fact]
+    public void A_sleeping_worker_wakes_for_the_next_step_and_disposal_joins_it()
+    {
+        var splitter = new TaskSplitter(2);
+        var ran = 0;
+        splitter.Run(2, _ => Interlocked.Increment(ref ran));
+        Thread.Sleep(TaskSplitter.SpinBeforeSleeping * 5);                                // the worker is asleep by now
+        splitter.Run(2, _ => Interlocked.Increment(ref ran));
+        Assert.Equal(4, ran);
+        splitter.Dispose();
+        splitter.Dispose();                                                               // twice is harmless
+        Assert.Throws<ObjectDisposedException>(() => splitter.Run(1, _ => { }));
+    }
+
     [Fact]
     public void Diagnostics_merge_by_name()
     {
@@ -171,17 +272,17 @@ public sealed class TaskParallelTests : IDisposable
     }
 
     [Fact]
-    public async Task A_training_run_with_two_task_threads_is_the_same_twice()
+    public async Task A_training_run_with_two_task_threads_is_the_same_twice_and_the_same_as_on_one_thread()
     {
         var root = Path.Combine(Path.GetTempPath(), "meta-task-parallel-" + Guid.NewGuid().ToString("N"));
         try
         {
             var losses = new List<string[]>();
-            foreach (var run in new[] { "a", "b" })
+            foreach (var (run, threads) in new[] { ("a", "2"), ("b", "2"), ("one-thread", "1") })
             {
                 var output = Path.Combine(root, run);
                 var code = await MetaHost.RunAsync(
-                    ["sine-maml", "--iterations", "40", "--threads", "2", "--parallelism", "tasks", "--pretrain-iterations", "2",
+                    ["sine-maml", "--iterations", "40", "--threads", threads, "--parallelism", "tasks", "--pretrain-iterations", "2",
                      "--eval-tasks", "4", "--log-every", "10", "--output", output],
                     [SineMaml.Descriptor]);
                 Assert.Equal(0, code);
@@ -193,6 +294,7 @@ public sealed class TaskParallelTests : IDisposable
             }
             Assert.Equal(40, losses[0].Length);
             Assert.Equal(losses[0], losses[1]);
+            Assert.Equal(losses[2], losses[0]);          // the MLP kernel's split is bit for bit the one-thread run
         }
         finally
         {
