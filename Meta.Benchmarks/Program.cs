@@ -9,8 +9,8 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 // Meta-iterations per second of task-batched MAML on sinusoids (1-40-40-1 MLP, Adam, float32, one libtorch thread).
-// Each configuration: 300 warm-up iterations, then the median of 5 timed blocks of --iterations each.
-// Usage: dotnet run -c Release --project Meta.Benchmarks [-- --iterations 1000 --threads 1 --path both|autograd|analytic --config 1-4 --task-threads 2]
+// Each configuration: 300 warm-up iterations, then the median of --blocks (5) timed blocks of --iterations each.
+// Usage: dotnet run -c Release --project Meta.Benchmarks [-- --iterations 1000 --blocks 5 --threads 1 --path both|autograd|analytic --config 1-4 --task-threads 2]
 // --task-threads N (default 2; 1 leaves it out) adds the analytic path with task-parallel meta-steps over N threads
 // (--parallelism tasks), its blocks alternating with the one-thread blocks, and its speed-up over the one-thread analytic rate.
 // Other modes: `-- sampler [...]` times the task samplers (SamplerBenchmark.cs).
@@ -55,6 +55,7 @@ if (paths.Any(p => p is not ("autograd" or "passes" or "analytic")))
 }
 var only = ReadInt(args, "--config", int.MaxValue);
 var taskThreads = paths.Contains("analytic") ? ReadInt(args, "--task-threads", 2) : 1;
+var blocks = ReadInt(args, "--blocks", 5);
 TorchRuntime.UseThreads(threads);
 
 (string Name, int Tasks, int Shots, int Steps, bool FirstOrder)[] configurations =
@@ -79,7 +80,8 @@ var parallelColumns = taskThreads > 1
     ? ($" analytic, {taskThreads} task threads it/s | {taskThreads}-thread speed-up |", "---:|---:|")
     : ("", "");
 Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}");
-Console.WriteLine($"median of 5 blocks of {iterations} meta-iterations after 300 warm-up iterations; tensors = TorchSharp tensors created per iteration (≈ libtorch calls that return a tensor)");
+Console.WriteLine($"median of {blocks} blocks of {iterations} meta-iterations after 300 warm-up iterations; tensors = TorchSharp tensors created per iteration (≈ libtorch calls that return a tensor)");
+if (taskThreads > 1) Console.WriteLine("task-thread speed-up: the median over blocks of (task-threaded block rate ÷ the one-thread analytic block run just before it), so that drifts of the machine's speed cancel");
 Console.WriteLine();
 Console.WriteLine(paths.Length > 1
     ? $"| configuration | {string.Join(" | ", paths.Select(p => p + " it/s"))} | {string.Join(" | ", paths.Skip(1).Select(p => p + " ÷ " + paths[0]))} | {string.Join(" | ", paths.Select(p => p + " tensors/it"))} | peak RSS (MB) |{parallelColumns.Item1}\n|---|{string.Concat(Enumerable.Repeat("---:|", 3 * paths.Length))}{parallelColumns.Item2}"
@@ -93,11 +95,11 @@ for (var ci = 0; ci < configurations.Length; ci++)
     using var parallel = taskThreads > 1 ? new Run("analytic", c.Tasks, c.Shots, c.Steps, c.FirstOrder, taskThreads) : null;
     Run[] timed = parallel is null ? runs : [.. runs, parallel];
     foreach (var run in timed) run.WarmUp(300);
-    for (var block = 0; block < 5; block++)
+    for (var block = 0; block < blocks; block++)
         foreach (var run in timed) run.Block(iterations);
     var peak = PeakRssMegabytes();
     var analyticRun = runs[Array.IndexOf(paths, "analytic") is var a and >= 0 ? a : ^1];
-    var parallelCells = parallel is null ? "" : string.Create(CultureInfo.InvariantCulture, $" {parallel.Median:0} | {parallel.Median / analyticRun.Median:0.00}× |");
+    var parallelCells = parallel is null ? "" : string.Create(CultureInfo.InvariantCulture, $" {parallel.Median:0} | {Run.MedianRatio(parallel, analyticRun):0.00}× |");
     Console.WriteLine((runs.Length > 1
         ? string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {string.Join(" | ", runs.Select(r => r.Median.ToString("0", CultureInfo.InvariantCulture)))} | {string.Join(" | ", runs.Skip(1).Select(r => (r.Median / runs[0].Median).ToString("0.00", CultureInfo.InvariantCulture) + "×"))} | {string.Join(" | ", runs.Select(r => r.TensorsPerIteration))} | {peak:0} |")
         : string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {runs[0].Median:0} | {1000 / runs[0].Median:0.00} | {runs[0].TensorsPerIteration} | {peak:0} |")) + parallelCells);
@@ -152,11 +154,13 @@ internal sealed class Run : IDisposable
     private readonly int _tasks, _shots;
     private readonly List<double> _rates = [];
     private readonly TaskParallel _parallel;
+    private readonly EpisodeLookahead _lookahead;
 
     /// <summary><paramref name="taskThreads"/> &gt; 1 splits each meta-step's tasks over that many threads (--parallelism tasks).</summary>
     public Run(string path, int tasks, int shots, int steps, bool firstOrder, int taskThreads = 1)
     {
         _parallel = new TaskParallel(taskThreads);
+        _lookahead = new EpisodeLookahead(_seeds);
         var network = Mlp.ForSinusoid();
         _theta = network.Initialize(WeightInit.Finn, _seeds.Weights);
         IFunctionalNetwork chosen = path switch
@@ -169,6 +173,9 @@ internal sealed class Run : IDisposable
         _adam = new Adam(_theta, 0.001);
         (_tasks, _shots) = (tasks, shots);
     }
+
+    /// <summary>The median over blocks of a's block rate ÷ b's block rate in the same rotation.</summary>
+    public static double MedianRatio(Run a, Run b) => a._rates.Zip(b._rates, (x, y) => x / y).Order().ElementAt(a._rates.Count / 2);
 
     public double Median => _rates.Order().ElementAt(_rates.Count / 2);
 
@@ -196,14 +203,18 @@ internal sealed class Run : IDisposable
     public void Step()
     {
         using var scope = NewDisposeScope();
-        var tasks = _family.Sample(_tasks, _seeds.Tasks);
-        var step = _parallel.MetaStep(_maml, _theta, _family.Episode(tasks, _shots, _shots, _seeds.Tasks));
+        // As the trainer does: with task threads, the next episode is drawn while the workers start on this step.
+        var episode = _lookahead.Take() ?? Draw();
+        var step = _parallel.MetaStep(_maml, _theta, episode, alongside: _lookahead.Ahead(Draw));
         _adam.Step(step.Gradient);
         LastLoss = step.MetaLoss.ToSingle(); // what a trainer reads every iteration
     }
 
+    private Episode Draw() => _family.Episode(_family.Sample(_tasks, _seeds.Tasks), _shots, _shots, _seeds.Tasks);
+
     public void Dispose()
     {
+        _lookahead.Dispose();
         _parallel.Dispose();
         _adam.Dispose();
         _theta.Dispose();

@@ -60,7 +60,7 @@ internal static partial class ExperimentEmitter
                         global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
                         algorithm.BeginIteration(iteration);
                         {{Indent(EpisodeSampling(experiment))}}
-                        {{MetaStep(experiment)}}
+                        {{Indent(MetaStep(experiment))}}
                         global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                         if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                         {{Indent(Observe(experiment))}}
@@ -88,8 +88,14 @@ internal static partial class ExperimentEmitter
         }
     }
 
-    /// <summary>With <c>[Sampler]</c>: the sampler session, drawing whole meta-batches identically on every rank.</summary>
-    private static string SamplerConstruction(ExperimentSpec experiment) => experiment.Sampler is null ? "" : """
+    /// <summary>
+    /// With <c>[Sampler]</c>: the sampler session, drawing whole meta-batches identically on every rank. Without: the
+    /// lookahead that draws the next episode during a task-parallel step (uniform draws do not depend on the step).
+    /// </summary>
+    private static string SamplerConstruction(ExperimentSpec experiment) => experiment.Sampler is null ? """
+
+        using var lookahead = new global::Meta.Training.EpisodeLookahead(seeds);
+        """.TrimEnd() : """
 
         var sampling = new global::Meta.Sampling.SamplerSession(
             global::Meta.Sampling.TaskSamplers.Create(family.Space, options.SamplerOptions(), seeds.Sampler), group, options.MetaBatch);
@@ -103,7 +109,7 @@ internal static partial class ExperimentEmitter
 
     /// <summary>Statements that draw the meta-batch's tasks and their episode (<c>episode</c>).</summary>
     private static string EpisodeSampling(ExperimentSpec experiment) => experiment.Sampler is null
-        ? "var episode = family.Draw(tasksPerRank, seeds.Tasks);"
+        ? "var episode = lookahead.Take() ?? family.Draw(tasksPerRank, seeds.Tasks);"
         : """
             var draw = sampling.Draw();
             var episode = family.EpisodeFor(draw.Parameters, seeds.Tasks);
@@ -141,9 +147,15 @@ internal static partial class ExperimentEmitter
             ? "\nglobal::Meta.Training.MetaOptimizers.ScaleLearnedRates(optimiser, algorithm, ((global::Meta.ILearnsInnerRates)definition).LearnedRateScale);"
             : "";
 
-    /// <summary>The statement that computes the meta-gradient (<c>step</c>) of one episode (split over tasks with <c>--parallelism tasks</c>).</summary>
+    /// <summary>
+    /// The statement that computes the meta-gradient (<c>step</c>) of one episode (split over tasks with
+    /// <c>--parallelism tasks</c>, the next episode then drawn alongside, except before the last iteration).
+    /// </summary>
     private static string MetaStep(ExperimentSpec experiment) => experiment.Sampler is null
-        ? "var step = parallel.MetaStep(algorithm, meta, episode);"
+        ? """
+            var step = parallel.MetaStep(algorithm, meta, episode,
+                alongside: iteration + 1 < options.Iterations ? lookahead.Ahead(() => family.Draw(tasksPerRank, seeds.Tasks)) : null);
+            """
         : "var step = parallel.MetaStep(algorithm, meta, episode, draw.Weights);";
 
     /// <summary>Indents the continuation lines of a multi-line fragment interpolated into a loop body.</summary>

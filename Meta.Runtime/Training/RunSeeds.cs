@@ -32,7 +32,8 @@ public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
     public void Save(string prefix, Meta.Checkpoints.CheckpointWriter writer)
     {
         writer.Tensor(prefix + "weights", Weights.get_state());
-        writer.Tensor(prefix + "tasks", Tasks.get_state());
+        // After a draw ahead (EpisodeLookahead), the state the next iteration starts from is the one before that draw.
+        writer.Tensor(prefix + "tasks", _tasksBeforeDrawAhead ?? Tasks.get_state());
 
     }
 
@@ -41,6 +42,7 @@ public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
     {
         using (var s = reader.Tensor(prefix + "weights")) Weights.set_state(s);
         using (var s = reader.Tensor(prefix + "tasks")) Tasks.set_state(s);
+        CaughtUp();
 
     }
 
@@ -49,6 +51,26 @@ public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
 
     /// <summary>Task and episode sampling during meta-training.</summary>
     public Generator Tasks { get; }
+
+    private Tensor? _tasksBeforeDrawAhead;
+
+    /// <summary>
+    /// Marks the start of a draw from <see cref="Tasks"/> made ahead of time for the next iteration: until
+    /// <see cref="CaughtUp"/>, a checkpoint records the state from before it, so that a run resumed from that checkpoint
+    /// draws the same episode again and continues exactly as the uninterrupted run.
+    /// </summary>
+    internal void BeginDrawAhead()
+    {
+        _tasksBeforeDrawAhead?.Dispose();
+        _tasksBeforeDrawAhead = Tasks.get_state().DetachFromDisposeScope();
+    }
+
+    /// <summary>The episode drawn ahead is now the current iteration's: checkpoints record the generator as it is.</summary>
+    internal void CaughtUp()
+    {
+        _tasksBeforeDrawAhead?.Dispose();
+        _tasksBeforeDrawAhead = null;
+    }
 
     /// <summary>
     /// A new generator for the fixed evaluation tasks. Each call starts the same stream, so the test tasks depend only on
@@ -76,6 +98,7 @@ public sealed class RunSeeds : IDisposable, Meta.Checkpoints.ICheckpointable
     {
         Weights.Dispose();
         Tasks.Dispose();
+        CaughtUp();
 
     }
 }

@@ -76,8 +76,11 @@ public sealed class TaskParallel : IDisposable
     /// <summary>
     /// The meta-step of <paramref name="algorithm"/> on <paramref name="episode"/>: the same result as
     /// <c>algorithm.MetaStep(metaParameters, episode, taskWeights)</c>, up to the rounding of the combination.
+    /// When the step is split over threads, <paramref name="alongside"/> runs once on the calling thread while the workers
+    /// start on their tasks (the trainer draws the next episode there, <see cref="EpisodeLookahead"/>); otherwise it does
+    /// not run at all, so a caller must cope with either.
     /// </summary>
-    public MetaStepResult MetaStep(IMetaAlgorithm algorithm, Tensor metaParameters, Episode episode, Tensor? taskWeights = null)
+    public MetaStepResult MetaStep(IMetaAlgorithm algorithm, Tensor metaParameters, Episode episode, Tensor? taskWeights = null, Action? alongside = null)
     {
         ArgumentNullException.ThrowIfNull(algorithm);
         ArgumentNullException.ThrowIfNull(episode);
@@ -94,8 +97,22 @@ public sealed class TaskParallel : IDisposable
         // Checked here, before any slice: a narrow of wrong-sized weights would silently give a chunk the wrong ones.
         if (taskWeights is not null && (taskWeights.dim() != 1 || taskWeights.Dims()[0] != tasks))
             throw new ArgumentException($"task weights must be [{tasks}], got [{string.Join(", ", taskWeights.Dims())}]");
-        // The algorithm's own split where it has one (MAML in the MLP's kernel: no sub-episodes, no combination).
-        if (algorithm.SplitMetaStep(metaParameters, episode, taskWeights, _splitter) is { } split) return split;
+        _splitter.Alongside = alongside;
+        try
+        {
+            // The algorithm's own split where it has one (MAML in the MLP's kernel: no sub-episodes, no combination).
+            return algorithm.SplitMetaStep(metaParameters, episode, taskWeights, _splitter) ?? ChunkedMetaStep(algorithm, metaParameters, episode, taskWeights, chunks);
+        }
+        finally
+        {
+            _splitter.Alongside = null;                  // not run when the algorithm's split fell back to one thread
+        }
+    }
+
+    // The episode in contiguous chunks, one algorithm.MetaStep per chunk, combined as ranks combine.
+    private MetaStepResult ChunkedMetaStep(IMetaAlgorithm algorithm, Tensor metaParameters, Episode episode, Tensor? taskWeights, int chunks)
+    {
+        var tasks = episode.Tasks;
 
         var counts = new long[chunks];
         for (var c = 0; c < chunks; c++) counts[c] = tasks / chunks + (c < tasks % chunks ? 1 : 0);

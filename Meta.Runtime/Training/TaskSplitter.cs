@@ -37,6 +37,12 @@ public sealed class TaskSplitter : IDisposable
     public int Threads { get; }
 
     /// <summary>
+    /// Work for the calling thread to do once, at the start of the next <see cref="Run"/>, while the workers start on
+    /// their parts (drawing the next episode ahead, <see cref="TaskParallel.MetaStep"/>); then it takes part 0.
+    /// </summary>
+    internal Action? Alongside { get; set; }
+
+    /// <summary>
     /// Runs <paramref name="body"/>(c) for c = 0 … <paramref name="parts"/> − 1 (at most <see cref="Threads"/>), part 0 on
     /// the calling thread and part c on worker c, and returns when all have finished; the first exception, in part order,
     /// is rethrown then.
@@ -54,6 +60,9 @@ public sealed class TaskSplitter : IDisposable
         ExceptionDispatchInfo? first = null;
         try
         {
+            var alongside = Alongside;
+            Alongside = null;
+            alongside?.Invoke();
             body(0);
         }
         catch (Exception e)

@@ -322,6 +322,7 @@ partial class Assignment
             using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
             var schedule = global::Meta.Training.MetaOptimizers.Schedule(options.MetaLrSchedule, options.MetaLr, options.MetaLrMin, options.Iterations);
             var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);
+            using var lookahead = new global::Meta.Training.EpisodeLookahead(seeds);
             using var scratch = global::Meta.Evaluation.ScratchCurve.Create(network, algorithm.Loss, options.Init, seeds, options.ScratchSteps, options.ScratchLr);
 
             var settings = new global::Meta.Hosting.RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)
@@ -348,8 +349,9 @@ partial class Assignment
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
                 global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
                 algorithm.BeginIteration(iteration);
-                var episode = family.Draw(tasksPerRank, seeds.Tasks);
-                var step = parallel.MetaStep(algorithm, meta, episode);
+                var episode = lookahead.Take() ?? family.Draw(tasksPerRank, seeds.Tasks);
+                var step = parallel.MetaStep(algorithm, meta, episode,
+                    alongside: iteration + 1 < options.Iterations ? lookahead.Ahead(() => family.Draw(tasksPerRank, seeds.Tasks)) : null);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                 if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                 scratch.Observe(episode);

@@ -304,6 +304,7 @@ partial class FirstOrderDefaults
             using var optimiser = global::Meta.Training.MetaOptimizers.Create(options.MetaOptimizer, meta, options.MetaLr);
             var schedule = global::Meta.Training.MetaOptimizers.Schedule(options.MetaLrSchedule, options.MetaLr, options.MetaLrMin, options.Iterations);
             var tasksPerRank = global::Meta.Distributed.AllReducerExtensions.Share(group, options.MetaBatch);
+            using var lookahead = new global::Meta.Training.EpisodeLookahead(seeds);
 
             var settings = new global::Meta.Hosting.RunSettings(options.Output, algorithm.Name, options.Iterations, options.LogEvery)
             {
@@ -328,8 +329,9 @@ partial class FirstOrderDefaults
                 using var scope = global::TorchSharp.torch.NewDisposeScope();
                 global::Meta.Training.LearningRateScheduleExtensions.Apply(schedule, optimiser, iteration);
                 algorithm.BeginIteration(iteration);
-                var episode = family.Draw(tasksPerRank, seeds.Tasks);
-                var step = parallel.MetaStep(algorithm, meta, episode);
+                var episode = lookahead.Take() ?? family.Draw(tasksPerRank, seeds.Tasks);
+                var step = parallel.MetaStep(algorithm, meta, episode,
+                    alongside: iteration + 1 < options.Iterations ? lookahead.Ahead(() => family.Draw(tasksPerRank, seeds.Tasks)) : null);
                 global::Meta.Distributed.AllReducerExtensions.AverageGradient(group, step.Gradient, tasksPerRank);
                 if (run.Accept(iteration, step)) optimiser.Step(step.Gradient);  // NaN/∞ check, then the --meta-grad-clip clip
                 run.Record(iteration, step, started);

@@ -257,6 +257,43 @@ public sealed class TaskParallelTests : IDisposable
     }
 
     [Fact]
+    public void The_next_episode_is_drawn_alongside_a_split_step_only_and_is_the_episode_a_plain_draw_gives()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 6);
+        var maml = new Maml(network, 1, 0.05, firstOrder: false);
+        var family = new SinusoidFamily(SinusoidRanges.Default, ScalarType.Float64);
+        using var seeds = new RunSeeds(4);
+        using var twin = new RunSeeds(4);                                   // the same streams, drawn plainly
+        Episode Draw(RunSeeds s) => family.Episode(family.Sample(6, s.Tasks), 5, 7, s.Tasks);
+        using var lookahead = new EpisodeLookahead(seeds);
+
+        using (var one = new TaskParallel(1))
+            one.MetaStep(maml, theta, episode, alongside: lookahead.Ahead(() => Draw(seeds)));
+        Assert.Null(lookahead.Take());                                      // one thread: nothing drawn ahead
+
+        using var two = new TaskParallel(2);
+        for (var i = 0; i < 3; i++)
+        {
+            using var iteration = NewDisposeScope();
+            var current = lookahead.Take() ?? Draw(seeds);
+            var plain = Draw(twin);
+            Assert.True(torch.equal(current.SupportX, plain.SupportX).all().ToBoolean() && torch.equal(current.QueryY, plain.QueryY).all().ToBoolean(),
+                $"iteration {i}: the episode drawn ahead differs from the plain draw");
+            two.MetaStep(maml, theta, current, alongside: lookahead.Ahead(() => Draw(seeds)));
+        }
+        // A checkpoint now records the task generator from before the pending draw: the twin's state.
+        var saved = new Meta.Checkpoints.CheckpointWriter();
+        seeds.Save("s.", saved);
+        var twinSaved = new Meta.Checkpoints.CheckpointWriter();
+        twin.Save("s.", twinSaved);
+        Assert.Equal(twinSaved.Entries.Single(e => e.Name == "s.tasks").Data, saved.Entries.Single(e => e.Name == "s.tasks").Data);
+        var taken = lookahead.Take();
+        Assert.NotNull(taken);
+        Assert.True(torch.equal(taken.SupportX, Draw(twin).SupportX).all().ToBoolean());
+    }
+
+    [Fact]
     public void Diagnostics_merge_by_name()
     {
         var merged = TaskParallel.CombineDiagnostics(
