@@ -82,6 +82,13 @@ internal sealed record KernelTensors(Tensor Theta, Tensor SupportX, Tensor Suppo
     public static Span<TValue> Span<TValue>(Tensor? t) where TValue : unmanaged => t is null ? default : MemoryMarshal.Cast<byte, TValue>(t.bytes);
 }
 
+/// <summary>The layout of a split step's shared task counters.</summary>
+internal static class Claims
+{
+    /// <summary>Ints per cache line: the back's counter sits this far from the admission count.</summary>
+    public const int Line = 16;
+}
+
 /// <summary>The managed meta-step in element type <typeparamref name="T"/> (float or double).</summary>
 internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -91,23 +98,34 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 
     /// <summary>
     /// The meta-step on <paramref name="io"/>, its tasks spread over <paramref name="splitter"/>'s threads when it has more
-    /// than one. The threads take tasks one at a time from a shared counter (so a slower thread takes fewer) and leave each
-    /// task's v_{0,t} and weighted loss in its own row; the calling thread then sums the rows in task order, exactly the
-    /// additions of the one-thread loop, so the result is the one-thread result bit for bit whatever the threads did.
+    /// than one. The calling thread takes tasks from the front (0, 1, 2, …) and adds each v_{0,t} straight into the
+    /// gradient, exactly as the one-thread loop does; the other threads take tasks from the back (T − 1, T − 2, …) and leave
+    /// each v_{0,t} and weighted loss in its own row. A shared admission count hands out exactly T tasks, so the two ends
+    /// meet wherever the threads' speeds put them (a slower thread takes fewer), and the front's tasks are always 0 … a − 1.
+    /// The calling thread then continues its sum with rows a … T − 1 in task order: the additions of the one-thread loop,
+    /// so the result is the one-thread result bit for bit whatever the threads did. Only the back's rows cross between
+    /// cores (about half the meta-batch's v rows), and the calling thread neither writes nor re-reads its own.
     /// Returns the meta-loss.
     /// </summary>
     public static double MetaStep(KernelShape shape, T lr, KernelTensors io, TaskSplitter? splitter)
     {
-        if (splitter is not { Threads: > 1 } || shape.Tasks < 2) return Tasks(shape, lr, io, null, default, default) / shape.Tasks;
+        if (splitter is not { Threads: > 1 } || shape.Tasks < 2) return Tasks(shape, lr, io, null, true, default, default).Loss / shape.Tasks;
         var (tasks, p) = (shape.Tasks, shape.Parameters);
         if (s_taskGradients is null || s_taskGradients.Length < tasks * p) s_taskGradients = new T[tasks * p];
         if (s_weightedLosses is null || s_weightedLosses.Length < tasks) s_weightedLosses = new double[tasks];
-        var (rows, losses, next) = (s_taskGradients, s_weightedLosses, new int[1]);
-        splitter.Run(Math.Min(splitter.Threads, tasks), _ => Tasks(shape, lr, io, next, rows, losses));
+        var (rows, losses) = (s_taskGradients, s_weightedLosses);
+        // [0]: tasks not yet handed out; [Line]: tasks the back has taken (a cache line apart, so the two do not contend).
+        var claims = new int[2 * Claims.Line];
+        claims[0] = tasks;
+        var front = (Loss: 0.0, Taken: 0);
+        splitter.Run(Math.Min(splitter.Threads, tasks), part =>
+        {
+            var share = Tasks(shape, lr, io, claims, part == 0, rows, losses);
+            if (part == 0) front = share;
+        });
         var gradient = KernelTensors.Span<T>(io.Gradient);
-        gradient.Clear();
-        var sum = 0.0;
-        for (var t = 0; t < tasks; t++)
+        var sum = front.Loss;
+        for (var t = front.Taken; t < tasks; t++)
         {
             AddScaled(gradient, gradient, rows.AsSpan(t * p, p), T.One);
             sum += losses[t];
@@ -115,15 +133,16 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         return sum / tasks;
     }
 
-    // The one-thread loop (next null) or one thread's share of a split step.
-    private static double Tasks(KernelShape shape, T lr, KernelTensors io, int[]? next, Span<T> rows, Span<double> losses)
+    // The one-thread loop (claims null) or one thread's share of a split step.
+    private static (double Loss, int Taken) Tasks(KernelShape shape, T lr, KernelTensors io, int[]? claims, bool front, Span<T> rows, Span<double> losses)
     {
         var ce = shape.CrossEntropy;
-        return MetaStep(shape, lr, KernelTensors.Span<T>(io.Theta), KernelTensors.Span<T>(io.SupportX), KernelTensors.Span<T>(io.QueryX),
+        var loss = MetaStep(shape, lr, KernelTensors.Span<T>(io.Theta), KernelTensors.Span<T>(io.SupportX), KernelTensors.Span<T>(io.QueryX),
             ce ? default : KernelTensors.Span<T>(io.SupportY), ce ? default : KernelTensors.Span<T>(io.QueryY),
             ce ? KernelTensors.Span<long>(io.SupportY) : default, ce ? KernelTensors.Span<long>(io.QueryY) : default,
             KernelTensors.Span<T>(io.TaskWeights), KernelTensors.Span<T>(io.Gradient), KernelTensors.Span<T>(io.TaskLosses),
-            next, rows, losses);
+            claims, front, rows, losses, out var taken);
+        return (loss, taken);
     }
 
     // Where one pass's cached quantities live in the scratch buffer (offsets from the pass's base; -1 where absent).
@@ -164,17 +183,19 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         ReadOnlySpan<T> supportY, ReadOnlySpan<T> queryY, ReadOnlySpan<long> supportLabels, ReadOnlySpan<long> queryLabels,
         ReadOnlySpan<T> taskWeights, Span<T> gradient, Span<T> taskLosses) =>
         MetaStep(shape, lr, theta, supportX, queryX, supportY, queryY, supportLabels, queryLabels, taskWeights, gradient, taskLosses,
-            null, default, default) / shape.Tasks;
+            null, true, default, default, out _) / shape.Tasks;
 
     /// <summary>
-    /// The meta-step's tasks: all of them in order with <paramref name="next"/> null (then <paramref name="gradient"/>
-    /// becomes Σ_t v_{0,t} and the return value Σ_t w_t·L_t); otherwise the tasks this thread takes from the shared counter
-    /// <paramref name="next"/>[0], each leaving v_{0,t} in row t of <paramref name="rows"/> and w_t·L_t in
-    /// <paramref name="losses"/>[t] (gradient untouched, returns 0).
+    /// The meta-step's tasks: all of them in order with <paramref name="claims"/> null; otherwise the tasks this thread is
+    /// admitted to by <paramref name="claims"/>[0], from the front (0, 1, …) when <paramref name="front"/> or else from the
+    /// back (T − 1, T − 2, …, counted in <paramref name="claims"/>[<see cref="Claims.Line"/>]). The front (and the one-thread
+    /// loop) makes <paramref name="gradient"/> Σ_t v_{0,t} over its tasks in order and returns Σ_t w_t·L_t; the back leaves
+    /// v_{0,t} in row t of <paramref name="rows"/> and w_t·L_t in <paramref name="losses"/>[t] and returns 0.
+    /// <paramref name="taken"/> is the number of tasks this thread did.
     /// </summary>
     public static double MetaStep(KernelShape shape, T lr, ReadOnlySpan<T> theta, ReadOnlySpan<T> supportX, ReadOnlySpan<T> queryX,
         ReadOnlySpan<T> supportY, ReadOnlySpan<T> queryY, ReadOnlySpan<long> supportLabels, ReadOnlySpan<long> queryLabels,
-        ReadOnlySpan<T> taskWeights, Span<T> gradient, Span<T> taskLosses, int[]? next, Span<T> rows, Span<double> losses)
+        ReadOnlySpan<T> taskWeights, Span<T> gradient, Span<T> taskLosses, int[]? claims, bool front, Span<T> rows, Span<double> losses, out int taken)
     {
         var (w, layers, p, steps) = (shape.Widths, shape.Layers, shape.Parameters, shape.Steps);
         var support = new PassPlan(shape, shape.SupportPoints);
@@ -202,12 +223,13 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (s_scratch is null || s_scratch.Length < total) s_scratch = new T[total];
         var scratch = s_scratch.AsSpan();
 
-        var shared = next is not null;
-        if (!shared) gradient.Clear();
+        var back = claims is not null && !front;
+        if (!back) gradient.Clear();
         var (inputs, outputs) = (w[0], w[^1]);
         var metaLoss = 0.0;
-        for (var t = shared ? Interlocked.Increment(ref next![0]) - 1 : 0; t < shape.Tasks; t = shared ? Interlocked.Increment(ref next![0]) - 1 : t + 1)
+        for (taken = 0; claims is null ? taken < shape.Tasks : Interlocked.Decrement(ref claims[0]) >= 0; taken++)
         {
+            var t = back ? shape.Tasks - Interlocked.Increment(ref claims![Claims.Line]) : taken;
             var sx = supportX.Slice(t * shape.SupportPoints * inputs, shape.SupportPoints * inputs);
             var qx = queryX.Slice(t * shape.QueryPoints * inputs, shape.QueryPoints * inputs);
             ReadOnlySpan<T> current = theta;
@@ -228,7 +250,7 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             var scale = T.CreateTruncating(weight / shape.Tasks);
             var taskLoss = Residual(shape, query, queryPass, scale, t, queryY, queryLabels);
             taskLosses[t] = T.CreateTruncating(taskLoss);
-            if (shared) losses[t] = taskLoss * weight;
+            if (back) losses[t] = taskLoss * weight;
             else metaLoss += taskLoss * weight;
             var v = scratch.Slice(vAt, p);
             Backward(shape, query, queryPass, current, qx, v);
@@ -243,7 +265,7 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                     AddScaled(v, v, hv, -lr);
                 }
             }
-            if (shared) v.CopyTo(rows.Slice(t * p, p));
+            if (back) v.CopyTo(rows.Slice(t * p, p));
             else AddScaled(gradient, gradient, v, T.One);
         }
         return metaLoss;
