@@ -82,16 +82,12 @@ internal sealed record KernelTensors(Tensor Theta, Tensor SupportX, Tensor Suppo
     public static Span<TValue> Span<TValue>(Tensor? t) where TValue : unmanaged => t is null ? default : MemoryMarshal.Cast<byte, TValue>(t.bytes);
 }
 
-/// <summary>The layout of a split step's shared task counters.</summary>
-internal static class Claims
-{
-    /// <summary>Ints per cache line: the back's counter sits this far from the admission count.</summary>
-    public const int Line = 16;
-}
-
 /// <summary>The managed meta-step in element type <typeparamref name="T"/> (float or double).</summary>
 internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
+    // Where a split step's back counter sits in its claims array: a cache line (16 ints) after the admission count.
+    private const int BackCounter = 16;
+
     [ThreadStatic] private static T[]? s_scratch;
     [ThreadStatic] private static T[]? s_taskGradients;
     [ThreadStatic] private static double[]? s_weightedLosses;
@@ -114,8 +110,8 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (s_taskGradients is null || s_taskGradients.Length < tasks * p) s_taskGradients = new T[tasks * p];
         if (s_weightedLosses is null || s_weightedLosses.Length < tasks) s_weightedLosses = new double[tasks];
         var (rows, losses) = (s_taskGradients, s_weightedLosses);
-        // [0]: tasks not yet handed out; [Line]: tasks the back has taken (a cache line apart, so the two do not contend).
-        var claims = new int[2 * Claims.Line];
+        // [0]: tasks not yet handed out; [BackCounter]: tasks the back has taken (a cache line apart, so they do not contend).
+        var claims = new int[2 * BackCounter];
         claims[0] = tasks;
         var front = (Loss: 0.0, Taken: 0);
         splitter.Run(Math.Min(splitter.Threads, tasks), part =>
@@ -188,7 +184,7 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// <summary>
     /// The meta-step's tasks: all of them in order with <paramref name="claims"/> null; otherwise the tasks this thread is
     /// admitted to by <paramref name="claims"/>[0], from the front (0, 1, …) when <paramref name="front"/> or else from the
-    /// back (T − 1, T − 2, …, counted in <paramref name="claims"/>[<see cref="Claims.Line"/>]). The front (and the one-thread
+    /// back (T − 1, T − 2, …, counted in <paramref name="claims"/>[BackCounter]). The front (and the one-thread
     /// loop) makes <paramref name="gradient"/> Σ_t v_{0,t} over its tasks in order and returns Σ_t w_t·L_t; the back leaves
     /// v_{0,t} in row t of <paramref name="rows"/> and w_t·L_t in <paramref name="losses"/>[t] and returns 0.
     /// <paramref name="taken"/> is the number of tasks this thread did.
@@ -229,7 +225,7 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         var metaLoss = 0.0;
         for (taken = 0; claims is null ? taken < shape.Tasks : Interlocked.Decrement(ref claims[0]) >= 0; taken++)
         {
-            var t = back ? shape.Tasks - Interlocked.Increment(ref claims![Claims.Line]) : taken;
+            var t = back ? shape.Tasks - Interlocked.Increment(ref claims![BackCounter]) : taken;
             var sx = supportX.Slice(t * shape.SupportPoints * inputs, shape.SupportPoints * inputs);
             var qx = queryX.Slice(t * shape.QueryPoints * inputs, shape.QueryPoints * inputs);
             ReadOnlySpan<T> current = theta;
