@@ -28,6 +28,8 @@ internal static class Conv4Comparison
 
     private const string Script = "conv4_maml.py";
 
+    private static string? s_referenceTunables;
+
     public static int Run(string[] args)
     {
         var threadCounts = Args.IntList(args, "--threads", [1, 2]);
@@ -45,14 +47,23 @@ internal static class Conv4Comparison
         var parallelismName = Args.String(args, "--parallelism", "operations");
         if (parallelismName is not ("operations" or "tasks")) throw new ArgumentException($"--parallelism expects operations or tasks, got '{parallelismName}'");
         var parallelism = parallelismName == "tasks" ? Parallelism.Tasks : Parallelism.Operations;
+        // --reference-heap default (what a PyTorch user runs: glibc's defaults) or kept (the heap Meta runs on, the same
+        // GLIBC_TUNABLES as TorchRuntime.Allocator): the PyTorch processes' malloc.
+        var referenceHeap = Args.String(args, "--reference-heap", "default");
+        if (referenceHeap is not ("default" or "kept")) throw new ArgumentException($"--reference-heap expects default or kept, got '{referenceHeap}'");
+        s_referenceTunables = referenceHeap == "kept" ? TorchRuntime.KeptHeapTunables : null;
         var script = Path.Combine(AppContext.BaseDirectory, "reference", Script);
         var skipReason = args.Contains("--no-reference") ? "--no-reference" : ProbeReference(python, script);
 
         TorchRuntime.UseThreads(threadCounts[0]);
-        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, Meta's parallelism {parallelismName}, load average {LoadAverage()} at start");
+        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, Meta's parallelism {parallelismName}, load average {LoadAverage()} at start; native heap: {TorchRuntime.Allocator}");
         Console.WriteLine(skipReason is null
             ? $"PyTorch reference: {python} {script} ({ReferenceVersion(python)})"
             : $"PyTorch reference skipped: {skipReason}; its columns show —");
+        if (skipReason is null)
+            Console.WriteLine(s_referenceTunables is null
+                ? "PyTorch's native heap: glibc's defaults (GLIBC_TUNABLES unset), as its users run it; --reference-heap kept gives it Meta's"
+                : $"PyTorch's native heap: GLIBC_TUNABLES={s_referenceTunables} (Meta's, --reference-heap kept)");
         Console.WriteLine($"conv-4 (batch norm, {filters} filters, 28×28×1), 5-way 1-shot, {queries} query image(s) per class, meta-batch {tasks}, α = 0.4, " +
             "Adam 1e-3, float32, random images");
         Console.WriteLine($"timing per cell: {warmup} warm-up iteration(s), then {blocks} blocks of ≥ {seconds / blocks:0.#} s (≥ 1 iteration each); rate = median of the blocks. " +
@@ -123,12 +134,12 @@ internal static class Conv4Comparison
     {
         var threads = Args.Int(args, "--threads", 1);
         TorchRuntime.UseThreads(threads);
-        const int T = 32, N = 5, F = 64;
         long[] pad = [1, 1];
-        Console.WriteLine($"libtorch threads {get_num_threads()}, load average {LoadAverage()}; T = {T} tasks × {N} images, {F} filters; ms, best of 5");
+        Console.WriteLine($"libtorch threads {get_num_threads()}, load average {LoadAverage()}; ms, best of 5");
+        Console.WriteLine("Omniglot-shaped: T = 32 tasks × 5 images, 64 filters; Mini-ImageNet-shaped (84² × 3 inputs): T = 4 tasks × 5 images, 32 filters");
         Console.WriteLine("| block input | M multiply-adds | conv grouped | conv per-task loop | fwd+bwd grouped | fwd+bwd loop | max-pool | fwd+bwd | batch norm | relu |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        foreach (var (side, cin) in new[] { (28, 1), (14, 64), (7, 64), (3, 64) })
+        foreach (var (T, N, F, side, cin) in new[] { (32, 5, 64, 28, 1), (32, 5, 64, 14, 64), (32, 5, 64, 7, 64), (32, 5, 64, 3, 64), (4, 5, 32, 84, 3), (4, 5, 32, 42, 32) })
         {
             using var scope = NewDisposeScope();
             var x = randn(N, T * cin, side, side);
@@ -322,6 +333,9 @@ internal static class Conv4Comparison
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments) info.ArgumentList.Add(a);
+        // The benchmark itself runs with Meta's heap tunables (TorchRuntime.RestartWithKeptHeap); a child gets them only when asked.
+        info.Environment.Remove("GLIBC_TUNABLES");
+        if (s_referenceTunables is not null) info.Environment["GLIBC_TUNABLES"] = s_referenceTunables;
         if (threads is { } t)
         {
             info.Environment["OMP_NUM_THREADS"] = Invariant(t);

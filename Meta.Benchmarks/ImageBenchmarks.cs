@@ -60,7 +60,7 @@ internal static class ImageBenchmarks
         var wall = Stopwatch.StartNew();
 
         Console.WriteLine($"command: dotnet run -c Release --project Meta.Benchmarks -- {string.Join(' ', args)}");
-        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores");
+        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores; native heap: {TorchRuntime.Allocator}");
         var render = Stopwatch.StartNew();
         using var split = GlyphDataset.RenderSplit(new GlyphOptions(Seed: (ulong)seed));
         Console.WriteLine($"glyphs: {split.Train.Classes} training and {split.Test.Classes} test classes × 20 drawings, rendered in {render.Elapsed.TotalSeconds:0.0} s");

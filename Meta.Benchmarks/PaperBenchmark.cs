@@ -36,7 +36,7 @@ internal static class PaperBenchmark
             return 2;
         }
         TorchRuntime.UseThreads(1);
-        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}");
+        Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}; native heap: {TorchRuntime.Allocator}");
         Console.WriteLine($"the MAML paper's sinusoid run: {iterations} iterations, 25 tasks, K = 10, S = 1, second order, Adam 1e-3, seed 1, path {path}");
 
         using var seeds = new RunSeeds(1);

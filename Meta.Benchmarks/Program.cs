@@ -14,6 +14,8 @@ using static TorchSharp.torch;
 // --task-threads N (default 2; 1 leaves it out) adds the analytic path with task-parallel meta-steps over N threads
 // (--parallelism tasks), its blocks alternating with the one-thread blocks, and its speed-up over the one-thread analytic rate.
 // Other modes: `-- sampler [...]` times the task samplers (SamplerBenchmark.cs).
+// Every mode runs on the native heap a Meta program gets (TorchRuntime.Allocator, printed by each mode's header).
+TorchRuntime.RestartWithKeptHeap(args);
 if (args.Length > 0 && args[0] == "sampler") return Meta.Benchmarks.SamplerBenchmark.Run(args[1..]);
 // The MAML paper's 70,000-iteration sinusoid run, its loop's phases timed (PaperBenchmark.cs): -- paper [--iterations 70000]
 if (args.Length > 0 && args[0] == "paper") return Meta.Benchmarks.PaperBenchmark.Run(args[1..]);
@@ -79,7 +81,7 @@ if (only != int.MaxValue && only > configurations.Length)
 var parallelColumns = taskThreads > 1
     ? ($" analytic, {taskThreads} task threads it/s | {taskThreads}-thread speed-up |", "---:|---:|")
     : ("", "");
-Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}");
+Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}; native heap: {TorchRuntime.Allocator}");
 Console.WriteLine($"median of {blocks} blocks of {iterations} meta-iterations after 300 warm-up iterations; tensors = TorchSharp tensors created per iteration (≈ libtorch calls that return a tensor)");
 if (taskThreads > 1) Console.WriteLine("task-thread speed-up: the median over blocks of (task-threaded block rate ÷ the one-thread analytic block run just before it), so that drifts of the machine's speed cancel");
 Console.WriteLine();

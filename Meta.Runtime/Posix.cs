@@ -63,6 +63,78 @@ internal static class Posix
 
     private const int AlreadyExists = 17;   // EEXIST
 
+    private const int TrimThreshold = -1;   // M_TRIM_THRESHOLD
+    private const int MmapMax = -4;         // M_MMAP_MAX
+    private const int ArenaMax = -8;        // M_ARENA_MAX
+
+    /// <summary>
+    /// Sets glibc's malloc, from now on, to keep freed memory: one arena, no block mmap'd on its own, the heap's free top
+    /// trimmed only beyond 2 GiB (what <see cref="NativeHeap.Tunables"/> sets from the start). Threads that already have
+    /// an arena of their own keep it, and threads started later may be handed one of those, so only the main thread's
+    /// arena is sure to keep its memory: the fallback for processes not started with the tunables. False when the calls
+    /// are not there (not glibc).
+    /// </summary>
+    public static bool KeepFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return Mallopt(ArenaMax, 1) == 1 && Mallopt(MmapMax, 0) == 1 && Mallopt(TrimThreshold, int.MaxValue) == 1;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Whether the C library is glibc (the one whose tunables <see cref="NativeHeap"/> sets).</summary>
+    public static bool IsGlibc()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            return GlibcVersion() != IntPtr.Zero;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Replaces this process's program with <paramref name="path"/> run with <paramref name="arguments"/> (argv, the
+    /// program name first) and <paramref name="environment"/> (execve(2): same process id, same open files). Returns only
+    /// when that fails.
+    /// </summary>
+    public static void Execute(string path, IReadOnlyList<string> arguments, IReadOnlyList<string> environment)
+    {
+        var argv = Strings(arguments);
+        var envp = Strings(environment);
+        try
+        {
+            _ = ExecuteNative(path, argv, envp);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // No execve: the caller carries on in this process.
+        }
+        finally
+        {
+            foreach (var p in argv.Concat(envp)) Marshal.FreeCoTaskMem(p);
+        }
+
+        static IntPtr[] Strings(IReadOnlyList<string> values) => [.. values.Select(Marshal.StringToCoTaskMemUTF8), IntPtr.Zero];
+    }
+
+    [DllImport("libc", EntryPoint = "mallopt")]
+    private static extern int Mallopt(int parameter, int value);
+
+    [DllImport("libc", EntryPoint = "gnu_get_libc_version")]
+    private static extern IntPtr GlibcVersion();
+
+    [DllImport("libc", EntryPoint = "execve")]
+    private static extern int ExecuteNative([MarshalAs(UnmanagedType.LPUTF8Str)] string path, IntPtr[] argv, IntPtr[] envp);
+
     [DllImport("libc", EntryPoint = "mkdir", SetLastError = true)]
     private static extern int MakeDirectory([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
 

@@ -446,7 +446,7 @@ public sealed partial class ExperimentRun : IDisposable
         }
         if (Settings.MetaGradClip > 0)
             sb.AppendLine(CultureInfo.InvariantCulture, $"- meta-gradient clipped to norm {Settings.MetaGradClip:R} in {_clippedSteps} of {_trainedIterations} meta-steps of this process (norms in {DiagnosticsFile})");
-        sb.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}; native heap: {TorchRuntime.Allocator ?? "not set up"}");
         sb.AppendLine();
         if (report is not null)
         {

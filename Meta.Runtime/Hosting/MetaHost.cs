@@ -27,12 +27,22 @@ public static class MetaHost
     /// process exit code: 0 completed, 1 failed, 2 bad input, 130 stopped early. <paramref name="configure"/> lets tests
     /// and embedding applications add services (e.g. an in-memory metrics exporter) before the host is built.
     /// </summary>
+    /// <remarks>
+    /// Called by a program's <c>Main</c> with its own command line (and no <paramref name="configure"/>), on Linux with
+    /// glibc, it first restarts the process with malloc set to keep freed memory (the same process id, arguments and open
+    /// files; <see cref="TorchRuntime.Allocator"/>, README's Speed section), which halves a conv-4 meta-step's time.
+    /// <c>META_MALLOC=system</c> in the environment turns that off.
+    /// </remarks>
     public static Task<int> RunAsync(
         string[] args,
         IReadOnlyList<ExperimentDescriptor> experiments,
         Action<HostApplicationBuilder>? configure = null,
-        CancellationToken cancel = default) =>
-        RunAsync(args, experiments, configure, AppContext.BaseDirectory, Console.Out, Console.Error, cancel);
+        CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        if (configure is null) TorchRuntime.RestartWithKeptHeap(args);
+        return RunAsync(args, experiments, configure, AppContext.BaseDirectory, Console.Out, Console.Error, cancel);
+    }
 
     /// <summary>As the public overload, with the folder that holds appsettings.json and the console writers given.</summary>
     internal static async Task<int> RunAsync(

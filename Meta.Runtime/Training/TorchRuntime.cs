@@ -29,7 +29,40 @@ public static class TorchRuntime
                 "TorchSharp's native library could not be loaded (" + FirstLine((e.InnerException ?? e).Message) + "); " +
                 "reference the TorchSharp-cpu package (the Meta package brings it) and rebuild with dotnet build.", e);
         }
+        Allocator = NativeHeap.SetUp(Environment.GetEnvironmentVariable);
         loaded = true;
+    }
+
+    /// <summary>
+    /// How this process's native heap is set up, for run summaries; null before libtorch is loaded. By default (on Linux
+    /// with glibc) freed memory stays in the heap for the next allocation instead of going back to the kernel: libtorch
+    /// allocates every activation afresh, and glibc unmaps each large block when it is freed, so the next step
+    /// page-faults it in again, zero-filled: half the time of a conv-4 meta-step (README, Speed). <c>META_MALLOC=system</c>
+    /// keeps the C library's defaults; malloc settings in the environment (GLIBC_TUNABLES with glibc.malloc, MALLOC_*_, a
+    /// preloaded allocator) are left as they are. See <see cref="Hosting.MetaHost.RunAsync(string[], IReadOnlyList{Hosting.ExperimentDescriptor}, Action{Microsoft.Extensions.Hosting.HostApplicationBuilder}?, CancellationToken)"/>
+    /// for how a Meta program applies it from its first instruction.
+    /// </summary>
+    public static string? Allocator { get; private set; }
+
+    /// <summary>
+    /// The GLIBC_TUNABLES a restarted Meta program runs with (<see cref="RestartWithKeptHeap"/>): one malloc arena, no
+    /// block mapped on its own, the heap trimmed only beyond 2 GiB. Set them yourself to give another process (a PyTorch
+    /// comparison, a container's entry point) the same heap.
+    /// </summary>
+    public const string KeptHeapTunables = NativeHeap.Tunables;
+
+    /// <summary>
+    /// For a program of your own that runs Meta without <see cref="Hosting.MetaHost"/> (which does this itself): called
+    /// first thing in <c>Main</c> with <c>Main</c>'s <paramref name="args"/>, restarts the process, on Linux with glibc,
+    /// with malloc set to keep freed memory from its first instruction (<see cref="Allocator"/>): the same process id,
+    /// arguments and open files. Returns when it does not restart: elsewhere, under a debugger, with
+    /// <c>META_MALLOC=system</c> or malloc settings in the environment, once restarted, or when
+    /// <paramref name="args"/> are not the process's own command line.
+    /// </summary>
+    public static void RestartWithKeptHeap(string[] args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        NativeHeap.RelaunchTuned(args);
     }
 
     /// <summary>
