@@ -109,7 +109,6 @@ public sealed class Maml : IMetaAlgorithm
             return AnalyticMetaStep(analytic, metaParameters, episode, taskWeights);
         }
 
-        using var once = PassGraphs.DifferentiatedOnceIf(FirstOrder);
         using var leaf = metaParameters.detach().requires_grad_(true);
         var fast = Adapt(leaf, episode.SupportX, episode.SupportY, InnerSteps, differentiable: !FirstOrder);
         var taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);

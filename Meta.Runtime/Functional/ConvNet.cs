@@ -295,9 +295,6 @@ public sealed class ConvNet : IFunctionalNetwork, IHeadNetwork, IStepwiseNetwork
         var h = tasks == 1
             ? input.squeeze(0)
             : input.transpose(0, 1).reshape(images, tasks * Channels, Side, Side);
-        // Channels-last (NHWC strides, same shape) when this pass's graph is differentiated at most once (PassGraphs):
-        // libtorch's CPU max-pool vectorises across channels there and the convolutions follow the input's layout.
-        if (PassGraphs.DifferentiatedAtMostOnce) h = h.permute(0, 2, 3, 1).contiguous().permute(0, 3, 1, 2);
         for (var b = 0; b < _blocks; b++)
         {
             var k = _kernelSlot[b];
@@ -316,7 +313,7 @@ public sealed class ConvNet : IFunctionalNetwork, IHeadNetwork, IStepwiseNetwork
             h = nn.functional.relu(nn.functional.max_pool2d(h, 2));
         }
         // [N, T·F, s, s] → [T, N, F·s·s]: each image's features in (filter, row, column) order, as a per-task flatten.
-        return h.reshape(images, tasks, Features).transpose(0, 1);
+        return h.view(images, tasks, Features).transpose(0, 1);
     }
 
     /// <summary>Batch norm of <paramref name="h"/> [N, T·F, h, w] (channel t·F + f is task t's filter f) with set <paramref name="set"/>.</summary>

@@ -50,68 +50,6 @@ public sealed class ConvNetTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Channels_last_passes_compute_the_same_values_and_first_and_second_derivatives(bool batchNorm)
-    {
-        // Inside PassGraphs.DifferentiatedOnce the net runs channels-last; the hint may only change speed, so even a
-        // double backward there must equal the NCHW one.
-        using var scope = NewDisposeScope();
-        var network = new ConvNet(ways: 3, channels: 2, height: 9, width: 9, filters: 3, blocks: 2, batchNorm: batchNorm);
-        using var g = new Generator(13);
-        var weights = stack(Enumerable.Range(0, 3).Select(_ => network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64)).ToArray());
-        var x = rand([3, 4, 2, 9, 9], ScalarType.Float64, generator: g);
-        var r = randn([3, 4, 3], ScalarType.Float64, generator: g);
-        var v = randn(weights.shape, ScalarType.Float64, generator: g);
-
-        Tensor[] Passes()
-        {
-            var w = weights.detach().requires_grad_(true);
-            var input = x.detach().requires_grad_(true);
-            var output = network.Forward(w, input);
-            var first = torch.autograd.grad([(output * r).sum()], [w, input], retain_graph: true, create_graph: true);
-            var second = torch.autograd.grad([(first[0] * v).sum()], [w])[0];
-            return [output.detach(), first[0].detach(), first[1].detach(), second];
-        }
-
-        Assert.False(PassGraphs.DifferentiatedAtMostOnce);
-        var nchw = Passes();
-        Tensor[] nhwc;
-        using (PassGraphs.DifferentiatedOnce())
-        {
-            Assert.True(PassGraphs.DifferentiatedAtMostOnce);
-            nhwc = Passes();
-        }
-
-        Assert.False(PassGraphs.DifferentiatedAtMostOnce);
-        string[] names = ["output", "weight gradient", "input gradient", "Hessian-vector product"];
-        for (var i = 0; i < names.Length; i++)
-            Assert.True(MaxAbs(nchw[i], nhwc[i]) <= 1e-10 * (1 + nchw[i].abs().max().item<double>()), $"{names[i]}: {MaxAbs(nchw[i], nhwc[i]):E2}");
-    }
-
-    [Fact]
-    public void Pass_graphs_are_differentiated_at_most_once_inside_a_scope_or_without_autograd()
-    {
-        Assert.False(PassGraphs.DifferentiatedAtMostOnce);
-        using (PassGraphs.DifferentiatedOnceIf(false)) Assert.False(PassGraphs.DifferentiatedAtMostOnce);
-        using (PassGraphs.DifferentiatedOnceIf(true))
-        {
-            using (PassGraphs.DifferentiatedOnce()) Assert.True(PassGraphs.DifferentiatedAtMostOnce);
-            Assert.True(PassGraphs.DifferentiatedAtMostOnce);           // nested scopes count
-        }
-        Assert.False(PassGraphs.DifferentiatedAtMostOnce);
-        using (no_grad()) Assert.True(PassGraphs.DifferentiatedAtMostOnce);
-        var other = true;
-        using (PassGraphs.DifferentiatedOnce())
-        {
-            var thread = new Thread(() => other = PassGraphs.DifferentiatedAtMostOnce);   // per thread
-            thread.Start();
-            thread.Join();
-        }
-        Assert.False(other);
-    }
-
-    [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
     public void Forward_is_head_of_features_and_the_head_is_the_last_layer(bool batchNorm)
     {
         using var scope = NewDisposeScope();
