@@ -28,8 +28,6 @@ internal static class Conv4Comparison
 
     private const string Script = "conv4_maml.py";
 
-    private static string? s_referenceTunables;
-
     public static int Run(string[] args)
     {
         var threadCounts = Args.IntList(args, "--threads", [1, 2]);
@@ -51,7 +49,7 @@ internal static class Conv4Comparison
         // GLIBC_TUNABLES as TorchRuntime.Allocator): the PyTorch processes' malloc.
         var referenceHeap = Args.String(args, "--reference-heap", "default");
         if (referenceHeap is not ("default" or "kept")) throw new ArgumentException($"--reference-heap expects default or kept, got '{referenceHeap}'");
-        s_referenceTunables = referenceHeap == "kept" ? TorchRuntime.KeptHeapTunables : null;
+        var tunables = referenceHeap == "kept" ? TorchRuntime.KeptHeapTunables : null;
         var script = Path.Combine(AppContext.BaseDirectory, "reference", Script);
         var skipReason = args.Contains("--no-reference") ? "--no-reference" : ProbeReference(python, script);
 
@@ -61,9 +59,9 @@ internal static class Conv4Comparison
             ? $"PyTorch reference: {python} {script} ({ReferenceVersion(python)})"
             : $"PyTorch reference skipped: {skipReason}; its columns show —");
         if (skipReason is null)
-            Console.WriteLine(s_referenceTunables is null
+            Console.WriteLine(tunables is null
                 ? "PyTorch's native heap: glibc's defaults (GLIBC_TUNABLES unset), as its users run it; --reference-heap kept gives it Meta's"
-                : $"PyTorch's native heap: GLIBC_TUNABLES={s_referenceTunables} (Meta's, --reference-heap kept)");
+                : $"PyTorch's native heap: GLIBC_TUNABLES={tunables} (Meta's, --reference-heap kept)");
         Console.WriteLine($"conv-4 (batch norm, {filters} filters, 28×28×1), 5-way 1-shot, {queries} query image(s) per class, meta-batch {tasks}, α = 0.4, " +
             "Adam 1e-3, float32, random images");
         Console.WriteLine($"timing per cell: {warmup} warm-up iteration(s), then {blocks} blocks of ≥ {seconds / blocks:0.#} s (≥ 1 iteration each); rate = median of the blocks. " +
@@ -89,8 +87,8 @@ internal static class Conv4Comparison
             foreach (var row in rows)
             {
                 var meta = MeasureMeta(row, threads, parallelism, seconds, blocks, warmup);
-                var loop = skipReason is null ? MeasureReference(python, script, "loop", row, threads, seconds, blocks, warmup) : null;
-                var batched = skipReason is null ? MeasureReference(python, script, "batched", row, threads, seconds, blocks, warmup) : null;
+                var loop = skipReason is null ? MeasureReference(python, script, "loop", row, threads, seconds, blocks, warmup, tunables) : null;
+                var batched = skipReason is null ? MeasureReference(python, script, "batched", row, threads, seconds, blocks, warmup, tunables) : null;
                 var gflop = Gigaflops(row);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"| {threads} | {row.Name} | {gflop:0.0} | {meta.Rate:0.00} | {Rate(loop)} | {Rate(batched)} | {Ratio(meta, loop)} | {Ratio(meta, batched)} | " +
@@ -309,7 +307,8 @@ internal static class Conv4Comparison
         return output.Trim();
     }
 
-    private static Cell? MeasureReference(string python, string script, string variant, Row row, int threads, double seconds, int blocks, int warmup)
+    private static Cell? MeasureReference(string python, string script, string variant, Row row, int threads, double seconds, int blocks, int warmup,
+        string? tunables)
     {
         List<string> arguments =
         [
@@ -318,7 +317,7 @@ internal static class Conv4Comparison
             "--seconds", Invariant(seconds), "--blocks", Invariant(blocks), "--warmup", Invariant(warmup),
         ];
         if (row.FirstOrder) arguments.Add("--first-order");
-        var (code, output, error) = RunProcess(python, arguments, threads);
+        var (code, output, error) = RunProcess(python, arguments, threads, tunables);
         var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault(l => l.StartsWith('{'));
         if (code != 0 || line is null)
         {
@@ -329,13 +328,14 @@ internal static class Conv4Comparison
         return new Cell(json.RootElement.GetProperty("rate").GetDouble(), json.RootElement.GetProperty("peak_rss_mb").GetDouble());
     }
 
-    private static (int? Code, string Output, string Error) RunProcess(string file, IEnumerable<string> arguments, int? threads)
+    // tunables: the child's GLIBC_TUNABLES (null: glibc's defaults, whatever this process runs with).
+    private static (int? Code, string Output, string Error) RunProcess(string file, IEnumerable<string> arguments, int? threads, string? tunables = null)
     {
         var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in arguments) info.ArgumentList.Add(a);
         // The benchmark itself runs with Meta's heap tunables (TorchRuntime.RestartWithKeptHeap); a child gets them only when asked.
         info.Environment.Remove("GLIBC_TUNABLES");
-        if (s_referenceTunables is not null) info.Environment["GLIBC_TUNABLES"] = s_referenceTunables;
+        if (tunables is not null) info.Environment["GLIBC_TUNABLES"] = tunables;
         if (threads is { } t)
         {
             info.Environment["OMP_NUM_THREADS"] = Invariant(t);
