@@ -125,8 +125,8 @@ internal static class Conv4Comparison
 
     /// <summary>
     /// <c>conv4-ops</c>: milliseconds of conv-4's operations at each block's shape for the whole meta-batch (T = 32 tasks of
-    /// 5 images): one grouped convolution vs a loop of T per-task convolutions (forward, forward + backward), max-pool
-    /// (forward, forward + backward), batch norm, ReLU. Best of 5; what the per-phase explanation in docs/images.md rests on.
+    /// 5 images): one grouped convolution vs a loop of T per-task convolutions (forward, forward + backward), libtorch's
+    /// max-pool and Meta's <see cref="MaxPool2"/> (forward, forward + backward), batch norm, ReLU. Best of 5; what the per-phase explanation in docs/images.md rests on.
     /// </summary>
     public static int Ops(string[] args)
     {
@@ -135,8 +135,8 @@ internal static class Conv4Comparison
         long[] pad = [1, 1];
         Console.WriteLine($"libtorch threads {get_num_threads()}, load average {LoadAverage()}; ms, best of 5");
         Console.WriteLine("Omniglot-shaped: T = 32 tasks × 5 images, 64 filters; Mini-ImageNet-shaped (84² × 3 inputs): T = 4 tasks × 5 images, 32 filters");
-        Console.WriteLine("| block input | M multiply-adds | conv grouped | conv per-task loop | fwd+bwd grouped | fwd+bwd loop | max-pool | fwd+bwd | batch norm | relu |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| block input | M multiply-adds | conv grouped | conv per-task loop | fwd+bwd grouped | fwd+bwd loop | max-pool | fwd+bwd | MaxPool2 | fwd+bwd | batch norm | relu |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var (T, N, F, side, cin) in new[] { (32, 5, 64, 28, 1), (32, 5, 64, 14, 64), (32, 5, 64, 7, 64), (32, 5, 64, 3, 64), (4, 5, 32, 84, 3), (4, 5, 32, 42, 32) })
         {
             using var scope = NewDisposeScope();
@@ -173,8 +173,15 @@ internal static class Conv4Comparison
                 var y = nn.functional.max_pool2d(hg, 2);
                 y.backward([ones_like(y)]);
             });
+            var managed = Time(() => MaxPool2.Apply(h));
+            var managedBackward = Time(() =>
+            {
+                var hg = h.detach().requires_grad_(true);
+                var y = MaxPool2.Apply(hg);
+                y.backward([ones_like(y)]);
+            });
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {N} × {T * cin} × {side}² | {(double)N * T * side * side * F * cin * 9 / 1e6:0} | {grouped:0.0} | {loop:0.0} | {groupedBackward:0.0} | {loopBackward:0.0} | {pool:0.0} | {poolBackward:0.0} | {norm:0.0} | {relu:0.0} |"));
+                $"| {N} × {T * cin} × {side}² | {(double)N * T * side * side * F * cin * 9 / 1e6:0} | {grouped:0.0} | {loop:0.0} | {groupedBackward:0.0} | {loopBackward:0.0} | {pool:0.0} | {poolBackward:0.0} | {managed:0.0} | {managedBackward:0.0} | {norm:0.0} | {relu:0.0} |"));
         }
         return 0;
     }

@@ -310,7 +310,7 @@ public sealed class ConvNet : IFunctionalNetwork, IHeadNetwork, IStepwiseNetwork
             {
                 h = nn.functional.conv2d(h, kernel, parts[k + 1].reshape(tasks * Filters), padding: Padding1, groups: tasks);
             }
-            h = nn.functional.relu(nn.functional.max_pool2d(h, 2));
+            h = nn.functional.relu(MaxPool2.Apply(h));
         }
         // [N, T·F, s, s] → [T, N, F·s·s]: each image's features in (filter, row, column) order, as a per-task flatten.
         return h.view(images, tasks, Features).transpose(0, 1);
