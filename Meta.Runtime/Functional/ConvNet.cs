@@ -301,14 +301,14 @@ public sealed class ConvNet : IFunctionalNetwork, IHeadNetwork, IStepwiseNetwork
             var kernel = parts[k].reshape(tasks * Filters, InChannels(b), 3, 3);
             if (BatchNorm)
             {
-                h = nn.functional.conv2d(h, kernel, null, padding: Padding1, groups: tasks);
+                h = BatchedOps.Conv2d(h, kernel, null, padding: Padding1, groups: tasks);
                 var gamma = parts[_gammaSlot[b, set]].reshape(tasks * Filters);
                 var beta = parts[_gammaSlot[b, set] + 1].reshape(tasks * Filters);
                 h = Normalise(h, b, set, tasks, statistics, gamma, beta);
             }
             else
             {
-                h = nn.functional.conv2d(h, kernel, parts[k + 1].reshape(tasks * Filters), padding: Padding1, groups: tasks);
+                h = BatchedOps.Conv2d(h, kernel, parts[k + 1].reshape(tasks * Filters), padding: Padding1, groups: tasks);
             }
             h = nn.functional.relu(MaxPool2.Apply(h));
         }
