@@ -25,6 +25,7 @@ internal static class InnerLoop
         // The forward pass at the detached point is needed only for this gradient: free it now, not at the end of the
         // caller's scope, so that first-order inner loops do not hold every step's activations.
         using var enabled = enable_grad();
+        using var once = BatchedOps.FirstOrderOnly();
         using var scope = NewDisposeScope();
         var point = fast.detach().requires_grad_(true);
         return torch.autograd.grad([summedLoss(point)], [point])[0].MoveToOuterDisposeScope();

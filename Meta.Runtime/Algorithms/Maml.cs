@@ -111,7 +111,9 @@ public sealed class Maml : IMetaAlgorithm
 
         using var leaf = metaParameters.detach().requires_grad_(true);
         var fast = Adapt(leaf, episode.SupportX, episode.SupportY, InnerSteps, differentiable: !FirstOrder);
-        var taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);
+        Tensor taskLosses;
+        using (BatchedOps.FirstOrderOnly())   // the query pass is differentiated once
+            taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);
         var metaLoss = taskWeights is null ? taskLosses.mean() : (taskLosses * taskWeights).mean();
         var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
         return new MetaStepResult(gradient, metaLoss.detach(), taskLosses.detach());

@@ -210,7 +210,9 @@ public sealed class MamlPlusPlus : IMetaAlgorithm
             if (s > 0) fast.Dispose();
             fast = next;
             if (stepWeights[s] == 0) continue;
-            var taskLosses = Loss.PerTask(Forward(fast, episode.QueryX, s, NormalizationStatistics.Batch), episode.QueryY);
+            Tensor taskLosses;
+            using (BatchedOps.FirstOrderOnly())   // each step's query pass is differentiated once
+                taskLosses = Loss.PerTask(Forward(fast, episode.QueryX, s, NormalizationStatistics.Batch), episode.QueryY);
             var term = InnerLoop.WeightedMean(taskLosses, taskWeights) * stepWeights[s];
             var sum = (objective is null ? term : objective + term).MoveToOuterDisposeScope();
             objective?.Dispose();

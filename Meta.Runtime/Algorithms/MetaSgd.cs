@@ -114,7 +114,9 @@ public sealed class MetaSgd : IMetaAlgorithm
         var parts = leaf.split([P, P]);
         var rates = Rates.ToRates(parts[1]);
         var fast = Run(parts[0], rates, episode.SupportX, episode.SupportY, InnerSteps, differentiable: !FirstOrder);
-        var taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);
+        Tensor taskLosses;
+        using (BatchedOps.FirstOrderOnly())   // the query pass is differentiated once
+            taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);
         var metaLoss = InnerLoop.WeightedMean(taskLosses, taskWeights);
         var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
         var diagnostics = new StepDiagnostics().Rates(rates)

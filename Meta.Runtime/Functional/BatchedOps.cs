@@ -41,8 +41,9 @@ public static class BatchedOps
     /// So while gradients are being recorded, this hands libtorch at most <see cref="ConvolutionBatchChunk"/> images per
     /// convolution (a convolution treats each image alone, so the chunks' outputs concatenated are the same result), and
     /// runs an affected ungrouped convolution as two groups over the input twice (half the filters each, a zero filter
-    /// added when the count is odd): the same work, through kernels that are right. No gradients, float64, other
-    /// devices, or at most eight images with 16·k filters or grouped: plain <c>conv2d</c>, unchanged.
+    /// added when the count is odd): the same work, through kernels that are right. Inside <see cref="FirstOrderOnly"/>
+    /// large batches stay whole (only the second-order term needs the chunks). No gradients, float64, other devices, or
+    /// at most eight images with 16·k filters or grouped: plain <c>conv2d</c>, unchanged.
     /// <c>Conv2dTests</c> compare outputs, both gradients and both second-order terms with float64 over shapes on both
     /// sides of each boundary (24 of them fail with this switched off), so a libtorch upgrade that fixes or moves the
     /// faults shows.
@@ -57,7 +58,7 @@ public static class BatchedOps
             || !torch.is_grad_enabled() || !(input.requires_grad || weight.requires_grad))
             return nn.functional.conv2d(input, weight, bias, strides, padding, dilation, groups);
         var images = input.size(0);
-        if (images <= ConvolutionBatchChunk) return Conv2dChunk(input, weight, bias, strides, padding, dilation, groups);
+        if (images <= ConvolutionBatchChunk || t_firstOrderOnly > 0) return Conv2dChunk(input, weight, bias, strides, padding, dilation, groups);
         var outputs = new List<Tensor>();
         try
         {
@@ -76,6 +77,28 @@ public static class BatchedOps
 
     /// <summary>The most images <see cref="Conv2d"/> hands libtorch in one float32 convolution that records gradients.</summary>
     public const int ConvolutionBatchChunk = 8;
+
+    [ThreadStatic] private static int t_firstOrderOnly;
+
+    /// <summary>
+    /// Declares, on this thread until the result is disposed, that what is recorded is differentiated only once: no
+    /// gradient taken through it is differentiated again (a query pass, a first-order inner step, test-time adaptation).
+    /// <see cref="Conv2d"/> then leaves large batches whole, since only the second-order term needs them split; the
+    /// first-order fault is still routed around. Scopes nest. Inside one, a second-order gradient through a convolution
+    /// of more than <see cref="ConvolutionBatchChunk"/> float32 images can be wrong, so declare only what is true.
+    /// </summary>
+    public static FirstOrderScope FirstOrderOnly()
+    {
+        t_firstOrderOnly++;
+        return new FirstOrderScope();
+    }
+
+    /// <summary>The scope <see cref="FirstOrderOnly"/> opens; disposing it closes it.</summary>
+    public readonly struct FirstOrderScope : IDisposable
+    {
+        /// <summary>Closes the scope.</summary>
+        public void Dispose() => t_firstOrderOnly--;
+    }
 
     private static Tensor Conv2dChunk(Tensor input, Tensor weight, Tensor? bias, long[]? strides, long[]? padding, long[]? dilation, long groups)
     {

@@ -51,6 +51,33 @@ public sealed class Conv2dTests
         }
     }
 
+    [Theory]
+    [InlineData(25, 3, 20, 10, 1)]
+    [InlineData(75, 64, 64, 5, 32)]
+    [InlineData(25, 8, 64, 14, 1)]
+    public void Inside_a_first_order_scope_whole_batches_still_get_right_first_order_gradients(int n, int inChannels, int outChannels, int side, int groups)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(6);
+        var x = randn([n, inChannels, side, side], ScalarType.Float64, generator: g);
+        var w = randn([outChannels, inChannels / groups, 3, 3], ScalarType.Float64, generator: g) * 0.2;
+        var probe = randn([n, outChannels, side, side], ScalarType.Float64, generator: g);
+
+        Tensor[] FirstOrder(ScalarType dtype)
+        {
+            var xs = x.to_type(dtype).requires_grad_(true);
+            var ws = w.to_type(dtype).requires_grad_(true);
+            using var once = BatchedOps.FirstOrderOnly();
+            var y = BatchedOps.Conv2d(xs, ws, null, padding: [1, 1], groups: groups);
+            return autograd.grad([(y * probe.to_type(dtype)).sum() + y.square().sum() * 0.5], [xs, ws]).ToArray();
+        }
+
+        var single = FirstOrder(ScalarType.Float32);
+        var exact = FirstOrder(ScalarType.Float64);
+        Assert.True(RelativeError(single[0], exact[0]) < 1e-4, $"input gradient {RelativeError(single[0], exact[0]):E2} off");
+        Assert.True(RelativeError(single[1], exact[1]) < 1e-4, $"weight gradient {RelativeError(single[1], exact[1]):E2} off");
+    }
+
     // y = conv(x, w, b); L = Σ y·probe; g_x, g_w = ∂L/∂(x, w) with the graph kept; then ∂(g_x · direction)/∂(x, w).
     private static Tensor[] Derivatives(Tensor x, Tensor w, Tensor? b, Tensor probe, Tensor direction, int groups)
     {
