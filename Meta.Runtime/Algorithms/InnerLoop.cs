@@ -51,6 +51,16 @@ internal static class InnerLoop
         return current;
     }
 
+    /// <summary>
+    /// Every task's query loss [T] at fast weights <paramref name="fast"/>. The query pass is differentiated once (the outer
+    /// gradient), so it is recorded under <see cref="BatchedOps.FirstOrderOnly"/>.
+    /// </summary>
+    public static Tensor QueryLosses(IFunctionalNetwork network, ITaskLoss loss, Tensor fast, Episode episode)
+    {
+        using var once = BatchedOps.FirstOrderOnly();
+        return loss.PerTask(network.Forward(fast, episode.QueryX), episode.QueryY);
+    }
+
     /// <summary>θ [P] as fast weights [T, P] for <paramref name="tasks"/> tasks (a view, no copy).</summary>
     public static Tensor Expand(Tensor theta, long tasks) => theta.unsqueeze(0).expand(tasks, theta.Dims()[0]);
 

@@ -111,9 +111,7 @@ public sealed class Maml : IMetaAlgorithm
 
         using var leaf = metaParameters.detach().requires_grad_(true);
         var fast = Adapt(leaf, episode.SupportX, episode.SupportY, InnerSteps, differentiable: !FirstOrder);
-        Tensor taskLosses;
-        using (BatchedOps.FirstOrderOnly())   // the query pass is differentiated once
-            taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);
+        var taskLosses = InnerLoop.QueryLosses(Network, Loss, fast, episode);
         var metaLoss = taskWeights is null ? taskLosses.mean() : (taskLosses * taskWeights).mean();
         var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
         return new MetaStepResult(gradient, metaLoss.detach(), taskLosses.detach());

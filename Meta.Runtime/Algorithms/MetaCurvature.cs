@@ -234,9 +234,7 @@ public sealed class MetaCurvature : IMetaAlgorithm
         using var enabled = enable_grad();
         using var leaf = metaParameters.detach().requires_grad_(true);
         var fast = Run(leaf, episode.SupportX, episode.SupportY, InnerSteps, differentiable: !FirstOrder);
-        Tensor taskLosses;
-        using (BatchedOps.FirstOrderOnly())   // the query pass is differentiated once
-            taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);
+        var taskLosses = InnerLoop.QueryLosses(Network, Loss, fast, episode);
         var metaLoss = InnerLoop.WeightedMean(taskLosses, taskWeights);
         var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
         var diagnostics = new StepDiagnostics().Curvature(Matrices(leaf));

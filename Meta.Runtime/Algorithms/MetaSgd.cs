@@ -114,9 +114,7 @@ public sealed class MetaSgd : IMetaAlgorithm
         var parts = leaf.split([P, P]);
         var rates = Rates.ToRates(parts[1]);
         var fast = Run(parts[0], rates, episode.SupportX, episode.SupportY, InnerSteps, differentiable: !FirstOrder);
-        Tensor taskLosses;
-        using (BatchedOps.FirstOrderOnly())   // the query pass is differentiated once
-            taskLosses = Loss.PerTask(Network.Forward(fast, episode.QueryX), episode.QueryY);
+        var taskLosses = InnerLoop.QueryLosses(Network, Loss, fast, episode);
         var metaLoss = InnerLoop.WeightedMean(taskLosses, taskWeights);
         var gradient = torch.autograd.grad([metaLoss], [leaf])[0];
         var diagnostics = new StepDiagnostics().Rates(rates)

@@ -20,6 +20,9 @@ public static class BatchedOps
     /// <summary>Ungrouped float32 convolutions whose output channels are not a multiple of this run as two groups (<see cref="Conv2d"/>).</summary>
     public const int ConvolutionChannelBlock = 16;
 
+    /// <summary>The most images <see cref="Conv2d"/> hands libtorch in one float32 convolution that records gradients.</summary>
+    public const int ConvolutionBatchChunk = 8;
+
     /// <summary>
     /// <c>nn.functional.conv2d</c> with correct float32 gradients: the same arguments, the same function, differentiable to
     /// every order. Network code should call this instead of <c>conv2d</c>; <see cref="ConvNet"/> does.
@@ -74,9 +77,6 @@ public static class BatchedOps
             foreach (var output in outputs) output.Dispose();
         }
     }
-
-    /// <summary>The most images <see cref="Conv2d"/> hands libtorch in one float32 convolution that records gradients.</summary>
-    public const int ConvolutionBatchChunk = 8;
 
     [ThreadStatic] private static int t_firstOrderOnly;
 

@@ -9,7 +9,7 @@ namespace Meta.Tests.Runtime.Images;
 /// <summary>
 /// <see cref="BatchedOps.Conv2d"/> in float32 against the same convolution in float64: output, input and weight gradients
 /// and the gradients of a gradient, for output-channel counts that libtorch 2.10's oneDNN kernels get wrong (not a
-/// multiple of 16) and ones they get right; and single-task float32 conv nets, whose convolutions are ungrouped, against
+/// multiple of 16, or more than eight images at second order) and ones they get right; and float32 conv nets against
 /// float64 through a second-order MAML step.
 /// </summary>
 [Collection(TorchCollection.Name)]
@@ -78,7 +78,7 @@ public sealed class Conv2dTests
         Assert.True(RelativeError(single[1], exact[1]) < 1e-4, $"weight gradient {RelativeError(single[1], exact[1]):E2} off");
     }
 
-    // y = conv(x, w, b); L = Σ y·probe; g_x, g_w = ∂L/∂(x, w) with the graph kept; then ∂(g_x · direction)/∂(x, w).
+    // y = conv(x, w, b); L = Σ y·probe + ½Σ y²; g_x, g_w = ∂L/∂(x, w) with the graph kept; then ∂(g_x · direction)/∂(x, w).
     private static Tensor[] Derivatives(Tensor x, Tensor w, Tensor? b, Tensor probe, Tensor direction, int groups)
     {
         x = x.detach().requires_grad_(true);
