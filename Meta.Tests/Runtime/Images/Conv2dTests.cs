@@ -127,8 +127,8 @@ public sealed class Conv2dTests
     // with a smooth activation and average pooling, so that float32 rounding cannot flip a ReLU or a max-pool argmax and
     // move the gradient by whole terms: what is left to differ is the convolutions' arithmetic. Without the ≤ 8-image
     // chunks the float32 meta-gradient was 7.4e-2 off float64 here; with them 1.4e-6. (With ReLU and max-pool the same
-    // comparison differs by 1e-4 to 1e-2 depending on the draw — and rounding only the inputs of a float64 run to float32
-    // moves it as much — which is why ConvNet itself is compared at smaller shapes above.)
+    // comparison differs by 1e-4 to 1e-2 depending on the draw, and a float64 run from inputs merely rounded to float32
+    // already moves by up to 1e-4 — which is why ConvNet itself is compared at smaller shapes above.)
     [Fact]
     public void At_Omniglots_full_shape_a_smooth_float32_conv_net_gets_float64s_second_order_meta_gradient()
     {
