@@ -35,6 +35,9 @@ if (args.Length > 0 && Meta.Benchmarks.ImageBenchmarks.Modes.Contains(args[0]))
     }
 }
 
+// What the cores give work that shares nothing (CoresBenchmark.cs): -- cores [--iterations 4000] [--rounds 5] [--alone]
+if (args.Length > 0 && args[0] == "cores") return Meta.Benchmarks.CoresBenchmark.Run(ReadInt(args, "--iterations", 4000), ReadInt(args, "--rounds", 5), args.Contains("--alone"));
+
 // How far float32 training drifts between the two paths: -- drift [--iterations N] (same seeds, same tasks).
 if (args.Length > 0 && args[0] == "drift") return Drift.Run(ReadInt(args, "--iterations", 1000));
 
