@@ -88,6 +88,9 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     // Where a split step's back counter sits in its claims array: a cache line (16 ints) after the admission count.
     private const int BackCounter = 16;
 
+    // Where a split step counts its finished parts, and marks a failed one (a cache line each).
+    private const int Finished = 2 * BackCounter, Failed = 3 * BackCounter;
+
     [ThreadStatic] private static T[]? s_scratch;
     [ThreadStatic] private static T[]? s_taskGradients;
     [ThreadStatic] private static double[]? s_weightedLosses;
@@ -98,10 +101,11 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     /// gradient, exactly as the one-thread loop does; the other threads take tasks from the back (T − 1, T − 2, …) and leave
     /// each v_{0,t} and weighted loss in its own row. A shared admission count hands out exactly T tasks, so the two ends
     /// meet wherever the threads' speeds put them (a slower thread takes fewer), and the front's tasks are always 0 … a − 1.
-    /// The calling thread then continues its sum with rows a … T − 1 in task order: the additions of the one-thread loop,
-    /// so the result is the one-thread result bit for bit whatever the threads did. Only the back's rows cross between
-    /// cores (about half the meta-batch's v rows), and the calling thread neither writes nor re-reads its own.
-    /// Returns the meta-loss.
+    /// Once every thread is done, the first worker continues the front's sum with rows a … T − 1 in task order: the
+    /// additions of the one-thread loop, so the result is the one-thread result bit for bit whatever the threads did.
+    /// The sum runs where most of those rows were written (with two threads, all of them): only the front's one gradient
+    /// vector crosses between cores, not the back's rows (the calling thread summing them itself spent ~4 µs of a ~125 µs
+    /// step fetching them from the other core). Returns the meta-loss.
     /// </summary>
     public static double MetaStep(KernelShape shape, T lr, KernelTensors io, TaskSplitter? splitter)
     {
@@ -110,23 +114,43 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         if (s_taskGradients is null || s_taskGradients.Length < tasks * p) s_taskGradients = new T[tasks * p];
         if (s_weightedLosses is null || s_weightedLosses.Length < tasks) s_weightedLosses = new double[tasks];
         var (rows, losses) = (s_taskGradients, s_weightedLosses);
-        // [0]: tasks not yet handed out; [BackCounter]: tasks the back has taken (a cache line apart, so they do not contend).
-        var claims = new int[2 * BackCounter];
+        var parts = Math.Min(splitter.Threads, tasks);
+        // [0]: tasks not yet handed out; [BackCounter]: tasks the back has taken; [Finished]: parts done (finished or
+        // failed); [Failed]: 1 once a part has thrown. Each on its own cache line, so they do not contend.
+        var claims = new int[4 * BackCounter];
         claims[0] = tasks;
         var front = (Loss: 0.0, Taken: 0);
-        splitter.Run(Math.Min(splitter.Threads, tasks), part =>
+        var metaLoss = 0.0;
+        splitter.Run(parts, part =>
         {
-            var share = Tasks(shape, lr, io, claims, part == 0, rows, losses);
-            if (part == 0) front = share;
+            try
+            {
+                var share = Tasks(shape, lr, io, claims, part == 0, rows, losses);
+                if (part == 0) front = share;
+            }
+            catch
+            {
+                Volatile.Write(ref claims[Failed], 1);
+                throw;
+            }
+            finally
+            {
+                Interlocked.Increment(ref claims[Finished]);     // a full fence: the front's share is visible before the count
+            }
+            if (part != 1) return;
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref claims[Finished]) != parts) spinner.SpinOnce(sleep1Threshold: -1);
+            if (Volatile.Read(ref claims[Failed]) != 0) return;      // the splitter rethrows the failure
+            var gradient = KernelTensors.Span<T>(io.Gradient);
+            var sum = front.Loss;
+            for (var t = front.Taken; t < tasks; t++)
+            {
+                AddScaled(gradient, gradient, rows.AsSpan(t * p, p), T.One);
+                sum += losses[t];
+            }
+            metaLoss = sum / tasks;
         });
-        var gradient = KernelTensors.Span<T>(io.Gradient);
-        var sum = front.Loss;
-        for (var t = front.Taken; t < tasks; t++)
-        {
-            AddScaled(gradient, gradient, rows.AsSpan(t * p, p), T.One);
-            sum += losses[t];
-        }
-        return sum / tasks;
+        return metaLoss;
     }
 
     // The one-thread loop (claims null) or one thread's share of a split step.

@@ -44,8 +44,9 @@ public sealed class TaskSplitter : IDisposable
 
     /// <summary>
     /// Runs <paramref name="body"/>(c) for c = 0 … <paramref name="parts"/> − 1 (at most <see cref="Threads"/>), part 0 on
-    /// the calling thread and part c on worker c, and returns when all have finished; the first exception, in part order,
-    /// is rethrown then.
+    /// the calling thread and part c on worker c, and returns when all have finished; the first exception, in part order
+    /// (<see cref="Alongside"/>'s before part 0's), is rethrown then. Every part runs, whatever failed before it, so parts
+    /// may wait for one another.
     /// </summary>
     public void Run(int parts, Action<int> body)
     {
@@ -58,16 +59,23 @@ public sealed class TaskSplitter : IDisposable
             _workers[c - 1].Post(() => body(part));
         }
         ExceptionDispatchInfo? first = null;
+        var alongside = Alongside;
+        Alongside = null;
         try
         {
-            var alongside = Alongside;
-            Alongside = null;
             alongside?.Invoke();
-            body(0);
         }
         catch (Exception e)
         {
             first = ExceptionDispatchInfo.Capture(e);
+        }
+        try
+        {
+            body(0);                                       // even after a failed alongside: a part may wait for the others
+        }
+        catch (Exception e)
+        {
+            first ??= ExceptionDispatchInfo.Capture(e);
         }
         for (var c = 1; c < parts; c++)
         {

@@ -165,8 +165,8 @@ public sealed class TaskParallelTests : IDisposable
         return data;
     }
 
-    // MAML on the MLP splits inside the managed kernel: the threads take tasks one at a time and the calling thread sums
-    // their rows in task order, so the step is the one-thread step bit for bit, float32 included, weights or not.
+    // MAML on the MLP splits inside the managed kernel: the threads take tasks one at a time and the first worker continues
+    // the calling thread's sum with the back's rows in task order, so the step is the one-thread step bit for bit, float32 included, weights or not.
     [Theory]
     [MemberData(nameof(KernelCases))]
     public void The_kernel_split_is_the_one_thread_step_bit_for_bit(string kind, int tasks, int threads, bool firstOrder)
@@ -201,6 +201,47 @@ public sealed class TaskParallelTests : IDisposable
                 Assert.True(torch.equal(whole.MetaLoss, split.MetaLoss).all().ToBoolean(), "meta-loss differs");
                 Assert.True(torch.equal(whole.TaskLosses, split.TaskLosses).all().ToBoolean(), "task losses differ or are out of order");
             }
+        }
+    }
+
+    // The worker that sums the back's rows waits for every other part: a part that fails (a bad label found by the front,
+    // by the back, or a draw alongside that throws) must neither hang the step nor leave the threads unusable.
+    [Theory]
+    [InlineData("front")]
+    [InlineData("back")]
+    [InlineData("alongside")]
+    public void A_failure_in_any_part_of_a_kernel_split_is_rethrown_without_hanging_the_step(string where)
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(5);
+        const int tasks = 9;
+        var network = new Mlp(Activation.Tanh, 4, 6, 6, 3);
+        var theta = network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64);
+        var supportY = randint(3, [tasks, 6], ScalarType.Int64, generator: g);
+        var episode = new Episode(randn([tasks, 6, 4], ScalarType.Float64, generator: g), supportY,
+            randn([tasks, 5, 4], ScalarType.Float64, generator: g), randint(3, [tasks, 5], ScalarType.Int64, generator: g));
+        var badLabels = supportY.clone();
+        if (where != "alongside") badLabels[where == "front" ? 0 : tasks - 1, 2] = tensor(7L);      // class 7 of 3
+        var bad = new Episode(episode.SupportX, badLabels, episode.QueryX, episode.QueryY);
+        var maml = new Maml(network, TaskLoss.CrossEntropyLoss, 2, 0.05, firstOrder: false);
+        var whole = maml.MetaStep(theta, episode);
+
+        var parallel = new TaskParallel(2);      // disposed only if the step returned: disposal joins its worker
+        Exception? failure = null;
+        var caller = new Thread(() =>
+        {
+            using var inner = NewDisposeScope();
+            failure = Record.Exception(() => parallel.MetaStep(maml, theta, bad,
+                alongside: where == "alongside" ? () => throw new InvalidOperationException("draw failed") : null));
+        }) { IsBackground = true };
+        caller.Start();
+        Assert.True(caller.Join(TimeSpan.FromSeconds(60)), "the split step hung");
+        using (parallel)
+        {
+            Assert.Contains(where == "alongside" ? "draw failed" : "class label 7", failure?.Message);
+            var split = parallel.MetaStep(maml, theta, episode);                        // the threads still work, exactly
+            Assert.True(torch.equal(whole.Gradient, split.Gradient).all().ToBoolean());
+            Assert.True(torch.equal(whole.MetaLoss, split.MetaLoss).all().ToBoolean());
         }
     }
 
