@@ -19,7 +19,7 @@ internal static class CoresBenchmark
         if (alone)
         {
             for (var round = 0; round < rounds; round++)
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"one thread: {Rate(iterations, 1):0} it/s"));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"one thread: {Rate(iterations, 1, 1, false):0} it/s"));
             return 0;
         }
         Console.WriteLine($"the MLP's managed kernel, standard configuration, {iterations} iterations per timing, {Environment.ProcessorCount} cores");
@@ -27,25 +27,36 @@ internal static class CoresBenchmark
         Console.WriteLine("|---:|---:|---:|---:|");
         for (var round = 0; round < rounds; round++)
         {
-            var before = Rate(iterations, 1);
-            var pair = new double[2];
-            var threads = Enumerable.Range(0, 2).Select(k => new Thread(() => pair[k] = Rate(iterations, 2 + k))).ToArray();
-            foreach (var thread in threads) thread.Start();
-            foreach (var thread in threads) thread.Join();
-            var after = Rate(iterations, 1);
+            var (one, pair) = Round(iterations, 1, false);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {round + 1} | {(before + after) / 2:0} | {pair[0]:0}, {pair[1]:0} | {(pair[0] + pair[1]) / ((before + after) / 2):0.00}× |"));
+                $"| {round + 1} | {one:0} | {pair[0]:0}, {pair[1]:0} | {(pair[0] + pair[1]) / one:0.00}× |"));
         }
         return 0;
     }
 
-    // Meta-iterations per second of the kernel on this thread, after 300 untimed ones, on inputs drawn from seed.
-    private static double Rate(int iterations, int seed)
+    /// <summary>
+    /// One round for the configuration with <paramref name="steps"/> inner steps (second order unless
+    /// <paramref name="firstOrder"/>): the mean of a one-thread timing before and after, and the rates of the two threads
+    /// timed at once between them. Their sum ÷ the first is the machine's two-core ceiling at that moment.
+    /// </summary>
+    public static (double One, double[] Pair) Round(int iterations, int steps, bool firstOrder)
+    {
+        var before = Rate(iterations, 1, steps, firstOrder);
+        var pair = new double[2];
+        var threads = Enumerable.Range(0, 2).Select(k => new Thread(() => pair[k] = Rate(iterations, 2 + k, steps, firstOrder))).ToArray();
+        foreach (var thread in threads) thread.Start();
+        foreach (var thread in threads) thread.Join();
+        var after = Rate(iterations, 1, steps, firstOrder);
+        return ((before + after) / 2, pair);
+    }
+
+    // Meta-iterations per second of the kernel on this thread (25 tasks, K = 10), after 300 untimed ones, on inputs drawn from seed.
+    private static double Rate(int iterations, int seed, int steps, bool firstOrder)
     {
         var network = Mlp.ForSinusoid();
         var offsets = network.Layout.Slots.Select(slot => (int)slot.Offset).ToArray();
         const int tasks = 25, points = 10;
-        var shape = new KernelShape([.. network.Widths], network.Activation, false, tasks, points, points, 1, false, offsets);
+        var shape = new KernelShape([.. network.Widths], network.Activation, false, tasks, points, points, steps, firstOrder, offsets);
         var random = new Random(seed);
         float[] Draw(int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
         var (theta, supportX, queryX, supportY, queryY) = (Draw(shape.Parameters), Draw(tasks * points), Draw(tasks * points), Draw(tasks * points), Draw(tasks * points));

@@ -82,11 +82,12 @@ if (only != int.MaxValue && only > configurations.Length)
 // several paths (--path both, the default: autograd and analytic; --path all; or a list such as passes,analytic) their
 // timed blocks alternate, so that load drift on a shared machine hits them alike.
 var parallelColumns = taskThreads > 1
-    ? ($" analytic, {taskThreads} task threads it/s | {taskThreads}-thread speed-up |", "---:|---:|")
+    ? ($" analytic, {taskThreads} task threads it/s | {taskThreads}-thread speed-up |{(taskThreads == 2 ? " two-core ceiling |" : "")}", taskThreads == 2 ? "---:|---:|---:|" : "---:|---:|")
     : ("", "");
 Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, libtorch threads {get_num_threads()}, {Environment.ProcessorCount} cores, .NET {Environment.Version}, load average {LoadAverage()}; native heap: {TorchRuntime.Allocator}");
 Console.WriteLine($"median of {blocks} blocks of {iterations} meta-iterations after 300 warm-up iterations; tensors = TorchSharp tensors created per iteration (≈ libtorch calls that return a tensor)");
 if (taskThreads > 1) Console.WriteLine("task-thread speed-up: the median over blocks of (task-threaded block rate ÷ the one-thread analytic block run just before it), so that drifts of the machine's speed cancel");
+if (taskThreads == 2) Console.WriteLine("two-core ceiling: the median over blocks of what this machine's two cores gave the kernel's work alone at that moment (the 'cores' mode in each block's rotation: private arrays, no libtorch, nothing shared; two threads together ÷ one thread)");
 Console.WriteLine();
 Console.WriteLine(paths.Length > 1
     ? $"| configuration | {string.Join(" | ", paths.Select(p => p + " it/s"))} | {string.Join(" | ", paths.Skip(1).Select(p => p + " ÷ " + paths[0]))} | {string.Join(" | ", paths.Select(p => p + " tensors/it"))} | peak RSS (MB) |{parallelColumns.Item1}\n|---|{string.Concat(Enumerable.Repeat("---:|", 3 * paths.Length))}{parallelColumns.Item2}"
@@ -100,11 +101,18 @@ for (var ci = 0; ci < configurations.Length; ci++)
     using var parallel = taskThreads > 1 ? new Run("analytic", c.Tasks, c.Shots, c.Steps, c.FirstOrder, taskThreads) : null;
     Run[] timed = parallel is null ? runs : [.. runs, parallel];
     foreach (var run in timed) run.WarmUp(300);
+    var ceilings = new List<double>();
     for (var block = 0; block < blocks; block++)
+    {
         foreach (var run in timed) run.Block(iterations);
+        if (taskThreads != 2) continue;
+        var (one, pair) = Meta.Benchmarks.CoresBenchmark.Round(iterations, c.Steps, c.FirstOrder);
+        ceilings.Add((pair[0] + pair[1]) / one);
+    }
     var peak = PeakRssMegabytes();
     var analyticRun = runs[Array.IndexOf(paths, "analytic") is var a and >= 0 ? a : ^1];
-    var parallelCells = parallel is null ? "" : string.Create(CultureInfo.InvariantCulture, $" {parallel.Median:0} | {Run.MedianRatio(parallel, analyticRun):0.00}× |");
+    var parallelCells = parallel is null ? "" : string.Create(CultureInfo.InvariantCulture, $" {parallel.Median:0} | {Run.MedianRatio(parallel, analyticRun):0.00}× |")
+        + (ceilings.Count == 0 ? "" : string.Create(CultureInfo.InvariantCulture, $" {ceilings.Order().ElementAt(ceilings.Count / 2):0.00}× |"));
     Console.WriteLine((runs.Length > 1
         ? string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {string.Join(" | ", runs.Select(r => r.Median.ToString("0", CultureInfo.InvariantCulture)))} | {string.Join(" | ", runs.Skip(1).Select(r => (r.Median / runs[0].Median).ToString("0.00", CultureInfo.InvariantCulture) + "×"))} | {string.Join(" | ", runs.Select(r => r.TensorsPerIteration))} | {peak:0} |")
         : string.Create(CultureInfo.InvariantCulture, $"| {c.Name} | {runs[0].Median:0} | {1000 / runs[0].Median:0.00} | {runs[0].TensorsPerIteration} | {peak:0} |")) + parallelCells);
