@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using static TorchSharp.torch;
@@ -40,6 +41,8 @@ internal static class InPlaceUpdate
 
     internal static Span<T> Span<T>(Tensor t) where T : unmanaged => MemoryMarshal.Cast<byte, T>(t.bytes);
 
+    // Fully optimised at the first call, as the MLP kernel's loops (MlpKernel<T>): not tier-0 code for a run's first second.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Adam<T>(Span<T> p, ReadOnlySpan<T> g, Span<T> m, Span<T> v, ReadOnlySpan<T> scale, double beta1, double beta2, double epsilon, double step, double root2)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
