@@ -84,7 +84,7 @@ internal sealed record KernelTensors(Tensor Theta, Tensor SupportX, Tensor Suppo
 
 /// <summary>The managed meta-step in element type <typeparamref name="T"/> (float or double).</summary>
 /// <remarks>
-/// The task loop and every routine with a loop are compiled fully optimised at their first call
+/// The task loop and the routines it calls (all but the two inlined helpers) are compiled fully optimised at their first call
 /// (<see cref="MethodImplOptions.AggressiveOptimization"/>). Under tiered compilation alone they ran as tier-0 code for
 /// about the first 1,000 iterations of a run (~800 it/s against ~5,000 once promoted): the runtime promotes a method only
 /// after 100 ms without new tier-0 compilation, and a starting host keeps compiling. The attribute gives up dynamic PGO
