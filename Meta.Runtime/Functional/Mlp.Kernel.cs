@@ -33,27 +33,34 @@ public sealed partial class Mlp : IMamlKernel
             : [theta, episode.SupportX, episode.SupportY, episode.QueryX, episode.QueryY, taskWeights];
         if (all.Any(t => t.device_type != TorchSharp.DeviceType.CPU)) return null;
         if (episode.SupportX.dtype != dtype || taskWeights is not null && (taskWeights.dtype != dtype || taskWeights.dim() != 1)) return null;
-        var (tasks, supportPoints, queryPoints) = (episode.Tasks, episode.SupportX.Dims()[1], episode.QueryX.Dims()[1]);
-        if (Features(episode.SupportX) != _widths[0] || Features(episode.QueryX) != _widths[0]) return null;
+        // The sizes the episode checked when it was made (no libtorch calls); the element counts confirm them, since the
+        // kernel indexes the tensors' memory by these sizes.
+        var (sx, sy, qx, qy) = (episode.SupportXDims, episode.SupportYDims, episode.QueryXDims, episode.QueryYDims);
+        var (tasks, supportPoints, queryPoints) = (episode.Tasks, sx[1], qx[1]);
+        if (Features(sx) != _widths[0] || Features(qx) != _widths[0]) return null;
         long[] supportTarget = crossEntropy ? [tasks, supportPoints] : [tasks, supportPoints, Outputs];
         long[] queryTarget = crossEntropy ? [tasks, queryPoints] : [tasks, queryPoints, Outputs];
-        if (!episode.SupportY.Dims().SequenceEqual(supportTarget) || !episode.QueryY.Dims().SequenceEqual(queryTarget)) return null;
+        if (!sy.AsSpan().SequenceEqual(supportTarget) || !qy.AsSpan().SequenceEqual(queryTarget)) return null;
         if (crossEntropy ? episode.SupportY.dtype != ScalarType.Int64 : episode.SupportY.dtype != dtype) return null;
         if (tasks * Math.Max(supportPoints, queryPoints) * _widths.Max() > int.MaxValue / 4) return null;
+        if (episode.SupportX.numel() != Count(sx) || episode.SupportY.numel() != Count(sy) || episode.QueryX.numel() != Count(qx)
+            || episode.QueryY.numel() != Count(qy))
+            throw new ArgumentException("invalid episode: a tensor was reshaped in place after the episode was made; make a new episode instead");
 
-        var gradient = empty(Layout.Count, dtype);
-        var taskLosses = empty(tasks, dtype);
         var io = new KernelTensors(Dense(theta), Dense(episode.SupportX), Dense(episode.SupportY), Dense(episode.QueryX), Dense(episode.QueryY),
-            taskWeights is null ? null : Dense(taskWeights), gradient, taskLosses);
+            taskWeights is null ? null : Dense(taskWeights), dtype);
         var shape = new KernelShape(_widths, Activation, crossEntropy, (int)tasks, (int)supportPoints, (int)queryPoints, innerSteps, firstOrder, _slotOffsets);
-        var metaLoss = dtype == ScalarType.Float32
-            ? MlpKernel<float>.MetaStep(shape, (float)innerLr, io, splitter)
-            : MlpKernel<double>.MetaStep(shape, innerLr, io, splitter);
-        // tensor(double, Float32) costs ≈ 5 µs, tensor(float) ≈ 1 µs; the value is the same rounding either way.
-        var metaLossTensor = dtype == ScalarType.Float32 ? tensor((float)metaLoss) : tensor(metaLoss);
-        return new MetaStepResult(gradient, metaLossTensor, taskLosses);
+        if (dtype == ScalarType.Float32) MlpKernel<float>.MetaStep(shape, (float)innerLr, io, splitter);
+        else MlpKernel<double>.MetaStep(shape, innerLr, io, splitter);
+        return new MetaStepResult(io.Gradient!, io.MetaLoss!, io.TaskLosses!);
 
-        static long Features(Tensor x) => x.Dims().Skip(2).Aggregate(1L, (a, b) => a * b);
+        static long Features(long[] dims) => Count(dims.AsSpan(2));
+        static long Count(ReadOnlySpan<long> dims)
+        {
+            var count = 1L;
+            foreach (var d in dims) count *= d;
+            return count;
+        }
         static Tensor Dense(Tensor t) => t.is_contiguous() ? t : t.contiguous();
     }
 
@@ -74,11 +81,29 @@ internal sealed record KernelShape(int[] Widths, Activation Activation, bool Cro
 
 /// <summary>
 /// The kernel's inputs and outputs as contiguous CPU tensors; each thread of a split step takes its own spans of them
-/// (spans cannot cross into a closure, tensors can).
+/// (spans cannot cross into a closure, tensors can). The outputs exist once <see cref="Allocate"/> has run: a split step
+/// allocates them on the calling thread while the other threads already work on their tasks.
 /// </summary>
 internal sealed record KernelTensors(Tensor Theta, Tensor SupportX, Tensor SupportY, Tensor QueryX, Tensor QueryY, Tensor? TaskWeights,
-    Tensor Gradient, Tensor TaskLosses)
+    ScalarType DType)
 {
+    /// <summary>The meta-gradient [P].</summary>
+    public Tensor? Gradient { get; private set; }
+
+    /// <summary>The task losses [T].</summary>
+    public Tensor? TaskLosses { get; private set; }
+
+    /// <summary>The meta-loss (a scalar).</summary>
+    public Tensor? MetaLoss { get; private set; }
+
+    /// <summary>Creates the outputs, in the calling thread's dispose scope.</summary>
+    public void Allocate(int parameters, int tasks)
+    {
+        Gradient = empty(parameters, DType);
+        TaskLosses = empty(tasks, DType);
+        MetaLoss = empty([], DType);
+    }
+
     public static Span<TValue> Span<TValue>(Tensor? t) where TValue : unmanaged => t is null ? default : MemoryMarshal.Cast<byte, TValue>(t.bytes);
 }
 
@@ -101,39 +126,61 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
     [ThreadStatic] private static T[]? s_scratch;
     [ThreadStatic] private static T[]? s_taskGradients;
     [ThreadStatic] private static double[]? s_weightedLosses;
+    [ThreadStatic] private static T[]? s_taskLosses;
+    [ThreadStatic] private static T[]? s_frontGradient;
 
     /// <summary>
     /// The meta-step on <paramref name="io"/>, its tasks spread over <paramref name="splitter"/>'s threads when it has more
-    /// than one. The calling thread takes tasks from the front (0, 1, 2, …) and adds each v_{0,t} straight into the
-    /// gradient, exactly as the one-thread loop does; the other threads take tasks from the back (T − 1, T − 2, …) and leave
-    /// each v_{0,t} and weighted loss in its own row. A shared admission count hands out exactly T tasks, so the two ends
-    /// meet wherever the threads' speeds put them (a slower thread takes fewer), and the front's tasks are always 0 … a − 1.
-    /// Once every thread is done, the first worker continues the front's sum with rows a … T − 1 in task order: the
-    /// additions of the one-thread loop, so the result is the one-thread result bit for bit whatever the threads did.
-    /// The sum runs where most of those rows were written (with two threads, all of them): only the front's one gradient
-    /// vector crosses between cores, not the back's rows (the calling thread summing them itself spent ~4 µs of a ~125 µs
-    /// step fetching them from the other core). Returns the meta-loss.
+    /// than one. The first worker takes tasks from the front (0, 1, 2, …) and adds each v_{0,t} into a gradient of its own,
+    /// exactly as the one-thread loop adds them; the calling thread and any further workers take tasks from the back
+    /// (T − 1, T − 2, …) and leave each v_{0,t} and weighted loss in its own row. A shared admission count hands out
+    /// exactly T tasks, so the two ends meet wherever the threads' speeds put them (a slower thread takes fewer), and the
+    /// front's tasks are always 0 … a − 1. Once every thread is done, the calling thread continues the front's sum with
+    /// rows a … T − 1 in task order: the additions of the one-thread loop, so the result is the one-thread result bit for
+    /// bit whatever the threads did.
     /// </summary>
-    public static double MetaStep(KernelShape shape, T lr, KernelTensors io, TaskSplitter? splitter)
+    /// <remarks>
+    /// The roles are chosen for what stays serial. The sum runs on the thread that wrote the rows (with two threads, all of
+    /// them), so only the front's one gradient vector crosses between cores; it runs on the calling thread, which continues
+    /// with the gradient in its own cache (the optimiser reads it next) and without a hand-off back from a worker; the
+    /// calling thread, which first does the work it was given to do alongside and allocates the outputs
+    /// (<see cref="KernelTensors.Allocate"/>), takes the fewer tasks, so fewer rows to sum. Fills <paramref name="io"/>'s
+    /// outputs.
+    /// </remarks>
+    public static void MetaStep(KernelShape shape, T lr, KernelTensors io, TaskSplitter? splitter)
     {
-        if (splitter is not { Threads: > 1 } || shape.Tasks < 2) return Tasks(shape, lr, io, null, true, default, default).Loss / shape.Tasks;
         var (tasks, p) = (shape.Tasks, shape.Parameters);
+        if (splitter is not { Threads: > 1 } || tasks < 2)
+        {
+            io.Allocate(p, tasks);
+            var loss = Tasks(shape, lr, io, null, true, KernelTensors.Span<T>(io.Gradient), default, default, KernelTensors.Span<T>(io.TaskLosses)).Loss;
+            KernelTensors.Span<T>(io.MetaLoss)[0] = T.CreateTruncating(loss / tasks);
+            return;
+        }
         if (s_taskGradients is null || s_taskGradients.Length < tasks * p) s_taskGradients = new T[tasks * p];
         if (s_weightedLosses is null || s_weightedLosses.Length < tasks) s_weightedLosses = new double[tasks];
-        var (rows, losses) = (s_taskGradients, s_weightedLosses);
+        if (s_taskLosses is null || s_taskLosses.Length < tasks) s_taskLosses = new T[tasks];
+        if (s_frontGradient is null || s_frontGradient.Length < p) s_frontGradient = new T[p];
+        var (rows, losses, taskLosses, frontGradient) = (s_taskGradients, s_weightedLosses, s_taskLosses, s_frontGradient);
         var parts = Math.Min(splitter.Threads, tasks);
         // [0]: tasks not yet handed out; [BackCounter]: tasks the back has taken; [Finished]: parts done (finished or
         // failed); [Failed]: 1 once a part has thrown. Each on its own cache line, so they do not contend.
         var claims = new int[4 * BackCounter];
         claims[0] = tasks;
         var front = (Loss: 0.0, Taken: 0);
-        var metaLoss = 0.0;
+        // The outputs are created while the workers already take tasks, first thing in the calling thread's share.
+        var alongside = splitter.Alongside;
+        splitter.Alongside = () =>
+        {
+            io.Allocate(p, tasks);
+            alongside?.Invoke();
+        };
         splitter.Run(parts, part =>
         {
             try
             {
-                var share = Tasks(shape, lr, io, claims, part == 0, rows, losses);
-                if (part == 0) front = share;
+                var share = Tasks(shape, lr, io, claims, part == 1, frontGradient.AsSpan(0, p), rows, losses, taskLosses);
+                if (part == 1) front = share;
             }
             catch
             {
@@ -144,30 +191,33 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             {
                 Interlocked.Increment(ref claims[Finished]);     // a full fence: the front's share is visible before the count
             }
-            if (part != 1) return;
+            if (part != 0) return;
             var spinner = new SpinWait();
             while (Volatile.Read(ref claims[Finished]) != parts) spinner.SpinOnce(sleep1Threshold: -1);
             if (Volatile.Read(ref claims[Failed]) != 0) return;      // the splitter rethrows the failure
             var gradient = KernelTensors.Span<T>(io.Gradient);
+            frontGradient.AsSpan(0, p).CopyTo(gradient);
             var sum = front.Loss;
             for (var t = front.Taken; t < tasks; t++)
             {
                 AddScaled(gradient, gradient, rows.AsSpan(t * p, p), T.One);
                 sum += losses[t];
             }
-            metaLoss = sum / tasks;
+            taskLosses.AsSpan(0, tasks).CopyTo(KernelTensors.Span<T>(io.TaskLosses));
+            KernelTensors.Span<T>(io.MetaLoss)[0] = T.CreateTruncating(sum / tasks);
         });
-        return metaLoss;
     }
 
-    // The one-thread loop (claims null) or one thread's share of a split step.
-    private static (double Loss, int Taken) Tasks(KernelShape shape, T lr, KernelTensors io, int[]? claims, bool front, Span<T> rows, Span<double> losses)
+    // The one-thread loop (claims null) or one thread's share of a split step: the front sums into gradient, the back
+    // leaves rows.
+    private static (double Loss, int Taken) Tasks(KernelShape shape, T lr, KernelTensors io, int[]? claims, bool front, Span<T> gradient, Span<T> rows,
+        Span<double> losses, Span<T> taskLosses)
     {
         var ce = shape.CrossEntropy;
         var loss = MetaStep(shape, lr, KernelTensors.Span<T>(io.Theta), KernelTensors.Span<T>(io.SupportX), KernelTensors.Span<T>(io.QueryX),
             ce ? default : KernelTensors.Span<T>(io.SupportY), ce ? default : KernelTensors.Span<T>(io.QueryY),
             ce ? KernelTensors.Span<long>(io.SupportY) : default, ce ? KernelTensors.Span<long>(io.QueryY) : default,
-            KernelTensors.Span<T>(io.TaskWeights), KernelTensors.Span<T>(io.Gradient), KernelTensors.Span<T>(io.TaskLosses),
+            KernelTensors.Span<T>(io.TaskWeights), front ? gradient : default, taskLosses,
             claims, front, rows, losses, out var taken);
         return (loss, taken);
     }

@@ -28,6 +28,7 @@ public sealed record Episode
         Require(supportY.is_floating_point() ? targetType == inputType : targetType == ScalarType.Int64,
             "targets must be the inputs' dtype (regression) or int64 class labels (classification)");
         Tasks = tasks;
+        (SupportXDims, SupportYDims, QueryXDims, QueryYDims) = (sx, sy, qx, qy);
         SupportX = supportX;
         SupportY = supportY;
         QueryX = queryX;
@@ -46,9 +47,39 @@ public sealed record Episode
     /// <summary>Number of tasks T.</summary>
     public long Tasks { get; }
 
+    // The sizes read and checked at construction, so that a step's checks need not read them from libtorch again; an
+    // in-place reshape of an episode's tensor afterwards is caught by CheckUnchanged.
+    internal long[] SupportXDims { get; }
+    internal long[] SupportYDims { get; }
+    internal long[] QueryXDims { get; }
+    internal long[] QueryYDims { get; }
+
+    /// <summary>Episodes are equal when they hold the same four tensors (the cached sizes follow from them).</summary>
+    public bool Equals(Episode? other) =>
+        other is not null && ReferenceEquals(SupportX, other.SupportX) && ReferenceEquals(SupportY, other.SupportY)
+        && ReferenceEquals(QueryX, other.QueryX) && ReferenceEquals(QueryY, other.QueryY);
+
+    /// <inheritdoc />
+    public override int GetHashCode() => HashCode.Combine(SupportX, SupportY, QueryX, QueryY);
+
     /// <summary>The tasks <paramref name="start"/>..start+count as an episode of their own (views, no copy).</summary>
     public Episode Slice(long start, long count) =>
         new(SupportX.narrow(0, start, count), SupportY.narrow(0, start, count), QueryX.narrow(0, start, count), QueryY.narrow(0, start, count));
+
+    /// <summary>Throws unless every tensor still has the sizes the episode was made with (one direct call per size).</summary>
+    internal void CheckUnchanged()
+    {
+        if (!Same(SupportX, SupportXDims) || !Same(SupportY, SupportYDims) || !Same(QueryX, QueryXDims) || !Same(QueryY, QueryYDims))
+            throw new ArgumentException("invalid episode: a tensor was reshaped in place after the episode was made; make a new episode instead");
+
+        static bool Same(Tensor t, long[] dims)
+        {
+            if (t.dim() != dims.Length) return false;
+            for (var i = 0; i < dims.Length; i++)
+                if (t.size(i) != dims[i]) return false;
+            return true;
+        }
+    }
 
     private static void Require(bool condition, string message)
     {

@@ -13,21 +13,30 @@ namespace Meta.Training;
 /// between the draw and the next iteration records the generator from before the draw (<see cref="RunSeeds"/>), so a
 /// resumed run draws that episode again. Not for adaptive samplers, whose next tasks depend on this step's losses.
 /// </summary>
+/// <remarks>
+/// An episode taken here stays owned by the lookahead, not the iteration's dispose scope: it is disposed by the draw ahead
+/// of the iteration after the one that takes it (on the calling thread while the workers compute, off the serial part
+/// of an iteration), or when a later episode is taken, or with the lookahead.
+/// </remarks>
 public sealed class EpisodeLookahead(RunSeeds seeds) : IDisposable
 {
     private Episode? _next;
+    private Episode? _taken;      // this iteration's
+    private Episode? _retired;    // the iteration before's
 
     /// <summary>
-    /// The episode drawn ahead for this iteration, its tensors now in the current dispose scope; null when none was drawn
-    /// (the first iteration, or a step that did not split), in which case the caller draws it as usual.
+    /// The episode drawn ahead for this iteration; null when none was drawn (the first iteration, or a step that did not
+    /// split), in which case the caller draws it as usual. Its tensors stay valid until the iteration after next begins
+    /// (see the remarks).
     /// </summary>
     public Episode? Take()
     {
         if (_next is not { } episode) return null;
         _next = null;
         seeds.CaughtUp();
-        if (torch.CurrentDisposeScope is { } scope)
-            scope.Attach(episode.SupportX, episode.SupportY, episode.QueryX, episode.QueryY);
+        Dispose(ref _retired);                          // left over only when the last step did not draw ahead
+        _retired = _taken;
+        _taken = episode;
         return episode;
     }
 
@@ -40,7 +49,8 @@ public sealed class EpisodeLookahead(RunSeeds seeds) : IDisposable
         ArgumentNullException.ThrowIfNull(draw);
         return () =>
         {
-            Discard();
+            Dispose(ref _retired);
+            Dispose(ref _next);
             seeds.BeginDrawAhead();
             using var scope = NewDisposeScope();            // the draw's intermediates go; the episode stays for the next iteration
             var episode = draw();
@@ -49,17 +59,22 @@ public sealed class EpisodeLookahead(RunSeeds seeds) : IDisposable
         };
     }
 
-    /// <summary>Disposes an episode drawn ahead and not taken.</summary>
+    /// <summary>Disposes the episodes taken and not yet disposed, and one drawn ahead and not taken.</summary>
     public void Dispose()
     {
-        Discard();
+        Dispose(ref _retired);
+        Dispose(ref _taken);
+        Dispose(ref _next);
         seeds.CaughtUp();
     }
 
-    private void Discard()
+    private static void Dispose(ref Episode? episode)
     {
-        if (_next is not { } episode) return;
-        _next = null;
-        foreach (var t in new[] { episode.SupportX, episode.SupportY, episode.QueryX, episode.QueryY }) t.Dispose();
+        if (episode is not { } e) return;
+        episode = null;
+        e.SupportX.Dispose();
+        e.SupportY.Dispose();
+        e.QueryX.Dispose();
+        e.QueryY.Dispose();
     }
 }

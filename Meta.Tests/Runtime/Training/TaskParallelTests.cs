@@ -165,8 +165,8 @@ public sealed class TaskParallelTests : IDisposable
         return data;
     }
 
-    // MAML on the MLP splits inside the managed kernel: the threads take tasks one at a time and the first worker continues
-    // the calling thread's sum with the back's rows in task order, so the step is the one-thread step bit for bit, float32 included, weights or not.
+    // MAML on the MLP splits inside the managed kernel: the threads take tasks one at a time and the calling thread continues
+    // the first worker's sum with the back's rows in task order, so the step is the one-thread step bit for bit, float32 included, weights or not.
     [Theory]
     [MemberData(nameof(KernelCases))]
     public void The_kernel_split_is_the_one_thread_step_bit_for_bit(string kind, int tasks, int threads, bool firstOrder)
@@ -204,7 +204,7 @@ public sealed class TaskParallelTests : IDisposable
         }
     }
 
-    // The worker that sums the back's rows waits for every other part: a part that fails (a bad label found by the front,
+    // The calling thread, which sums the back's rows, waits for every other part: a part that fails (a bad label found by the front,
     // by the back, or a draw alongside that throws) must neither hang the step nor leave the threads unusable.
     [Theory]
     [InlineData("front")]
@@ -332,6 +332,37 @@ public sealed class TaskParallelTests : IDisposable
         var taken = lookahead.Take();
         Assert.NotNull(taken);
         Assert.True(torch.equal(taken.SupportX, Draw(twin).SupportX).all().ToBoolean());
+    }
+
+    // An episode taken from the lookahead is the lookahead's: valid through its own iteration and the next one's start,
+    // disposed by the draw ahead of the iteration after (off the serial part of a step), and by the lookahead's disposal.
+    [Fact]
+    public void Episodes_taken_from_the_lookahead_live_through_their_iteration_and_are_disposed_by_the_next_draw_ahead()
+    {
+        using var scope = NewDisposeScope();
+        var (network, theta, episode) = SmallProblem(tasks: 6);
+        var maml = new Maml(network, 1, 0.05, firstOrder: false);
+        var family = new SinusoidFamily(SinusoidRanges.Default, ScalarType.Float64);
+        using var seeds = new RunSeeds(4);
+        Episode Draw() => family.Episode(family.Sample(6, seeds.Tasks), 5, 7, seeds.Tasks);
+        using var two = new TaskParallel(2);
+        var lookahead = new EpisodeLookahead(seeds);
+        two.MetaStep(maml, theta, episode, alongside: lookahead.Ahead(Draw));
+        var taken = new List<Episode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using (NewDisposeScope())
+            {
+                taken.Add(lookahead.Take()!);
+                if (i > 0) Assert.False(taken[i - 1].SupportX.IsInvalid, $"iteration {i}: the last iteration's episode went before this step's draw ahead");
+                two.MetaStep(maml, theta, taken[i], alongside: lookahead.Ahead(Draw));
+            }
+            Assert.False(taken[i].SupportX.IsInvalid, $"iteration {i}: its episode went with the iteration's scope");
+            if (i > 0) Assert.True(taken[i - 1].QueryY.IsInvalid, $"iteration {i}: the draw ahead left the last iteration's episode alive");
+        }
+        var pending = lookahead.Take()!;
+        lookahead.Dispose();
+        Assert.All(new[] { taken[1], taken[2], pending }, e => Assert.True(e.SupportX.IsInvalid && e.QueryY.IsInvalid));
     }
 
     [Fact]
