@@ -220,7 +220,7 @@ internal sealed class Run : IDisposable
         var episode = _lookahead.Take() ?? Draw();
         var step = _parallel.MetaStep(_maml, _theta, episode, alongside: _lookahead.Ahead(Draw));
         _adam.Step(step.Gradient);
-        LastLoss = step.MetaLoss.ToSingle(); // what a trainer reads every iteration
+        LastLoss = step.MetaLoss.Scalar(); // what a trainer reads every iteration
     }
 
     private Episode Draw() => _family.Episode(_family.Sample(_tasks, _seeds.Tasks), _shots, _shots, _seeds.Tasks);

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Meta;
@@ -16,5 +18,21 @@ internal static class TensorDims
         var sizes = new long[rank];
         for (var i = 0; i < rank; i++) sizes[i] = tensor.size(i);
         return sizes;
+    }
+
+    /// <summary>
+    /// The value of a one-element tensor as a double: read straight from memory for a CPU float32 or float64 tensor
+    /// (≈ 0.15 µs on the development machine, against ≈ 0.66 µs for <c>ToDouble()</c>, which a training loop pays for
+    /// its meta-loss every iteration), through <c>ToDouble()</c> otherwise.
+    /// </summary>
+    public static double Scalar(this Tensor tensor)
+    {
+        if (tensor.device_type == DeviceType.CPU && tensor.numel() == 1)
+        {
+            var dtype = tensor.dtype;
+            if (dtype == ScalarType.Float32) return MemoryMarshal.Read<float>(tensor.bytes);
+            if (dtype == ScalarType.Float64) return MemoryMarshal.Read<double>(tensor.bytes);
+        }
+        return tensor.ToDouble();
     }
 }

@@ -170,11 +170,14 @@ public static class AlgorithmChecks
     /// <summary>Checks that <paramref name="episode"/> fits the network and loss, and that task weights are [T].</summary>
     public static void Episode(IFunctionalNetwork network, ITaskLoss loss, Episode episode, Tensor? taskWeights)
     {
-        var features = episode.SupportX.Dims().Skip(2).Aggregate(1L, (a, b) => a * b);
-        if (episode.SupportX.dim() == 3 && features != network.Inputs)
+        episode.CheckUnchanged();
+        var inputs = episode.SupportXDims;
+        var features = 1L;
+        for (var i = 2; i < inputs.Length; i++) features *= inputs[i];
+        if (inputs.Length == 3 && features != network.Inputs)
             throw new ArgumentException($"episode inputs have {features} features; the network takes {network.Inputs}");
-        loss.Check([episode.Tasks, episode.QueryX.Dims()[1], network.Outputs], episode.QueryY);
-        loss.Check([episode.Tasks, episode.SupportX.Dims()[1], network.Outputs], episode.SupportY);
+        loss.Check([episode.Tasks, episode.QueryXDims[1], network.Outputs], episode.QueryY);
+        loss.Check([episode.Tasks, inputs[1], network.Outputs], episode.SupportY);
         if (taskWeights is not null && (taskWeights.dim() != 1 || taskWeights.Dims()[0] != episode.Tasks))
             throw new ArgumentException($"task weights must be [{episode.Tasks}], got [{string.Join(", ", taskWeights.Dims())}]");
     }

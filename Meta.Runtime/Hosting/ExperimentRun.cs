@@ -171,7 +171,7 @@ public sealed partial class ExperimentRun : IDisposable
     {
         // In a distributed run the gradient has been averaged over ranks (a NaN anywhere is a NaN everywhere), so only the
         // gradient decides there: every rank then takes the same decision and θ stays identical.
-        var lossFinite = Settings.Group.Size > 1 || double.IsFinite(step.MetaLoss.ToDouble());
+        var lossFinite = Settings.Group.Size > 1 || double.IsFinite(step.MetaLoss.Scalar());
         // The norm is finite exactly when every entry is: one sync serves the check, the clip and the diagnostics.
         _gradientNorm = GradientClip.Norm(step.Gradient);
         _normIteration = iteration;
@@ -205,7 +205,7 @@ public sealed partial class ExperimentRun : IDisposable
     /// <summary>Records one finished meta-iteration (0-based) that began at <paramref name="started"/>.</summary>
     public void Record(int iteration, MetaStepResult step, long started)
     {
-        var loss = step.MetaLoss.ToDouble();
+        var loss = step.MetaLoss.Scalar();
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         _losses.Add(loss);
         _metrics.OuterStep(_tags, seconds, loss, (int)step.TaskLosses.Dims()[0]);

@@ -46,19 +46,30 @@ public sealed class Adam : IMetaOptimizer
     /// <summary>Applies one update with <paramref name="gradient"/> (same shape as the parameters).</summary>
     public void Step(Tensor gradient)
     {
-        if (!gradient.Dims().SequenceEqual(_parameters.Dims()))
+        if (!SameShape(gradient, _parameters))
             throw new ArgumentException($"gradient shape [{string.Join(", ", gradient.Dims())}] differs from the parameters' [{string.Join(", ", _parameters.Dims())}]");
-        using var noGrad = no_grad();
-        using var scope = NewDisposeScope();
         Steps++;
         var correction1 = 1 - Math.Pow(Beta1, Steps);
         var correction2 = 1 - Math.Pow(Beta2, Steps);
+        // The managed pass first: it needs neither a dispose scope nor no-grad mode (≈ 0.2 µs of a ~2 µs step).
         if (InPlaceUpdate.TryAdam(_parameters, gradient, _m, _v, _scale, Beta1, Beta2, Epsilon, LearningRate / correction1, Math.Sqrt(correction2))) return;
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
         _m.mul_(Beta1).add_(gradient, alpha: 1 - Beta1);
         _v.mul_(Beta2).addcmul_(gradient, gradient, value: 1 - Beta2);
         var denominator = _v.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
         if (_scale is null) _parameters.addcdiv_(_m, denominator, value: -LearningRate / correction1);
         else _parameters.addcdiv_(_m * _scale, denominator, value: -LearningRate / correction1);
+    }
+
+    // Dimension by dimension, without the two arrays Dims() allocates.
+    private static bool SameShape(Tensor a, Tensor b)
+    {
+        var rank = a.dim();
+        if (rank != b.dim()) return false;
+        for (var i = 0; i < rank; i++)
+            if (a.size(i) != b.size(i)) return false;
+        return true;
     }
 
     /// <inheritdoc />

@@ -21,7 +21,10 @@ internal static class InPlaceUpdate
     public static bool TryAdam(Tensor parameters, Tensor gradient, Tensor m, Tensor v, Tensor? scale,
         double beta1, double beta2, double epsilon, double step, double root2)
     {
-        if (!Qualifies(parameters, gradient, m, v) || scale is not null && !Qualifies(parameters, scale)) return false;
+        if (parameters.dtype is not (ScalarType.Float32 or ScalarType.Float64)) return false;
+        var (dtype, length) = (parameters.dtype, parameters.numel());
+        if (!Dense(parameters, dtype, length) || !Dense(gradient, dtype, length) || !Dense(m, dtype, length) || !Dense(v, dtype, length)
+            || scale is not null && !Dense(scale, dtype, length)) return false;
         if (parameters.dtype == ScalarType.Float32)
             Adam<float>(Span<float>(parameters), Span<float>(gradient), Span<float>(m), Span<float>(v), scale is null ? default : Span<float>(scale), beta1, beta2, epsilon, step, root2);
         else
@@ -33,11 +36,16 @@ internal static class InPlaceUpdate
     internal static bool Qualifies(Tensor first, params Tensor[] others)
     {
         if (first.dtype is not (ScalarType.Float32 or ScalarType.Float64)) return false;
-        foreach (var t in others.Prepend(first))
-            if (t.device_type != TorchSharp.DeviceType.CPU || t.dtype != first.dtype || t.requires_grad || !t.is_contiguous() || t.numel() != first.numel())
-                return false;
+        var (dtype, length) = (first.dtype, first.numel());
+        if (!Dense(first, dtype, length)) return false;
+        foreach (var t in others)
+            if (!Dense(t, dtype, length)) return false;
         return true;
     }
+
+    // A contiguous CPU tensor of this dtype and length, without grad (each check one direct libtorch call).
+    private static bool Dense(Tensor t, ScalarType dtype, long length) =>
+        t.device_type == TorchSharp.DeviceType.CPU && t.dtype == dtype && !t.requires_grad && t.is_contiguous() && t.numel() == length;
 
     internal static Span<T> Span<T>(Tensor t) where T : unmanaged => MemoryMarshal.Cast<byte, T>(t.bytes);
 

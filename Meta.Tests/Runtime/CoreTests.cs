@@ -107,6 +107,51 @@ public sealed class CoreTests
         Assert.True(allclose(ours, reference.detach(), rtol: 0, atol: 1e-12));
     }
 
+    [Fact]
+    public void Adam_refuses_a_gradient_of_another_shape_before_stepping()
+    {
+        using var scope = NewDisposeScope();
+        var theta = zeros(6, ScalarType.Float64);
+        using var adam = new Adam(theta, 0.01);
+        foreach (var wrong in new[] { zeros(5, ScalarType.Float64), zeros([2, 3], ScalarType.Float64) })
+        {
+            var error = Assert.Throws<ArgumentException>(() => adam.Step(wrong));
+            Assert.Contains("differs from the parameters' [6]", error.Message);
+        }
+        Assert.Equal(0, adam.Steps);
+        Assert.True(theta.eq(0).all().ToBoolean());
+    }
+
+    // A loop reads its meta-loss every iteration: straight from memory where the tensor allows it, the same value as ToDouble.
+    [Fact]
+    public void A_scalar_is_read_as_ToDouble_reads_it()
+    {
+        using var scope = NewDisposeScope();
+        var values = tensor(new[] { 0.1, -2.5, 3.75 });
+        Assert.Equal(values[1].ToDouble(), values[1].Scalar());                 // a view at an offset into its storage
+        Assert.Equal((double)0.1f, tensor(0.1f).Scalar());
+        Assert.Equal(double.NaN, tensor(float.NaN).Scalar());
+        Assert.Equal(7.0, tensor(7L).Scalar());                                 // not floating point: through ToDouble
+        Assert.Equal(values[2].ToDouble(), values.narrow(0, 2, 1).Scalar());   // one element, one dimension
+    }
+
+    [Fact]
+    public void An_episode_tensor_reshaped_in_place_is_refused_before_a_step()
+    {
+        using var scope = NewDisposeScope();
+        using var g = new Generator(3);
+        var network = new Mlp(1, 8, 1);
+        var theta = network.Initialize(WeightInit.PyTorch, g, ScalarType.Float64);
+        var family = new SinusoidFamily(SinusoidRanges.Default, ScalarType.Float64);
+        var episode = family.Episode(family.Sample(4, g), 5, 5, g);
+        episode.QueryX.unsqueeze_(0);                                           // [1, 4, 5, 1]: no longer the sizes it was made with
+        foreach (var maml in new[] { new Maml(network, 1, 0.05, firstOrder: false), new Maml(new Mlp(Activation.Tanh, 1, 8, 1), 1, 0.05, firstOrder: false) })
+        {
+            var error = Assert.Throws<ArgumentException>(() => maml.MetaStep(theta, episode));
+            Assert.Contains("reshaped in place", error.Message);
+        }
+    }
+
     [Theory]
     [InlineData(ScalarType.Float32, 1e-6)]
     [InlineData(ScalarType.Float64, 1e-13)]
