@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Meta;
 using Meta.Algorithms;
 using Meta.Functional;
 using Meta.Tasks;
@@ -69,13 +70,13 @@ internal static class PaperBenchmark
             mark = Lap(0, mark);
             var step = maml.MetaStep(meta, episode);
             mark = Lap(1, mark);
-            var loss = step.MetaLoss.ToDouble();
+            var loss = step.MetaLoss.Scalar();
             var norm = GradientClip.Norm(step.Gradient);
             if (!double.IsFinite(loss) || !double.IsFinite(norm)) throw new InvalidOperationException($"iteration {iteration + 1}: non-finite meta-step");
             mark = Lap(2, mark);
             adam.Step(step.Gradient);
             mark = Lap(3, mark);
-            loss = step.MetaLoss.ToDouble();
+            loss = step.MetaLoss.Scalar();
             losses.Add(loss);
             metrics.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{iteration + 1},{loss:R},{clock.Elapsed.TotalSeconds:0.###}"));
             diagnostics.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{iteration + 1},{norm:R}"));

@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -25,17 +27,44 @@ public static class GradientClip
         return norm.ToDouble();
     }
 
+    // Σ x² in float64 over 16 interleaved partial sums, added up in a fixed order at the end: one dependent addition
+    // per 16 entries instead of per entry (the single running sum took ≈ 2.3 µs of every iteration for the sinusoid
+    // MLP's 1,761 parameters). The order depends only on the length, so the norm is the same on every run and thread count.
     private static double SumOfSquares(ReadOnlySpan<float> values)
     {
-        var sum = 0.0;
-        foreach (var x in values) sum += (double)x * x;
+        var i = 0;
+        var (s0, s1, s2, s3) = (Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var r = ref MemoryMarshal.GetReference(values);
+            for (; i + 16 <= values.Length; i += 16)
+            {
+                var (a, b) = Vector256.Widen(Vector256.LoadUnsafe(ref r, (nuint)i));
+                var (c, d) = Vector256.Widen(Vector256.LoadUnsafe(ref r, (nuint)(i + 8)));
+                (s0, s1, s2, s3) = (s0 + a * a, s1 + b * b, s2 + c * c, s3 + d * d);
+            }
+        }
+        var sum = Vector256.Sum((s0 + s1) + (s2 + s3));
+        for (; i < values.Length; i++) sum += (double)values[i] * values[i];
         return sum;
     }
 
     private static double SumOfSquares(ReadOnlySpan<double> values)
     {
-        var sum = 0.0;
-        foreach (var x in values) sum += x * x;
+        var i = 0;
+        var (s0, s1, s2, s3) = (Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero, Vector256<double>.Zero);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var r = ref MemoryMarshal.GetReference(values);
+            for (; i + 16 <= values.Length; i += 16)
+            {
+                var (a, b) = (Vector256.LoadUnsafe(ref r, (nuint)i), Vector256.LoadUnsafe(ref r, (nuint)(i + 4)));
+                var (c, d) = (Vector256.LoadUnsafe(ref r, (nuint)(i + 8)), Vector256.LoadUnsafe(ref r, (nuint)(i + 12)));
+                (s0, s1, s2, s3) = (s0 + a * a, s1 + b * b, s2 + c * c, s3 + d * d);
+            }
+        }
+        var sum = Vector256.Sum((s0 + s1) + (s2 + s3));
+        for (; i < values.Length; i++) sum += values[i] * values[i];
         return sum;
     }
 
