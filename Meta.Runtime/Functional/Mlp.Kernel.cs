@@ -157,7 +157,7 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             KernelTensors.Span<T>(io.MetaLoss)[0] = T.CreateTruncating(loss / tasks);
             return;
         }
-        if (s_taskGradients is null || s_taskGradients.Length < tasks * p) s_taskGradients = new T[tasks * p];
+        if (s_taskGradients is null || s_taskGradients.Length < tasks * Aligned(p)) s_taskGradients = new T[tasks * Aligned(p)];
         if (s_weightedLosses is null || s_weightedLosses.Length < tasks) s_weightedLosses = new double[tasks];
         if (s_taskLosses is null || s_taskLosses.Length < tasks) s_taskLosses = new T[tasks];
         if (s_frontGradient is null || s_frontGradient.Length < p) s_frontGradient = new T[p];
@@ -200,7 +200,7 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             var sum = front.Loss;
             for (var t = front.Taken; t < tasks; t++)
             {
-                AddScaled(gradient, gradient, rows.AsSpan(t * p, p), T.One);
+                AddScaled(gradient, gradient, rows.AsSpan(t * Aligned(p), p), T.One);
                 sum += losses[t];
             }
             taskLosses.AsSpan(0, tasks).CopyTo(KernelTensors.Span<T>(io.TaskLosses));
@@ -222,6 +222,28 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         return (loss, taken);
     }
 
+    // Elements in whole 64-byte lines: n rounded up to a multiple of 64 / sizeof(T).
+    private static int Aligned(int n)
+    {
+        var line = 64 / Unsafe.SizeOf<T>();
+        return (n + line - 1) / line * line;
+    }
+
+    [ThreadStatic] private static int s_scratchStart;
+
+    // This thread's scratch of at least n elements, starting on a 64-byte boundary: a pinned array (its address does not
+    // move) and the offset into it where the boundary falls.
+    private static Span<T> Scratch(int n)
+    {
+        if (s_scratch is null || s_scratch.Length - s_scratchStart < n)
+        {
+            s_scratch = GC.AllocateArray<T>(n + 64 / Unsafe.SizeOf<T>(), pinned: true);
+            var address = (nuint)Marshal.UnsafeAddrOfPinnedArrayElement(s_scratch, 0);
+            s_scratchStart = (int)((64 - address % 64) % 64) / Unsafe.SizeOf<T>();
+        }
+        return s_scratch.AsSpan(s_scratchStart);
+    }
+
     // Where one pass's cached quantities live in the scratch buffer (offsets from the pass's base; -1 where absent).
     private sealed class PassPlan
     {
@@ -234,7 +256,7 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             Points = points;
             (H, Z, D1, D2, Delta, Back, WT) = (Fill(layers), Fill(layers), Fill(layers), Fill(layers), Fill(layers), Fill(layers), Fill(layers));
             var size = 0;
-            int Take(int n) { var at = size; size += n; return at; }
+            int Take(int n) { var at = size; size += Aligned(n); return at; }
             for (var l = 0; l < layers; l++)
             {
                 if (l > 0) (H[l], WT[l]) = (Take(points * w[l]), Take(w[l] * w[l + 1]));
@@ -281,9 +303,11 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         var maxWidth = w.Max();
         var maxProduct = Enumerable.Range(0, layers).Max(l => w[l] * w[l + 1]);
         var supportPasses = shape.FirstOrder ? 1 : steps;
-        // Scratch: φ_1 … φ_S, the inner gradient, v and Hv, the passes, and the R-pass's temporaries.
-        var (phiAt, gradAt, vAt, hvAt) = (0, steps * p, (steps + 1) * p, (steps + 2) * p);
-        var passAt = (steps + 3) * p;
+        // Scratch: φ_1 … φ_S, the inner gradient, v and Hv, the passes, and the R-pass's temporaries, each starting on a
+        // 64-byte boundary (Aligned), so that no vector load of a task's hot loops straddles two cache lines.
+        var pp = Aligned(p);
+        var (phiAt, gradAt, vAt, hvAt) = (0, steps * pp, (steps + 1) * pp, (steps + 2) * pp);
+        var passAt = (steps + 3) * pp;
         var queryAt = passAt + supportPasses * support.Size;
         var rAt = queryAt + query.Size;
         var rz = new int[layers];
@@ -292,14 +316,14 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
         for (var l = 0; l < layers; l++)
         {
             rz[l] = rAt + rSize;
-            rSize += shape.SupportPoints * w[l + 1];
+            rSize += Aligned(shape.SupportPoints * w[l + 1]);
             rh[l] = rAt + rSize;
-            rSize += shape.SupportPoints * w[l];
+            rSize += Aligned(shape.SupportPoints * w[l]);
         }
-        var (rDeltaAt, rNextAt, dwtAt) = (rAt + rSize, rAt + rSize + shape.SupportPoints * maxWidth, rAt + rSize + 2 * shape.SupportPoints * maxWidth);
+        var block = Aligned(shape.SupportPoints * maxWidth);
+        var (rDeltaAt, rNextAt, dwtAt) = (rAt + rSize, rAt + rSize + block, rAt + rSize + 2 * block);
         var total = dwtAt + maxProduct;
-        if (s_scratch is null || s_scratch.Length < total) s_scratch = new T[total];
-        var scratch = s_scratch.AsSpan();
+        var scratch = Scratch(total);
 
         var back = claims is not null && !front;
         if (!back) gradient.Clear();
@@ -318,7 +342,7 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                 Residual(shape, support, pass, T.One, t, supportY, supportLabels);
                 var grad = scratch.Slice(gradAt, p);
                 Backward(shape, support, pass, current, sx, grad);
-                var stepped = scratch.Slice(phiAt + s * p, p);
+                var stepped = scratch.Slice(phiAt + s * pp, p);
                 AddScaled(stepped, current, grad, -lr);
                 current = stepped;
             }
@@ -337,13 +361,13 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
                 var hv = scratch.Slice(hvAt, p);
                 for (var s = steps - 1; s >= 0; s--)
                 {
-                    ReadOnlySpan<T> phi = s == 0 ? theta : scratch.Slice(phiAt + (s - 1) * p, p);
+                    ReadOnlySpan<T> phi = s == 0 ? theta : scratch.Slice(phiAt + (s - 1) * pp, p);
                     var pass = scratch.Slice(passAt + s * support.Size, support.Size);
                     HessianVectorProduct(shape, support, pass, phi, sx, v, hv, scratch, rz, rh, rDeltaAt, rNextAt, dwtAt);
                     AddScaled(v, v, hv, -lr);
                 }
             }
-            if (back) v.CopyTo(rows.Slice(t * p, p));
+            if (back) v.CopyTo(rows.Slice(t * pp, p));
             else AddScaled(gradient, gradient, v, T.One);
         }
         return metaLoss;
