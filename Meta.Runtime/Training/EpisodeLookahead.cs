@@ -1,5 +1,4 @@
 using Meta.Tasks;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Meta.Training;
@@ -14,9 +13,9 @@ namespace Meta.Training;
 /// resumed run draws that episode again. Not for adaptive samplers, whose next tasks depend on this step's losses.
 /// </summary>
 /// <remarks>
-/// An episode taken here stays owned by the lookahead, not the iteration's dispose scope: it is disposed by the draw ahead
-/// of the iteration after the one that takes it (on the calling thread while the workers compute, off the serial part
-/// of an iteration), or when a later episode is taken, or with the lookahead.
+/// An episode taken here stays owned by the lookahead, not the iteration's dispose scope: the draw ahead during the next
+/// iteration's step disposes it (on the calling thread while the workers compute, off the serial part of an iteration);
+/// when no draw ahead runs in between, the take after next does, and the lookahead's disposal disposes whatever is left.
 /// </remarks>
 public sealed class EpisodeLookahead(RunSeeds seeds) : IDisposable
 {
@@ -26,8 +25,8 @@ public sealed class EpisodeLookahead(RunSeeds seeds) : IDisposable
 
     /// <summary>
     /// The episode drawn ahead for this iteration; null when none was drawn (the first iteration, or a step that did not
-    /// split), in which case the caller draws it as usual. Its tensors stay valid until the iteration after next begins
-    /// (see the remarks).
+    /// split), in which case the caller draws it as usual. Its tensors stay valid through this iteration and until the next
+    /// iteration's step draws ahead (see the remarks).
     /// </summary>
     public Episode? Take()
     {
