@@ -20,6 +20,25 @@ internal static class TensorDims
         return sizes;
     }
 
+    /// <summary>Whether <paramref name="tensor"/> has exactly the sizes <paramref name="dims"/> (one direct call per size).</summary>
+    public static bool HasDims(this Tensor tensor, ReadOnlySpan<long> dims)
+    {
+        if (tensor.dim() != dims.Length) return false;
+        for (var i = 0; i < dims.Length; i++)
+            if (tensor.size(i) != dims[i]) return false;
+        return true;
+    }
+
+    /// <summary>Whether two tensors have the same sizes, compared size by size without allocating.</summary>
+    public static bool SameDims(this Tensor a, Tensor b)
+    {
+        var rank = a.dim();
+        if (rank != b.dim()) return false;
+        for (var i = 0; i < rank; i++)
+            if (a.size(i) != b.size(i)) return false;
+        return true;
+    }
+
     /// <summary>
     /// The value of a one-element tensor as a double: read straight from memory for a CPU float32 or float64 tensor
     /// (≈ 0.15 µs on the development machine, against ≈ 0.66 µs for <c>ToDouble()</c>, which a training loop pays for

@@ -157,7 +157,8 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             KernelTensors.Span<T>(io.MetaLoss)[0] = T.CreateTruncating(loss / tasks);
             return;
         }
-        if (s_taskGradients is null || s_taskGradients.Length < tasks * Aligned(p)) s_taskGradients = new T[tasks * Aligned(p)];
+        var pp = Aligned(p);                                // each row on whole cache lines, as the scratch's slots
+        if (s_taskGradients is null || s_taskGradients.Length < tasks * pp) s_taskGradients = new T[tasks * pp];
         if (s_weightedLosses is null || s_weightedLosses.Length < tasks) s_weightedLosses = new double[tasks];
         if (s_taskLosses is null || s_taskLosses.Length < tasks) s_taskLosses = new T[tasks];
         if (s_frontGradient is null || s_frontGradient.Length < p) s_frontGradient = new T[p];
@@ -200,7 +201,7 @@ internal static class MlpKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
             var sum = front.Loss;
             for (var t = front.Taken; t < tasks; t++)
             {
-                AddScaled(gradient, gradient, rows.AsSpan(t * Aligned(p), p), T.One);
+                AddScaled(gradient, gradient, rows.AsSpan(t * pp, p), T.One);
                 sum += losses[t];
             }
             taskLosses.AsSpan(0, tasks).CopyTo(KernelTensors.Span<T>(io.TaskLosses));

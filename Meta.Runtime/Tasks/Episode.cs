@@ -69,16 +69,8 @@ public sealed record Episode
     /// <summary>Throws unless every tensor still has the sizes the episode was made with (one direct call per size).</summary>
     internal void CheckUnchanged()
     {
-        if (!Same(SupportX, SupportXDims) || !Same(SupportY, SupportYDims) || !Same(QueryX, QueryXDims) || !Same(QueryY, QueryYDims))
+        if (!SupportX.HasDims(SupportXDims) || !SupportY.HasDims(SupportYDims) || !QueryX.HasDims(QueryXDims) || !QueryY.HasDims(QueryYDims))
             throw new ArgumentException("invalid episode: a tensor was reshaped in place after the episode was made; make a new episode instead");
-
-        static bool Same(Tensor t, long[] dims)
-        {
-            if (t.dim() != dims.Length) return false;
-            for (var i = 0; i < dims.Length; i++)
-                if (t.size(i) != dims[i]) return false;
-            return true;
-        }
     }
 
     private static void Require(bool condition, string message)

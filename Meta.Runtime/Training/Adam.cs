@@ -46,7 +46,7 @@ public sealed class Adam : IMetaOptimizer
     /// <summary>Applies one update with <paramref name="gradient"/> (same shape as the parameters).</summary>
     public void Step(Tensor gradient)
     {
-        if (!SameShape(gradient, _parameters))
+        if (!gradient.SameDims(_parameters))
             throw new ArgumentException($"gradient shape [{string.Join(", ", gradient.Dims())}] differs from the parameters' [{string.Join(", ", _parameters.Dims())}]");
         Steps++;
         var correction1 = 1 - Math.Pow(Beta1, Steps);
@@ -60,16 +60,6 @@ public sealed class Adam : IMetaOptimizer
         var denominator = _v.sqrt().div_(Math.Sqrt(correction2)).add_(Epsilon);
         if (_scale is null) _parameters.addcdiv_(_m, denominator, value: -LearningRate / correction1);
         else _parameters.addcdiv_(_m * _scale, denominator, value: -LearningRate / correction1);
-    }
-
-    // Dimension by dimension, without the two arrays Dims() allocates.
-    private static bool SameShape(Tensor a, Tensor b)
-    {
-        var rank = a.dim();
-        if (rank != b.dim()) return false;
-        for (var i = 0; i < rank; i++)
-            if (a.size(i) != b.size(i)) return false;
-        return true;
     }
 
     /// <inheritdoc />

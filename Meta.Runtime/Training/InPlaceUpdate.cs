@@ -21,10 +21,7 @@ internal static class InPlaceUpdate
     public static bool TryAdam(Tensor parameters, Tensor gradient, Tensor m, Tensor v, Tensor? scale,
         double beta1, double beta2, double epsilon, double step, double root2)
     {
-        if (parameters.dtype is not (ScalarType.Float32 or ScalarType.Float64)) return false;
-        var (dtype, length) = (parameters.dtype, parameters.numel());
-        if (!Dense(parameters, dtype, length) || !Dense(gradient, dtype, length) || !Dense(m, dtype, length) || !Dense(v, dtype, length)
-            || scale is not null && !Dense(scale, dtype, length)) return false;
+        if (!Qualifies(parameters, gradient, m, v) || scale is not null && !Qualifies(parameters, scale)) return false;
         if (parameters.dtype == ScalarType.Float32)
             Adam<float>(Span<float>(parameters), Span<float>(gradient), Span<float>(m), Span<float>(v), scale is null ? default : Span<float>(scale), beta1, beta2, epsilon, step, root2);
         else
@@ -33,7 +30,7 @@ internal static class InPlaceUpdate
     }
 
     /// <summary>Whether every tensor is a dense CPU float32/float64 tensor of the first one's dtype and length, without grad.</summary>
-    internal static bool Qualifies(Tensor first, params Tensor[] others)
+    internal static bool Qualifies(Tensor first, params ReadOnlySpan<Tensor> others)
     {
         if (first.dtype is not (ScalarType.Float32 or ScalarType.Float64)) return false;
         var (dtype, length) = (first.dtype, first.numel());
